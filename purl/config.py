@@ -1,0 +1,73 @@
+"""Settings from the environment, with safe embedded defaults.
+
+Everything a deployment changes comes from environment variables (see README); without them
+the app runs as the embedded demo: SQLite under ``instance/`` and a signing key generated once
+and kept in ``instance/secret_keys`` (never committed), so no two installs share a key.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def _secret_keys(instance_path: Path) -> list[str]:
+    """Signing keys, newest first. ``SECRET_KEYS`` wins; else a per-install key file."""
+    raw = os.environ.get("SECRET_KEYS", "")
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    if keys:
+        return keys
+    key_file = instance_path / "secret_keys"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        # Create with 0600 so the key is never world-readable, even for a moment.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48) + "\n")
+        log.info("generated a new signing key in %s", key_file)
+    return [k.strip() for k in key_file.read_text().split(",") if k.strip()]
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    """Build the Flask config mapping from the environment (``overrides`` win)."""
+    overrides = overrides or {}
+    instance = Path(instance_path)
+    root = Path(__file__).resolve().parent.parent
+    port = int(os.environ.get("PORT", "5000"))
+    keys = list(overrides.get("SECRET_KEYS") or _secret_keys(instance))
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'purl.sqlite3'}"
+    if database_url.startswith("postgres://"):
+        # Heroku-style URLs name the old driver; psycopg 3 is the one installed.
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    redis_url = os.environ.get("REDIS_URL")
+    config = {
+        "SECRET_KEY": keys[0],
+        # Flask 3.1 verifies sessions signed with older keys too, as SECRET_KEYS promises.
+        "SECRET_KEY_FALLBACKS": keys[1:],
+        "SECRET_KEYS": keys,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PURL_BASE_URL": os.environ.get("PURL_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+        "PORT": port,
+        "SHOP_NAME": os.environ.get("PURL_SHOP_NAME", "Zoohandlung"),
+        "BABEL_DEFAULT_LOCALE": "de",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+        "LANGUAGES": ["de", "en"],
+        "BABEL_TRANSLATION_DIRECTORIES": str(root / "translations"),
+        "QUIZ_FOLDER": str(root / "quizzes"),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("PURL_BASE_URL", "").startswith("https://"),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+    }
+    config.update(overrides)
+    return config

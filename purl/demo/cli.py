@@ -1,0 +1,35 @@
+"""``flask demo load``: the demo shop, campaign and links."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ..extensions import db
+from ..links.logic import link_url
+from ..links.salutation import salutation_for
+from .load import DEMO_PASSWORD, DEMO_USER, load_demo
+
+demo_cli = click.Group("demo", help="The demo pet shop.")
+
+
+@demo_cli.command("load")
+@with_appcontext
+def load() -> None:
+    """Load the demo shop (idempotent) and print its personal links and console login."""
+    summary = load_demo(db.session, current_app.static_url_path + "/")
+    db.session.commit()
+    config = current_app.config
+    campaign = summary.campaign
+    click.echo(
+        f"Demo shop ready: {summary.products_created} products added, "
+        f"{summary.products_updated} updated; campaign {campaign.slug!r}."
+    )
+    click.echo("\nPersonal links (PURLs) of the demo recipients:")
+    for recipient in summary.recipients:
+        url = link_url(recipient, campaign, config["SECRET_KEYS"], config["PURL_BASE_URL"])
+        click.echo(f"  {salutation_for(recipient, campaign):<32} {url}")
+    base = config["PURL_BASE_URL"]
+    click.echo(f"\nQuiz without a link:  {base}/q/{campaign.quiz_slug}")
+    click.echo(f"Marketer console:     {base}/console/  ({DEMO_USER} / {DEMO_PASSWORD})")

@@ -1,0 +1,85 @@
+"""The demo shop: a German pet shop ("Zoohandlung") with a campaign and a few recipients.
+
+Loading is idempotent: products are upserted by sku, the campaign by slug, recipients by
+identity, the demo user by email.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..console.auth import create_user
+from ..links.logic import NewRecipient, mint
+from ..models import Campaign, Recipient, User
+from ..showroom.catalog import upsert_products
+from .catalog import demo_products
+
+log = logging.getLogger(__name__)
+
+DEMO_CAMPAIGN = "winter-2026"
+DEMO_QUIZ = "zoohandlung"
+DEMO_USER = "demo@purl.example"
+DEMO_PASSWORD = "zoohandlung-demo"
+
+DEMO_RECIPIENTS = (
+    NewRecipient(first_name="Anna", last_name="Schäfer", gender="f",
+                 email="anna.schaefer@example.org", external_id="K-10001"),
+    NewRecipient(first_name="Jürgen", last_name="Müller", gender="m",
+                 email="juergen.mueller@example.org", external_id="K-10002"),
+    NewRecipient(first_name="Ayşe", last_name="Şahin", gender="f", title="Dr.",
+                 email="ayse.sahin@example.org", external_id="K-10003"),
+    NewRecipient(first_name="Kim", last_name="Weiß", gender="d",
+                 email="kim.weiss@example.org", external_id="K-10004"),
+    NewRecipient(first_name="Björn", last_name="Groß", gender="m",
+                 email="bjoern.gross@example.org", external_id="K-10005"),
+)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    products_created: int
+    products_updated: int
+    campaign: Campaign
+    recipients: list[Recipient]
+
+
+def load_demo(session: Session, static_url: str = "/static/") -> DemoSummary:
+    """Load (or refresh) the demo shop; only flushes."""
+    rows = []
+    for product in demo_products():
+        row = dict(product)
+        row["image_url"] = static_url + row.pop("image")
+        rows.append(row)
+    created, updated = upsert_products(session, rows)
+
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == DEMO_CAMPAIGN))
+    if campaign is None:
+        campaign = Campaign(
+            slug=DEMO_CAMPAIGN,
+            name="Winter 2026 – Stammkunden",
+            quiz_slug=DEMO_QUIZ,
+            locale="de",
+            tone="du",
+            headline="Dein Wintervorrat, persönlich ausgesucht",
+            message=(
+                "Schön, dass du wieder da bist! Beantworte uns vier kurze Fragen, und wir "
+                "stellen dir eine Auswahl zusammen, die zu dir und deinem Tier passt."
+            ),
+            utm_source="newsletter",
+            utm_medium="email",
+            utm_campaign="winter-2026",
+            offer_code="WINTER15",
+            offer_text="15 % auf deine erste Bestellung aus dieser Auswahl, bis 31.12.2026.",
+            variants=[],
+        )
+        session.add(campaign)
+        session.flush()
+    recipients = mint(session, campaign, DEMO_RECIPIENTS)
+
+    if session.scalar(select(User).where(User.email == DEMO_USER)) is None:
+        create_user(session, DEMO_USER, DEMO_PASSWORD, role="admin")
+    return DemoSummary(created, updated, campaign, recipients)

@@ -1,0 +1,159 @@
+"""The shopper's journey context, shared by the landing, quiz and showroom views.
+
+A shopper arrives either through a signed PURL (``/p/<token>/…``) or anonymously through a
+quiz (``/q/<quiz-slug>/…``, tied to a first-party visitor cookie). Both resolve to a
+:class:`Journey`, and every personal URL is built from it, so a view never mixes contexts and a
+token only ever reaches its own recipient's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort, after_this_request, current_app, g, request, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .extensions import db
+from .links import logic as links
+from .links.salutation import salutation_for
+from .models import Campaign, QuizResponse, Recipient, ShopperProfile
+from .quiz import logic as quiz_logic
+from .quiz.definition import Quiz, get_quiz
+
+VISITOR_COOKIE = "purl_visitor"
+VISITOR_COOKIE_DAYS = 180
+
+
+@dataclass
+class Journey:
+    quiz: Quiz
+    url_args: dict[str, str]
+    locale: str
+    campaign: Campaign | None = None
+    recipient: Recipient | None = None
+    profile: ShopperProfile | None = None
+    response: QuizResponse | None = None
+    visitor_key: str | None = field(default=None, repr=False)
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return dict(self.response.answers or {}) if self.response else {}
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.response and self.response.completed_at)
+
+    @property
+    def greeting(self) -> str | None:
+        if self.recipient is None or self.campaign is None:
+            return None
+        return salutation_for(self.recipient, self.campaign)
+
+    def url(self, endpoint: str, **values: str) -> str:
+        return url_for(endpoint, **self.url_args, **values)
+
+
+def _quiz_or_404(slug: str) -> Quiz:
+    quiz = get_quiz(current_app.config["QUIZ_FOLDER"], slug)
+    if quiz is None:
+        abort(404)
+    return quiz
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def from_token(token: str) -> Journey:
+    """Resolve a followed PURL, or answer 404 (tampered/unknown) or 410 (revoked/expired)."""
+    try:
+        recipient = links.resolve(db.session, token, current_app.config["SECRET_KEYS"])
+    except links.LinkGone:
+        abort(410)
+    except links.LinkNotFound:
+        abort(404)
+    campaign = recipient.campaign
+    g.locale = campaign.locale
+    quiz = _quiz_or_404(campaign.quiz_slug)
+    profile = db.session.scalar(
+        select(ShopperProfile).where(ShopperProfile.recipient_id == recipient.id)
+    )
+    journey = Journey(
+        quiz=quiz, url_args={"token": token}, locale=campaign.locale,
+        campaign=campaign, recipient=recipient, profile=profile,
+    )
+    journey.response = _response(profile, quiz)
+    return journey
+
+
+def from_visitor(quiz_slug: str) -> Journey:
+    """An anonymous shopper taking a quiz, recognised by the first-party visitor cookie."""
+    quiz = _quiz_or_404(quiz_slug)
+    if not quiz.public:
+        abort(404)
+    locale = request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "de"
+    key = request.cookies.get(VISITOR_COOKIE)
+    profile = None
+    if key:
+        profile = db.session.scalar(
+            select(ShopperProfile).where(ShopperProfile.visitor_id == _hash(key))
+        )
+    else:
+        key = secrets.token_urlsafe(24)
+        secure = current_app.config["SESSION_COOKIE_SECURE"]
+
+        @after_this_request
+        def _set_cookie(response):  # noqa: ANN001, ANN202
+            response.set_cookie(
+                VISITOR_COOKIE, key, max_age=VISITOR_COOKIE_DAYS * 86400,
+                httponly=True, samesite="Lax", secure=secure,
+            )
+            return response
+
+    journey = Journey(
+        quiz=quiz, url_args={"quiz_slug": quiz_slug}, locale=locale,
+        profile=profile, visitor_key=key,
+    )
+    journey.response = _response(profile, quiz)
+    return journey
+
+
+def load(token: str | None, quiz_slug: str | None) -> Journey:
+    return from_token(token) if token is not None else from_visitor(quiz_slug or "")
+
+
+def _response(profile: ShopperProfile | None, quiz: Quiz) -> QuizResponse | None:
+    if profile is None:
+        return None
+    return db.session.scalar(
+        select(QuizResponse).where(
+            QuizResponse.profile_id == profile.id, QuizResponse.quiz_slug == quiz.slug
+        )
+    )
+
+
+def ensure_started(journey: Journey) -> QuizResponse:
+    """Create the profile and the quiz response on first use (counted as quiz_start)."""
+    if journey.profile is None:
+        if journey.recipient is not None:
+            profile = ShopperProfile(recipient_id=journey.recipient.id)
+        else:
+            profile = ShopperProfile(visitor_id=_hash(journey.visitor_key or ""))
+        try:
+            # A double click can race us to it; the unique constraint decides.
+            with db.session.begin_nested():
+                db.session.add(profile)
+        except IntegrityError:
+            column = (ShopperProfile.recipient_id == journey.recipient.id if journey.recipient
+                      else ShopperProfile.visitor_id == _hash(journey.visitor_key or ""))
+            profile = db.session.scalar(select(ShopperProfile).where(column))
+        journey.profile = profile
+    if journey.response is None:
+        journey.response = quiz_logic.start(
+            db.session, journey.profile, journey.quiz, journey.recipient
+        )
+    return journey.response

@@ -1,0 +1,116 @@
+"""PURL logic: minting links for recipients and resolving a followed link.
+
+Plain functions over the session: the CLI, the console and the views all call these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Campaign, Recipient, as_utc, utcnow
+from . import tokens
+
+log = logging.getLogger(__name__)
+
+
+class LinkNotFound(LookupError):
+    """Tampered, unknown or foreign-key-signed token: answered with 404."""
+
+
+class LinkGone(LookupError):
+    """Revoked or expired link: answered with 410."""
+
+
+@dataclass(frozen=True)
+class NewRecipient:
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    external_id: str | None = None
+    gender: str | None = None
+    title: str | None = None
+    company: str | None = None
+    channel: str = "email"
+    is_seed: bool = False
+
+
+def identity_of(person: NewRecipient) -> str:
+    """Who this is within a campaign: external id, else normalised email, else the content."""
+    if person.external_id:
+        return "id:" + person.external_id.strip()
+    if person.email:
+        return "email:" + person.email.strip().lower()
+    content = "\x1f".join(
+        (person.first_name or "", person.last_name or "", person.company or "")
+    ).strip().lower()
+    return "row:" + hashlib.sha256(content.encode()).hexdigest()[:40]
+
+
+def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -> list[Recipient]:
+    """Give each person a recipient row with a fresh random public id; reuse existing ones.
+
+    One ORM object per row: fine for a handful (demo, tests). Large lists go through the
+    bulk path of the batch importer.
+    """
+    result = []
+    for person in people:
+        identity = identity_of(person)
+        existing = session.scalar(
+            select(Recipient).where(
+                Recipient.campaign_id == campaign.id,
+                Recipient.channel == person.channel,
+                Recipient.identity == identity,
+            )
+        )
+        if existing is not None:
+            result.append(existing)
+            continue
+        recipient = Recipient(
+            campaign_id=campaign.id,
+            public_id=tokens.new_public_id(),
+            identity=identity,
+            channel=person.channel,
+            external_id=person.external_id,
+            email=person.email,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            gender=person.gender,
+            title=person.title,
+            company=person.company,
+            is_seed=person.is_seed,
+            attributes={},
+        )
+        session.add(recipient)
+        result.append(recipient)
+    session.flush()
+    return result
+
+
+def link_url(recipient: Recipient, campaign: Campaign, keys: Sequence[str], base_url: str) -> str:
+    base = (campaign.base_url or base_url).rstrip("/")
+    return f"{base}/p/{tokens.sign(recipient.public_id, keys)}"
+
+
+def resolve(
+    session: Session, token: str, keys: Sequence[str], now: dt.datetime | None = None
+) -> Recipient:
+    """The recipient a followed link belongs to, or LinkNotFound / LinkGone."""
+    public_id = tokens.unsign(token, keys)
+    if public_id is None:
+        raise LinkNotFound
+    recipient = session.scalar(select(Recipient).where(Recipient.public_id == public_id))
+    if recipient is None:
+        raise LinkNotFound
+    now = now or utcnow()
+    campaign = recipient.campaign
+    expires = as_utc(campaign.expires_at)
+    if recipient.revoked_at or campaign.revoked_at or (expires and expires <= now):
+        raise LinkGone
+    return recipient

@@ -1,0 +1,245 @@
+"""The data model (SQLAlchemy 2.0 typed mappings).
+
+Every schema change is an Alembic migration in ``migrations/``; a test proves the two agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a real BIGINT for the
+# tables that grow to millions of rows.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+class User(UserMixin, db.Model):
+    """A marketer who signs in to the console."""
+
+    __tablename__ = "user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="marketer")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login asks this
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class Campaign(db.Model):
+    """A mailing or print run whose recipients each get a personal link."""
+
+    __tablename__ = "campaign"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    quiz_slug: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(5), default="de")
+    # "du" or "sie": how the salutation and the copy address the shopper.
+    tone: Mapped[str] = mapped_column(String(8), default="du")
+    headline: Mapped[str] = mapped_column(String(200), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    base_url: Mapped[str | None] = mapped_column(String(255))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    utm_source: Mapped[str | None] = mapped_column(String(100))
+    utm_medium: Mapped[str | None] = mapped_column(String(100))
+    utm_campaign: Mapped[str | None] = mapped_column(String(100))
+    offer_code: Mapped[str | None] = mapped_column(String(64))
+    offer_text: Mapped[str | None] = mapped_column(Text)
+    # Landing variants for A/B tests, e.g. ["a", "b"]; empty means one landing page.
+    variants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Batch(db.Model):
+    """One upload of a recipient list; its state lives here so any worker can report it."""
+
+    __tablename__ = "batch"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    input_sha256: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16), default="email")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    processed_rows: Mapped[int] = mapped_column(Integer, default=0)
+    minted: Mapped[int] = mapped_column(Integer, default=0)
+    reused: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Recipient(db.Model):
+    """One person on a campaign's list, holding one personal link per channel.
+
+    ``public_id`` is the random, opaque payload that the signed token carries; nothing
+    personal ever goes into a link.
+    """
+
+    __tablename__ = "recipient"
+    __table_args__ = (
+        # Re-running a list must never mint a second link for the same person.
+        UniqueConstraint("campaign_id", "channel", "identity", name="uq_recipient_identity"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"), index=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    identity: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(16), default="email")
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    email: Mapped[str | None] = mapped_column(String(254))
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    # "f", "m", "d" (diverse) or None when unknown: drives the salutation.
+    gender: Mapped[str | None] = mapped_column(String(1))
+    title: Mapped[str | None] = mapped_column(String(50))
+    company: Mapped[str | None] = mapped_column(String(200))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    variant: Mapped[str | None] = mapped_column(String(32))
+    is_seed: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    campaign: Mapped[Campaign] = relationship()
+
+
+class ShopperProfile(db.Model):
+    """A shopper's stated preferences: tied to a recipient, or to an anonymous visitor."""
+
+    __tablename__ = "shopper_profile"
+    __table_args__ = (
+        CheckConstraint(
+            "recipient_id IS NOT NULL OR visitor_id IS NOT NULL", name="has_owner"
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipient.id"), unique=True)
+    # SHA-256 of the visitor cookie, so a database leak does not hand out live cookies.
+    visitor_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    consent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    recipient: Mapped[Recipient | None] = relationship()
+
+
+class QuizResponse(db.Model):
+    """A profile's answers to one quiz, saved as each answer is given."""
+
+    __tablename__ = "quiz_response"
+    __table_args__ = (UniqueConstraint("profile_id", "quiz_slug", name="uq_quiz_response"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("shopper_profile.id"))
+    quiz_slug: Mapped[str] = mapped_column(String(64))
+    # Content hash of the quiz file the answers were given to.
+    quiz_version: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    profile: Mapped[ShopperProfile] = relationship()
+
+
+class Product(db.Model):
+    """A catalog product; prices are exact decimals in ``currency``."""
+
+    __tablename__ = "product"
+    __table_args__ = (Index("ix_product_pick", "available", "category", "product_type", "price"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(128), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(64))
+    product_type: Mapped[str] = mapped_column(String(64))
+    brand: Mapped[str | None] = mapped_column(String(120))
+    price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    compare_at_price: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    image_url: Mapped[str | None] = mapped_column(String(1000))
+    url: Mapped[str] = mapped_column(String(1000))
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class ProductTag(db.Model):
+    """A product's tags, one row each, so tag filters are indexed lookups."""
+
+    __tablename__ = "product_tag"
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class Event(db.Model):
+    """One step of a shopper's journey, for the campaign funnel. No IP address is kept."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_funnel", "campaign_id", "kind", "created_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipient.id"), index=True)
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("shopper_profile.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    variant: Mapped[str | None] = mapped_column(String(32))
+    quiz_slug: Mapped[str | None] = mapped_column(String(64))
+    quiz_version: Mapped[str | None] = mapped_column(String(64))
+    question_id: Mapped[str | None] = mapped_column(String(64))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
+    # Seed/test recipients get working links that never count in the statistics.
+    is_seed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,159 @@
+"""Test fixtures in the flaskr style: ``app``, ``client``, ``runner``.
+
+Every test runs against SQLite, or against PostgreSQL when ``TEST_DATABASE_URL`` is set (CI
+runs the suite once each way). The schema is built once per run through the real Alembic
+migrations, and every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from jinja2 import StrictUndefined
+from sqlalchemy import create_engine, text
+
+from purl import create_app
+from purl.extensions import db
+
+TEST_KEYS = ["test-key-newest", "test-key-older"]
+
+
+def _normalise(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return _normalise(url)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url: str) -> None:
+    """Build the schema once, through the migrations, on an empty database."""
+    if database_url.startswith("postgresql"):
+        engine = create_engine(database_url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    app = create_app(_config(database_url))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+
+
+def _config(database_url: str, **extra: object) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEYS": TEST_KEYS,
+        "PURL_BASE_URL": "http://localhost",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        **extra,
+    }
+
+
+def _empty_tables() -> None:
+    tables = [t.name for t in db.metadata.sorted_tables]
+    if db.engine.dialect.name == "postgresql":
+        quoted = ", ".join(f'"{t}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def make_app(_schema: None, database_url: str) -> Iterator:
+    """Build apps with extra config; tables are emptied after the test."""
+    apps: list[Flask] = []
+
+    def factory(**extra: object) -> Flask:
+        app = create_app(_config(database_url, **extra))
+        app.jinja_env.undefined = StrictUndefined
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    cleaner = create_app(_config(database_url))
+    with cleaner.app_context():
+        _empty_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app) -> Flask:  # noqa: ANN001
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # noqa: ANN201
+    return app.test_cli_runner()
+
+
+@dataclass
+class Demo:
+    """The demo shop as loaded for a test: its campaign slug and each recipient's token."""
+
+    campaign_id: int
+    tokens: dict[str, str]  # first name -> token
+    recipient_ids: dict[str, int]
+
+    def path(self, first_name: str, suffix: str = "") -> str:
+        return f"/p/{self.tokens[first_name]}{suffix}"
+
+
+@pytest.fixture
+def demo(app: Flask) -> Demo:
+    from purl.demo.load import load_demo
+    from purl.links.tokens import sign
+
+    with app.app_context():
+        summary = load_demo(db.session)
+        db.session.commit()
+        return Demo(
+            campaign_id=summary.campaign.id,
+            tokens={r.first_name: sign(r.public_id, TEST_KEYS) for r in summary.recipients},
+            recipient_ids={r.first_name: r.id for r in summary.recipients},
+        )
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                   r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token a page's form carries, as a browser would submit it."""
+    match = _CSRF.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1) or match.group(2)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return f"purl database: PostgreSQL ({url.rsplit('@', 1)[-1]})"
+    return "purl database: SQLite (a fresh file per run)"
