@@ -86,8 +86,9 @@ class Campaign(db.Model):
     utm_campaign: Mapped[str | None] = mapped_column(String(100))
     offer_code: Mapped[str | None] = mapped_column(String(64))
     offer_text: Mapped[str | None] = mapped_column(Text)
-    # Landing variants for A/B tests, e.g. ["a", "b"]; empty means one landing page.
-    variants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Landing variants for A/B tests: [{"key": "a", "headline": "…", "message": "…"}, …].
+    # Empty means one landing page (headline and message above).
+    variants: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -201,3 +201,40 @@ def test_campaign_create_cli(runner, app):
     result = runner.invoke(args=["campaign", "create", "x", "--name", "X", "--quiz", "nope"])
     assert result.exit_code != 0
     assert "no valid quiz 'nope'" in result.output
+
+
+def test_revoke_one_link_or_the_whole_campaign(app, client, demo):
+    from purl.links.logic import revoke
+
+    with app.app_context():
+        campaign = db.session.get(Campaign, demo.campaign_id)
+        assert revoke(db.session, campaign, [demo.recipient_ids["Anna"]]) == 1
+        assert revoke(db.session, campaign, [demo.recipient_ids["Anna"]]) == 0  # already
+        db.session.commit()
+    assert client.get(demo.path("Anna")).status_code == 410
+    assert client.get(demo.path("Kim")).status_code == 200
+    with app.app_context():
+        campaign = db.session.get(Campaign, demo.campaign_id)
+        assert revoke(db.session, campaign) == 4
+        db.session.commit()
+    assert client.get(demo.path("Kim")).status_code == 410
+
+
+def test_landing_variants_split_evenly_and_show_their_copy(app, client):
+    from purl.links.logic import NewRecipient, landing_copy, mint
+
+    with app.app_context():
+        campaign = Campaign(slug="ab", name="AB", quiz_slug="zoohandlung", headline="Standard",
+                            message="Text", variants=[
+                                {"key": "a", "headline": "Variante A", "message": "Text A"},
+                                {"key": "b", "headline": "Variante B"}])
+        db.session.add(campaign)
+        db.session.flush()
+        people = [NewRecipient(first_name=f"P{i}", email=f"p{i}@example.org") for i in range(9)]
+        recipients = mint(db.session, campaign, people[:5]) + mint(db.session, campaign, people[5:])
+        assert [r.variant for r in recipients] == list("ababababa")
+        assert landing_copy(campaign, recipients[1]) == ("Variante B", "Text")
+        db.session.commit()
+        token = tokens.sign(recipients[0].public_id, TEST_KEYS)
+    html = client.get(f"/p/{token}").get_data(as_text=True)
+    assert "Variante A" in html and "Text A" in html and "Standard" not in html

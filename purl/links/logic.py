@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..models import Campaign, Recipient, as_utc, utcnow
@@ -41,6 +41,52 @@ class NewRecipient:
     is_seed: bool = False
 
 
+def pick_variant(campaign: Campaign, ordinal: int) -> str | None:
+    """The landing variant for a campaign's ``ordinal``-th recipient (0-based).
+
+    Round-robin in minting order: deterministic, and as even as a split can be.
+    """
+    keys = [v["key"] for v in (campaign.variants or []) if v.get("key")]
+    return keys[ordinal % len(keys)] if keys else None
+
+
+def landing_copy(campaign: Campaign, recipient: Recipient) -> tuple[str, str]:
+    """(headline, message) this recipient's landing page shows: their variant's, if any."""
+    for variant in campaign.variants or []:
+        if variant.get("key") == recipient.variant:
+            return (variant.get("headline") or campaign.headline,
+                    variant.get("message") or campaign.message)
+    return campaign.headline, campaign.message
+
+
+def revoke(
+    session: Session, campaign: Campaign, recipient_ids: Sequence[int] | None = None
+) -> int:
+    """Withdraw links: the given recipients' of this campaign, or the whole campaign's.
+
+    Returns how many links were newly revoked. Revoked links answer 410. Only flushes.
+    """
+    now = utcnow()
+    if recipient_ids is None:
+        if campaign.revoked_at is None:
+            campaign.revoked_at = now
+        count = session.scalar(
+            select(func.count()).where(Recipient.campaign_id == campaign.id,
+                                       Recipient.revoked_at.is_(None))
+        )
+        session.flush()
+        return count or 0
+    result = session.execute(
+        update(Recipient)
+        .where(Recipient.campaign_id == campaign.id, Recipient.id.in_(list(recipient_ids)),
+               Recipient.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return result.rowcount
+
+
 def identity_of(person: NewRecipient) -> str:
     """Who this is within a campaign: external id, else normalised email, else the content."""
     if person.external_id:
@@ -60,6 +106,9 @@ def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -
     bulk path of the batch importer.
     """
     result = []
+    ordinal = session.scalar(
+        select(func.count()).where(Recipient.campaign_id == campaign.id)
+    ) or 0
     for person in people:
         identity = identity_of(person)
         existing = session.scalar(
@@ -86,7 +135,9 @@ def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -
             company=person.company,
             is_seed=person.is_seed,
             attributes={},
+            variant=pick_variant(campaign, ordinal),
         )
+        ordinal += 1
         session.add(recipient)
         result.append(recipient)
     session.flush()

@@ -8,6 +8,7 @@ from flask import Blueprint, redirect, render_template, request
 
 from .. import analytics, journey
 from ..extensions import db
+from . import logic as links
 
 log = logging.getLogger(__name__)
 bp = Blueprint("links", __name__)
@@ -23,4 +24,5 @@ def landing(token: str):  # noqa: ANN201
     if trip.completed:
         # A returning shopper goes straight to their showroom.
         return redirect(trip.url("showroom.showroom"), 303)
-    return render_template("links/landing.html", journey=trip)
+    headline, message = links.landing_copy(trip.campaign, trip.recipient)
+    return render_template("links/landing.html", journey=trip, headline=headline, message=message)
