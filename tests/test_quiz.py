@@ -32,11 +32,12 @@ def stored_answers(app) -> dict | None:  # noqa: ANN001
         return dict(response.answers) if response else None
 
 
-def test_demo_quiz_is_valid():
-    quiz = load_quiz_file(QUIZ_FOLDER / "zoohandlung.yaml")
-    assert 4 <= len(quiz.questions) <= 6
-    assert quiz.questions[0].id == "tier"
+@pytest.mark.parametrize("name", ["zoohandlung.yaml", "roestwerk.yaml"])
+def test_demo_quizzes_are_valid(name):  # noqa: ANN001
+    quiz = load_quiz_file(QUIZ_FOLDER / name)
+    assert 5 <= len(quiz.questions) <= 8
     assert len(quiz.version) == 12
+    assert quiz.visitor_campaign
 
 
 @pytest.mark.parametrize(
@@ -81,6 +82,8 @@ def test_full_quiz_without_javascript(app, client, demo):
     start = client.get(base)
     assert start.status_code == 303 and start.location.endswith("/quiz/tier")
     r = answer(client, base + "tier", "hund")
+    assert r.status_code == 303 and r.location.endswith("/quiz/alter")  # only asked for dogs
+    r = answer(client, base + "alter", "welpe")
     assert r.status_code == 303 and r.location.endswith("/quiz/bedarf")
     r = answer(client, base + "bedarf", "futter", "snacks")
     assert r.status_code == 303 and r.location.endswith("/quiz/budget")
@@ -88,12 +91,13 @@ def test_full_quiz_without_javascript(app, client, demo):
     r = answer(client, base + "wichtig", "natur")
     assert r.status_code == 303 and r.location.endswith("/showroom")
     assert stored_answers(app) == {
-        "tier": "hund", "bedarf": ["futter", "snacks"], "budget": "bis-50", "wichtig": "natur",
+        "tier": "hund", "alter": "welpe", "bedarf": ["futter", "snacks"], "budget": "bis-50",
+        "wichtig": "natur",
     }
     with app.app_context():
         kinds = dict(db.session.execute(
             select(Event.kind, func.count()).group_by(Event.kind)).all())
-    assert kinds == {"quiz_start": 1, "answer": 4, "quiz_complete": 1}
+    assert kinds == {"quiz_start": 1, "answer": 5, "quiz_complete": 1}
     # Coming back later through the same link opens the showroom straight away.
     again = client.get(demo.path("Anna"))
     assert again.status_code == 303 and again.location.endswith("/showroom")
@@ -143,11 +147,11 @@ def test_an_option_that_is_not_offered_changes_nothing(app, client, demo):
 
 def test_no_answer_to_a_multiple_choice_gets_an_inline_error(app, client, demo):
     base = demo.path("Anna", "/quiz/")
-    answer(client, base + "tier", "hund")
+    answer(client, base + "tier", "katze")
     r = answer(client, base + "bedarf")
     assert r.status_code == 422
     assert "Bitte wähle mindestens eine Antwort aus." in r.get_data(as_text=True)
-    assert stored_answers(app) == {"tier": "hund"}
+    assert stored_answers(app) == {"tier": "katze"}
 
 
 def test_post_without_csrf_token_is_refused_and_changes_nothing(app, client, demo):
@@ -165,13 +169,14 @@ def test_cannot_skip_ahead_of_an_unanswered_question(client, demo):
 
 def test_back_shows_the_previous_answer_and_changing_it_keeps_others(app, client, demo):
     base = demo.path("Anna", "/quiz/")
-    answer(client, base + "tier", "hund")
+    answer(client, base + "tier", "katze")
     page = client.get(base + "bedarf").get_data(as_text=True)
     assert f'href="{base}tier"' in page  # the Back link
     previous = client.get(base + "tier").get_data(as_text=True)
-    assert re.search(r'<input checked[^>]*value="hund"', previous)
-    answer(client, base + "tier", "katze")
-    assert stored_answers(app) == {"tier": "katze"}
+    assert re.search(r'<input checked[^>]*value="katze"', previous)
+    answer(client, base + "bedarf", "futter")
+    answer(client, base + "tier", "kleintier")
+    assert stored_answers(app) == {"tier": "kleintier", "bedarf": ["futter"]}
 
 
 def test_anonymous_quiz_uses_a_first_party_cookie(app, client):

@@ -65,6 +65,8 @@ def test_unavailable_products_are_never_shown(app, demo):
 def _finish(client, demo, name="Anna", tier="hund"):  # noqa: ANN001, ANN202
     base = demo.path(name, "/quiz/")
     answer(client, base + "tier", tier)
+    if tier == "hund":  # the quiz asks dog owners their dog's age
+        answer(client, base + "alter", "erwachsen")
     answer(client, base + "bedarf", "futter", "snacks")
     answer(client, base + "budget", "bis-50")
     answer(client, base + "wichtig", "natur")

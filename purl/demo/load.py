@@ -17,6 +17,7 @@ from ..links.logic import NewRecipient, mint
 from ..models import Campaign, Recipient, User
 from ..showroom.catalog import upsert_products
 from .catalog import demo_products
+from .coffee import coffee_products
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,13 @@ DEMO_CAMPAIGN = "winter-2026"
 DEMO_QUIZ = "zoohandlung"
 DEMO_USER = "demo@purl.example"
 DEMO_PASSWORD = "zoohandlung-demo"
+# Campaigns the quizzes' visitor_campaign names: visitors' own links are minted into these.
+VISITOR_CAMPAIGNS = (
+    ("zoohandlung-web", "Zoohandlung – Besucher-Links", "zoohandlung"),
+    ("roestwerk-web", "Röstwerk – Besucher-Links", "roestwerk"),
+)
+# A CRM column that answers a quiz question (progressive profiling), for one demo recipient.
+DEMO_ATTRIBUTES = {"Björn": {"Haustier": "Katze"}}
 
 DEMO_RECIPIENTS = (
     NewRecipient(first_name="Anna", last_name="Schäfer", gender="f",
@@ -50,7 +58,7 @@ class DemoSummary:
 def load_demo(session: Session, static_url: str = "/static/") -> DemoSummary:
     """Load (or refresh) the demo shop; only flushes."""
     rows = []
-    for product in demo_products():
+    for product in demo_products() + coffee_products():
         row = dict(product)
         row["image_url"] = static_url + row.pop("image")
         rows.append(row)
@@ -79,6 +87,14 @@ def load_demo(session: Session, static_url: str = "/static/") -> DemoSummary:
         session.add(campaign)
         session.flush()
     recipients = mint(session, campaign, DEMO_RECIPIENTS)
+    for recipient in recipients:
+        if not recipient.attributes and recipient.first_name in DEMO_ATTRIBUTES:
+            recipient.attributes = DEMO_ATTRIBUTES[recipient.first_name]
+    for slug, name, quiz_slug in VISITOR_CAMPAIGNS:
+        if session.scalar(select(Campaign).where(Campaign.slug == slug)) is None:
+            session.add(Campaign(slug=slug, name=name, quiz_slug=quiz_slug, locale="de",
+                                 tone="du", utm_source="quiz", utm_medium="web", variants=[]))
+    session.flush()
 
     if session.scalar(select(User).where(User.email == DEMO_USER)) is None:
         create_user(session, DEMO_USER, DEMO_PASSWORD, role="admin")

@@ -6,3 +6,33 @@ document.addEventListener("htmx:afterSettle", function () {
     target.focus({ preventScroll: false });
   }
 });
+
+// A range question sends its number field; with JavaScript a slider appears beside it and the
+// two stay in step. Runs on page load and on every htmx swap.
+function enhanceRanges(root) {
+  root.querySelectorAll("input[data-range-for]").forEach(function (slider) {
+    var number = document.getElementById(slider.getAttribute("data-range-for"));
+    if (!number || slider.dataset.enhanced) {
+      return;
+    }
+    slider.dataset.enhanced = "1";
+    slider.hidden = false;
+    if (number.value !== "") {
+      slider.value = number.value;
+    }
+    slider.addEventListener("input", function () {
+      number.value = slider.value;
+    });
+    number.addEventListener("input", function () {
+      if (number.value !== "") {
+        slider.value = number.value;
+      }
+    });
+  });
+}
+document.addEventListener("DOMContentLoaded", function () {
+  enhanceRanges(document);
+});
+document.addEventListener("htmx:load", function (event) {
+  enhanceRanges(event.target);
+});

@@ -34,8 +34,11 @@ def test_purl_through_quiz_to_showroom(app, demo, live_server, new_page, javascr
         page.evaluate("window.__samePage = true")
     choose(page, "Hund")
     next_step(page)
+    page.wait_for_url(re.compile(r"/quiz/alter$"))  # a branch only dog owners see
+    assert page.get_by_text("Frage 2 von 5").is_visible()
+    choose(page, "Erwachsen")
+    next_step(page)
     page.wait_for_url(re.compile(r"/quiz/bedarf$"))
-    assert page.get_by_text("Frage 2 von 4").is_visible()
 
     next_step(page)  # nothing chosen: an inline message, no step forward
     page.get_by_text("Bitte wähle mindestens eine Antwort aus.").wait_for()
@@ -78,8 +81,8 @@ def test_purl_through_quiz_to_showroom(app, demo, live_server, new_page, javascr
 
     with app.app_context():
         answers = db.session.scalar(select(QuizResponse)).answers
-    assert answers == {"tier": "hund", "bedarf": ["futter", "snacks"], "budget": "bis-50",
-                       "wichtig": "natur"}
+    assert answers == {"tier": "hund", "alter": "erwachsen", "bedarf": ["futter", "snacks"],
+                       "budget": "bis-50", "wichtig": "natur"}
 
     # Coming back later through the same link shows the showroom straight away.
     page.goto(live_server + demo.path("Anna"))
