@@ -95,6 +95,11 @@ class Condition:
         return set().union(*(p.questions() for p in self.parts))
 
 
+def plain(number: Decimal) -> str:
+    """A number as people write it: 40, not 4E+1 or 40.00."""
+    return format(number.normalize(), "f")
+
+
 @dataclass(frozen=True)
 class Range:
     min: Decimal
@@ -103,6 +108,10 @@ class Range:
     default: Decimal
     unit: str = ""
     maps_to: str | None = None  # price_min or price_max
+
+    @property
+    def bounds(self) -> dict[str, str]:
+        return {"min": plain(self.min), "max": plain(self.max)}
 
 
 @dataclass(frozen=True)

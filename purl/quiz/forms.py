@@ -31,6 +31,22 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+class NumberField(DecimalField):
+    """A decimal field whose unreadable input gets the question's own message."""
+
+    def __init__(self, *args, unreadable: str = "", **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.unreadable = unreadable
+
+    def process_formdata(self, valuelist: list) -> None:
+        if valuelist and valuelist[0].strip():
+            valuelist = [valuelist[0].strip().replace(",", ".")]  # German decimal comma
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.unreadable) from None
+
+
 class ChoiceCount:
     """A multiple choice's min/max number of selections, with a message the shopper reads."""
 
@@ -67,10 +83,10 @@ def answer_form(
     elif question.type == "range":
         spec = question.range
         assert spec is not None
-        message = _l("Please enter a number from %(min)s to %(max)s.",
-                     min=spec.min.normalize(), max=spec.max.normalize())
-        AnswerForm.answer = DecimalField(
-            label, places=None, widget=NumberInput(step=spec.step, min=spec.min, max=spec.max),
+        message = _l("Please enter a number from %(min)s to %(max)s.", **spec.bounds)
+        AnswerForm.answer = NumberField(
+            label, places=None, unreadable=message,
+            widget=NumberInput(step=spec.step, min=spec.min, max=spec.max),
             validators=[InputRequired(message) if question.required else Optional(),
                         NumberRange(spec.min, spec.max, message)],
         )
