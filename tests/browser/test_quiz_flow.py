@@ -214,7 +214,7 @@ def test_every_question_type_passes_an_accessibility_check(demo, live_server, ne
     check("link step with errors")
     screenshot(page, "quiz-link-step.png")
     page.get_by_label("Deine E-Mail-Adresse").fill("kaffee@example.org")
-    page.get_by_label(re.compile("Ja, speichert meine E-Mail-Adresse")).check()
+    page.get_by_label(re.compile("Ja, meine E-Mail-Adresse darf")).check()
     page.get_by_role("button", name="Link erhalten").click()
     page.get_by_role("heading", name="Dein persönlicher Link").wait_for()
     check("link shown")
