@@ -196,3 +196,13 @@ def test_yes_and_no_written_plainly_in_yaml_stay_words():
     assert q.question("b").show_if.holds({"a": "yes"})
     with pytest.raises(QuizError, match="ok.yaml, question 'a'"):
         parse_quiz(content.replace("type: yesno", "type: yesno\n   required: maybe"), "ok.yaml")
+
+
+def test_the_documented_example_is_a_valid_quiz():
+    readme = (ROOT / "quizzes" / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    q = parse_quiz(example, "README.md")
+    assert [x.type for x in q.questions] == ["image", "yesno", "multi", "single", "range", "text"]
+    assert q.question("koffein").show_if.holds({"zubereitung": "siebtraeger", "muehle": "yes"})
+    assert not q.question("koffein").show_if.holds({"zubereitung": "siebtraeger",
+                                                    "muehle": "no", "geschmack": ["fruchtig"]})
