@@ -229,3 +229,17 @@ def test_visitor_landing_offers_to_continue(client, demo):
     client.get("/q/zoohandlung")
     answer(client, "/q/zoohandlung/quiz/tier", "kleintier")
     assert "Weiter, wo du aufgehört hast" in client.get("/q/zoohandlung").get_data(as_text=True)
+
+
+def test_quiz_report_shows_where_shoppers_drop_off(app, client, demo, runner):
+    finish_coffee(client)
+    dropout = app.test_client()
+    dropout.get("/q/roestwerk")
+    answer(dropout, COFFEE + "zubereitung", "vollautomat")
+    result = runner.invoke(args=["quiz", "report", "roestwerk"])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line.split()[1] for line in result.output.splitlines()}
+    assert lines["started"] == "2" and lines["zubereitung"] == "2"
+    assert lines["muehle"] == "1" and lines["milch"] == "1" and lines["koffein"] == "0"
+    assert lines["completed"] == "1"
+    assert runner.invoke(args=["quiz", "report", "nope"]).exit_code == 1

@@ -32,4 +32,5 @@ def load() -> None:
         click.echo(f"  {salutation_for(recipient, campaign):<32} {url}")
     base = config["PURL_BASE_URL"]
     click.echo(f"\nQuiz without a link:  {base}/q/{campaign.quiz_slug}")
+    click.echo(f"Second demo quiz:     {base}/q/roestwerk  (a coffee roaster)")
     click.echo(f"Marketer console:     {base}/console/  ({DEMO_USER} / {DEMO_PASSWORD})")

@@ -1,4 +1,4 @@
-"""``flask quiz check``: validate quiz files before they go live."""
+"""``flask quiz check`` validates quiz files before they go live; ``quiz report`` shows drop-off."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
-from .definition import QuizError, load_quiz_file
+from ..extensions import db
+from ..models import Campaign
+from .definition import QuizError, get_quiz, load_quiz_file
+from .logic import quiz_report
 
 quiz_cli = click.Group("quiz", help="Quiz definitions.")
 
@@ -34,3 +38,25 @@ def check(path: Path | None) -> None:
                        f"version {quiz.version})")
     if failed:
         raise click.ClickException(f"{failed} of {len(files)} quiz files have errors")
+
+
+@quiz_cli.command("report")
+@click.argument("slug")
+@click.option("--campaign", "campaign_slug", help="Only shoppers of this campaign.")
+@with_appcontext
+def report(slug: str, campaign_slug: str | None) -> None:
+    """Shoppers who started, answered each question and completed: where the quiz loses them."""
+    quiz = get_quiz(current_app.config["QUIZ_FOLDER"], slug)
+    if quiz is None:
+        raise click.ClickException(f"no valid quiz {slug!r} (see `quiz check`)")
+    campaign_id = None
+    if campaign_slug:
+        campaign_id = db.session.scalar(select(Campaign.id).where(Campaign.slug == campaign_slug))
+        if campaign_id is None:
+            raise click.ClickException(f"no campaign {campaign_slug!r}")
+    result = quiz_report(db.session, quiz, campaign_id=campaign_id)
+    click.echo(f"started    {result.started:>7}")
+    for row in result.questions:
+        share = f"{row.answered / result.started:>5.0%}" if result.started else "    -"
+        click.echo(f"{row.question_id:<10} {row.answered:>7} {share}  {row.text}")
+    click.echo(f"completed  {result.completed:>7}")

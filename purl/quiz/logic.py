@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import analytics
 from ..links import logic as links
-from ..models import Campaign, QuizResponse, Recipient, ShopperProfile, utcnow
+from ..models import Campaign, Event, QuizResponse, Recipient, ShopperProfile, utcnow
 from .definition import Option, Question, Quiz, localize
 
 log = logging.getLogger(__name__)
@@ -346,7 +346,11 @@ def answer_label(question: Question, value: Any, locale: str = "de") -> str:
     if question.type == "text":
         return str(value)
     values = value if isinstance(value, list) else [value]
-    return ", ".join(localize(o.label, locale) for o in question.options if o.value in values)
+    labels = ", ".join(localize(o.label, locale) for o in question.options if o.value in values)
+    if question.type == "yesno" and labels:
+        # A bare "Ja" on a chip would say nothing; the question gives it its meaning.
+        return f"{localize(question.text, locale)} {labels}"
+    return labels
 
 
 def answer_chips(quiz: Quiz, answers: Answers, locale: str = "de") -> list[Chip]:
@@ -415,3 +419,45 @@ def visitor_link(session: Session, campaign: Campaign, profile: ShopperProfile) 
         Recipient.identity == links.identity_of(
             links.NewRecipient(external_id=visitor_identity(profile))),
     ))
+
+
+@dataclass(frozen=True)
+class QuestionReach:
+    """How many shoppers answered one question: the drop-off between questions shows where
+    a quiz loses people."""
+
+    question_id: str
+    text: str
+    answered: int
+
+
+@dataclass(frozen=True)
+class QuizReport:
+    started: int
+    completed: int
+    questions: list[QuestionReach]
+
+
+def quiz_report(
+    session: Session, quiz: Quiz, locale: str = "de", campaign_id: int | None = None
+) -> QuizReport:
+    """Distinct shoppers per step of this quiz, from its events; seed recipients left out.
+
+    Counts span every version of the file (question ids are stable); a question no longer in
+    the file is listed after the current ones under its id.
+    """
+    who = func.count(func.distinct(Event.profile_id))
+    query = (select(Event.kind, Event.question_id, who)
+             .where(Event.quiz_slug == quiz.slug, Event.is_seed.is_(False))
+             .group_by(Event.kind, Event.question_id))
+    if campaign_id is not None:
+        query = query.where(Event.campaign_id == campaign_id)
+    counts: dict[tuple[str, str | None], int] = {
+        (kind, question_id): n for kind, question_id, n in session.execute(query)
+    }
+    answered = {qid: n for (kind, qid), n in counts.items() if kind == "answer" and qid}
+    rows = [QuestionReach(q.id, localize(q.text, locale), answered.pop(q.id, 0))
+            for q in quiz.questions]
+    rows += [QuestionReach(qid, qid, n) for qid, n in sorted(answered.items())]
+    return QuizReport(counts.get(("quiz_start", None), 0),
+                      counts.get(("quiz_complete", None), 0), rows)
