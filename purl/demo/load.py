@@ -74,7 +74,7 @@ def load_demo(session: Session, static_url: str = "/static/") -> DemoSummary:
             tone="du",
             headline="Dein Wintervorrat, persönlich ausgesucht",
             message=(
-                "Schön, dass du wieder da bist! Beantworte uns vier kurze Fragen, und wir "
+                "Schön, dass du wieder da bist! Beantworte uns ein paar kurze Fragen, und wir "
                 "stellen dir eine Auswahl zusammen, die zu dir und deinem Tier passt."
             ),
             utm_source="newsletter",

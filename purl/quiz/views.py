@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
 from .. import journey
-from ..extensions import db
+from ..extensions import db, limiter
 from ..links.logic import link_url
 from ..models import Campaign
 from ..pages import leave_to, render_page, wants_fragment
@@ -158,6 +158,8 @@ def csrf_error(error: CSRFError):  # noqa: ANN201
 
 
 @bp.route("/q/<quiz_slug>/link", methods=["GET", "POST"])
+# Each post may mint a link: bound what one address can create.
+@limiter.limit("20 per hour", methods=["POST"])
 def visitor_link(quiz_slug: str):  # noqa: ANN201
     """Last, optional step for a visitor: leave an email (with consent) for a personal link."""
     trip = journey.from_visitor(quiz_slug)
