@@ -127,7 +127,11 @@ def test_a_range_on_price_sets_the_price_bound_and_options_bring_content():
     assert "bis 12 €" in [c.label for c in prefs.criteria]
     chips = {c.question_id: c.label for c in logic.answer_chips(q, answers, "de")}
     assert chips["budget"] == "bis 12 €" and chips["wunsch"] == "<b>mild</b>"
-    assert chips["muehle"] == "Hast du eine Kaffeemühle? Nein"
+    assert chips["muehle"] == "Gemahlen"  # the option's reason
+    assert "Gemahlen" in [c.label for c in prefs.criteria]
+    content = "slug: x\nquestions:\n - id: a\n   type: yesno\n   text: Mühle?\n"
+    bare = parse_quiz(content, "x.yaml")
+    assert logic.answer_chips(bare, {"a": "no"})[0].label == "Mühle? Nein"
 
 
 def test_puppy_owners_get_the_puppy_advice():

@@ -34,7 +34,7 @@ QUESTION_KEYS = {
     "max_choices", "min", "max", "step", "default", "unit", "maps_to", "max_length",
     "answered_by",
 }
-OPTION_KEYS = {"value", "label", "filter", "prefer", "image", "content"}
+OPTION_KEYS = {"value", "label", "reason", "filter", "prefer", "image", "content"}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 QUESTION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -67,6 +67,7 @@ class Option:
     prefer_tags: dict[str, float] = field(default_factory=dict)
     image: str | None = None  # a path under static/, for image choices
     content: tuple[Content, ...] = ()
+    reason: Text | None = None  # how the showroom and chips name it, if not by its label
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,7 @@ def _option(raw: Any, where: str, qtype: str) -> Option:
         prefer_tags=weights,
         image=image,
         content=_content(raw["content"], where) if raw.get("content") else (),
+        reason=_text(raw["reason"], f"{where}, reason") if raw.get("reason") else None,
     )
 
 

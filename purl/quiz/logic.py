@@ -310,7 +310,8 @@ def preferences(quiz: Quiz, answers: Answers, locale: str = "de") -> Preferences
                 prefs.tag_weights[tag] = prefs.tag_weights.get(tag, 0.0) + weight
             if option.filter or option.prefer_tags:
                 prefs.criteria.append(Criterion(
-                    question.id, localize(option.label, locale), option.filter, option.prefer_tags
+                    question.id, localize(option.reason or option.label, locale), option.filter,
+                    option.prefer_tags,
                 ))
             for block in option.content:
                 prefs.content_blocks.append(ContentBlock(
@@ -346,7 +347,10 @@ def answer_label(question: Question, value: Any, locale: str = "de") -> str:
     if question.type == "text":
         return str(value)
     values = value if isinstance(value, list) else [value]
-    labels = ", ".join(localize(o.label, locale) for o in question.options if o.value in values)
+    chosen = [o for o in question.options if o.value in values]
+    if chosen and all(o.reason for o in chosen):
+        return ", ".join(localize(o.reason or {}, locale) for o in chosen)
+    labels = ", ".join(localize(o.label, locale) for o in chosen)
     if question.type == "yesno" and labels:
         # A bare "Ja" on a chip would say nothing; the question gives it its meaning.
         return f"{localize(question.text, locale)} {labels}"

@@ -91,6 +91,7 @@ def test_branching_back_two_steps_and_change_leaves_no_stale_answer(
     page.get_by_role("link", name="Überspringen").click()
     page.wait_for_url(re.compile(r"/q/roestwerk/showroom$"))
     assert page.locator(".product").count() >= 1
+    screenshot(page, f"showroom-coffee-{'js' if javascript else 'nojs'}.png")
     if javascript:
         # htmx swapped every step; only the final navigation loaded a new document.
         assert page.evaluate("window.__samePage") is None
