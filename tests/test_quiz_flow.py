@@ -152,6 +152,9 @@ def test_visitor_can_leave_an_email_for_a_personal_link(app, client, demo):
     assert step.status_code == 200
     page = step.get_data(as_text=True)
     assert 'href="/q/roestwerk/showroom"' in page  # the skip link
+    assert "</html>" in page
+    fragment = client.get("/q/roestwerk/link", headers=HX).get_data(as_text=True)
+    assert "</html>" not in fragment and 'name="email"' in fragment
     token = csrf_token(page)
     for headers in ({}, HX):
         r = client.post("/q/roestwerk/link", headers=headers,
