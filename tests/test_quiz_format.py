@@ -188,6 +188,8 @@ def test_recipient_attributes_answer_questions():
     recipient = Recipient(attributes={"Haustier": " katze "})
     assert logic.profile_answers(pets, recipient) == {"tier": "katze"}
     assert logic.profile_answers(pets, Recipient(attributes={"Haustier": "Pferd"})) == {}
+    assert logic.profile_answers(pets, Recipient(attributes={"haustier": "HUND"})) == \
+        {"tier": "hund"}
     assert logic.profile_answers(pets, Recipient(attributes={})) == {}
     assert logic.profile_answers(pets, None) == {}
 

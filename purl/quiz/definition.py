@@ -123,7 +123,12 @@ class AnsweredBy:
     map: dict[str, str]
 
     def value_for(self, attributes: dict[str, Any] | None) -> str | None:
-        raw = (attributes or {}).get(self.attribute)
+        attributes = attributes or {}
+        raw = attributes.get(self.attribute)
+        if raw is None:  # CRM exports vary in case: "Haustier", "haustier", "HAUSTIER"
+            wanted_key = self.attribute.casefold()
+            raw = next((v for k, v in attributes.items() if str(k).casefold() == wanted_key),
+                       None)
         if raw is None:
             return None
         wanted = str(raw).strip().casefold()
