@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import Campaign
@@ -36,8 +37,20 @@ def check(path: Path | None) -> None:
         else:
             click.echo(f"ok: {file.name} ({quiz.slug}, {len(quiz.questions)} questions, "
                        f"version {quiz.version})")
+            if quiz.visitor_campaign and not _campaign_exists(quiz.visitor_campaign):
+                click.echo(f"warning: {file.name}: visitor_campaign {quiz.visitor_campaign!r} "
+                           "does not exist; visitors are not offered a link until it does "
+                           "(campaign create)", err=True)
     if failed:
         raise click.ClickException(f"{failed} of {len(files)} quiz files have errors")
+
+
+def _campaign_exists(slug: str) -> bool:
+    try:
+        return db.session.scalar(select(Campaign.id).where(Campaign.slug == slug)) is not None
+    except SQLAlchemyError:  # no database yet: checking the file is what was asked
+        db.session.rollback()
+        return True
 
 
 @quiz_cli.command("report")
