@@ -341,14 +341,40 @@ def recommend(session: Session, prefs: Preferences, limit: int = 24) -> list[Pic
 
 # ---------------------------------------------------------------- hot path
 
-_CACHE_SIZE = 512
-_cache: OrderedDict[tuple, Showroom] = OrderedDict()
-_lock = threading.Lock()
+class LRU:
+    """A small least-recently-used map for derived data a worker may keep (thread-safe)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> Any:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+_showrooms = LRU(512)
+_VERSION = select(func.max(Product.updated_at)).scalar_subquery()
 
 
 def catalog_version(session: Session) -> Any:
-    """Changes whenever a product is added or changed (an index lookup, not a scan)."""
-    return session.scalar(select(func.max(Product.updated_at)))
+    """Changes whenever a product is added or changed (an index lookup, not a scan).
+
+    Asked on every showroom request, so it goes straight to the connection (Core), skipping
+    the ORM's per-query work.
+    """
+    return session.connection().scalar(select(_VERSION))
 
 
 def _prefs_key(prefs: Preferences) -> str:
@@ -363,28 +389,32 @@ def _prefs_key(prefs: Preferences) -> str:
     }, sort_keys=True, default=str)
 
 
-def cached_recommend(
+def showroom_key(
     session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24
+) -> tuple:
+    """What a showroom depends on: the answers' meaning, the filters and the catalog version.
+
+    Holds no personal data, so anything derived from the key alone may be shared between
+    shoppers who gave the same answers.
+    """
+    return (_prefs_key(prefs), filters or Filters(), limit, catalog_version(session))
+
+
+def cached_recommend(
+    session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24,
+    key: tuple | None = None,
 ) -> Showroom:
-    """:func:`recommend_showroom`, remembered per (answers, filters, catalog version).
+    """:func:`recommend_showroom`, remembered per :func:`showroom_key`.
 
     Many shoppers give the same answers, and the catalog changes rarely, so each worker keeps
     a small LRU of finished showrooms. It is derived data only: a new catalog version (any
     import or edit bumps ``updated_at``) simply misses.
     """
-    filters = filters or Filters()
-    key = (_prefs_key(prefs), filters, limit, catalog_version(session))
-    with _lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit
-    room = recommend_showroom(session, prefs, filters, limit)
-    with _lock:
-        _cache[key] = room
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return room
+    key = key or showroom_key(session, prefs, filters, limit)
+    hit = _showrooms.get(key)
+    if hit is not None:
+        return hit
+    return _showrooms.put(key, recommend_showroom(session, prefs, filters, limit))
 
 
 def with_utm(url: str, campaign: object | None) -> str:
