@@ -365,7 +365,7 @@ class LRU:
 
 
 _showrooms = LRU(512)
-_VERSION = select(func.max(Product.updated_at)).scalar_subquery()
+_VERSION = select(func.max(Product.updated_at))  # built once: compiled form is reused
 
 
 def catalog_version(session: Session) -> Any:
@@ -374,7 +374,7 @@ def catalog_version(session: Session) -> Any:
     Asked on every showroom request, so it goes straight to the connection (Core), skipping
     the ORM's per-query work.
     """
-    return session.connection().scalar(select(_VERSION))
+    return session.connection().scalar(_VERSION)
 
 
 def _prefs_key(prefs: Preferences) -> str:
