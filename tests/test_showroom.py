@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from html import escape
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from sqlalchemy import func, select
 
@@ -85,7 +85,9 @@ def test_showroom_page_lists_matching_products_with_prices_and_reasons(client, d
     assert " €" in html and "Passt zu: Hund" in html
     assert "Katze ·" not in html and "katze-" not in html
     # Chips lead back to one question each.
-    assert demo.path("Anna", "/quiz/budget") in html
+    assert 'href="quiz/budget"' in html  # relative to the showroom's own URL
+    chip = urljoin(demo.path("Anna", "/showroom"), "quiz/budget")
+    assert chip == demo.path("Anna", "/quiz/budget")
     assert response.headers["Cache-Control"] == "private, no-store"
 
 
