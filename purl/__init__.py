@@ -126,6 +126,7 @@ def _register_cli(app: Flask) -> None:
     from .demo.cli import demo_cli
     from .links.cli import campaign_cli
     from .quiz.cli import quiz_cli
+    from .showroom.cli import catalog_cli
 
-    for group in (demo_cli, user_cli, quiz_cli, campaign_cli):
+    for group in (demo_cli, user_cli, quiz_cli, campaign_cli, catalog_cli):
         app.cli.add_command(group)

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort, after_this_request, current_app, g, request, url_for
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
 from .links import logic as links
+from .links import tokens
 from .links.salutation import salutation_for
 from .models import Campaign, QuizResponse, Recipient, ShopperProfile
 from .quiz import logic as quiz_logic
@@ -68,8 +69,36 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+# Built once: SQLAlchemy then reuses its compiled form and cache key on every request.
+_PRELOAD = (
+    select(Campaign, ShopperProfile, QuizResponse)
+    .select_from(Recipient)
+    .join(Campaign, Campaign.id == Recipient.campaign_id)
+    .outerjoin(ShopperProfile, ShopperProfile.recipient_id == Recipient.id)
+    .outerjoin(QuizResponse, and_(QuizResponse.profile_id == ShopperProfile.id,
+                                  QuizResponse.quiz_slug == Campaign.quiz_slug))
+    .where(Recipient.public_id == bindparam("public_id"))
+)
+
+
+def _preload(token: str) -> Any:
+    """Load a link's campaign, profile and quiz response in one query.
+
+    Every personal page starts here, so this is the hot path: the rows land in the session's
+    identity map, where the lazy ``recipient.campaign`` after ``links.resolve`` (which still
+    decides 404/410) finds its campaign instead of asking the database again.
+    """
+    public_id = tokens.unsign(token, current_app.config["SECRET_KEYS"])
+    if public_id is None:
+        return None
+    row = db.session.execute(_PRELOAD, {"public_id": public_id}).first()
+    # The caller keeps the row: the identity map holds objects only weakly.
+    return row
+
+
 def from_token(token: str) -> Journey:
     """Resolve a followed PURL, or answer 404 (tampered/unknown) or 410 (revoked/expired)."""
+    preloaded = _preload(token)
     try:
         recipient = links.resolve(db.session, token, current_app.config["SECRET_KEYS"])
     except links.LinkGone:
@@ -79,14 +108,12 @@ def from_token(token: str) -> Journey:
     campaign = recipient.campaign
     g.locale = campaign.locale
     quiz = _quiz_or_404(campaign.quiz_slug)
-    profile = db.session.scalar(
-        select(ShopperProfile).where(ShopperProfile.recipient_id == recipient.id)
-    )
+    profile, response = (preloaded[1], preloaded[2]) if preloaded else (None, None)
     journey = Journey(
         quiz=quiz, url_args={"token": token}, locale=campaign.locale,
         campaign=campaign, recipient=recipient, profile=profile,
     )
-    journey.response = _response(profile, quiz)
+    journey.response = response
     return journey
 
 

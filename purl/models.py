@@ -195,7 +195,11 @@ class Product(db.Model):
     """A catalog product; prices are exact decimals in ``currency``."""
 
     __tablename__ = "product"
-    __table_args__ = (Index("ix_product_pick", "available", "category", "product_type", "price"),)
+    __table_args__ = (
+        Index("ix_product_pick", "available", "category", "product_type", "price"),
+        # The showroom cache's catalog version is max(updated_at): an index lookup.
+        Index("ix_product_updated_at", "updated_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     sku: Mapped[str] = mapped_column(String(128), unique=True)
     title: Mapped[str] = mapped_column(String(300))

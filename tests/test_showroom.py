@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from html import escape
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from sqlalchemy import func, select
 
 from purl.extensions import db
-from purl.models import Event, Product
+from purl.models import Campaign, Event, Product
 from purl.quiz.definition import load_quiz_file
 from purl.quiz.logic import preferences
-from purl.showroom.logic import recommend, with_utm
+from purl.showroom import views as showroom_views
+from purl.showroom.logic import Filters, recommend, recommend_showroom, with_utm
 
 from .test_quiz import answer
 
@@ -31,8 +34,10 @@ def test_a_dog_owner_never_sees_cat_products(app, demo):
 
 
 def test_a_budget_answer_caps_prices(app, demo):
-    picks = picks_for(app, {"tier": "katze", "bedarf": ["futter", "zubehoer"], "budget": "bis-20"})
-    assert picks
+    answers = {"tier": "katze", "bedarf": ["futter", "snacks", "zubehoer"], "budget": "bis-20"}
+    assert room_for(app, answers).relaxed == ()  # enough products: nothing relaxed
+    picks = picks_for(app, answers)
+    assert len(picks) >= 6
     assert max(p.price for p in picks) <= 20
     with app.app_context():  # the cap removed something real
         dearer = db.session.scalar(select(func.count()).where(
@@ -82,7 +87,9 @@ def test_showroom_page_lists_matching_products_with_prices_and_reasons(client, d
     assert " €" in html and "Passt zu: Hund" in html
     assert "Katze ·" not in html and "katze-" not in html
     # Chips lead back to one question each.
-    assert demo.path("Anna", "/quiz/budget") in html
+    assert 'href="quiz/budget"' in html  # relative to the showroom's own URL
+    chip = urljoin(demo.path("Anna", "/showroom"), "quiz/budget")
+    assert chip == demo.path("Anna", "/quiz/budget")
     assert response.headers["Cache-Control"] == "private, no-store"
 
 
@@ -116,3 +123,199 @@ def test_utm_parameters_keep_the_shops_own_query():
     query = parse_qs(urlsplit(url).query)
     assert query == {"variant": ["2"], "utm_source": ["shop"], "utm_medium": ["email"],
                      "utm_campaign": ["herbst"]}
+
+
+ALL_NEEDS = ["futter", "snacks", "spielzeug", "pflege", "zubehoer"]
+
+
+def room_for(app, answers: dict, filters: Filters | None = None, limit: int = 24):  # noqa: ANN001, ANN201
+    with app.app_context():
+        return recommend_showroom(db.session, preferences(QUIZ, answers), filters, limit)
+
+
+def test_every_pick_carries_its_reasons(app, demo):
+    answers = {"tier": "hund", "bedarf": ["futter", "snacks"], "budget": "bis-50",
+               "wichtig": "natur"}
+    assert room_for(app, answers).relaxed == ()
+    picks = picks_for(app, answers)
+    assert len(picks) >= 6
+    need = {"futter": "Futter", "snacks": "Snacks & Leckerlis"}
+    for pick in picks:
+        assert {"Hund", need[pick.product_type], "bis 50 €"} <= set(pick.reasons)
+        assert ("Bio & nachhaltig" in pick.reasons) == bool({"bio", "nachhaltig"} & pick.tags)
+
+
+def test_results_are_varied_not_one_product_type(app, demo):
+    picks = picks_for(app, {"tier": "hund", "bedarf": ALL_NEEDS, "budget": "egal",
+                            "wichtig": "premium"}, limit=10)
+    types = [p.product_type for p in picks]
+    assert len(set(types)) == 5
+    assert max(types.count(t) for t in set(types)) <= 3
+
+
+def test_an_over_narrow_answer_set_is_relaxed_with_a_note(app, demo, client):
+    answers = {"tier": "hund", "bedarf": ["futter"], "budget": "bis-20", "wichtig": "premium"}
+    with app.app_context():  # the answers alone leave fewer than a page's worth
+        strict = db.session.scalar(select(func.count()).where(
+            Product.category == "hund", Product.product_type == "futter",
+            Product.price <= 20, Product.available.is_(True)))
+    assert 0 < strict < 6
+    room = room_for(app, answers)
+    assert room.relaxed == ("bis 20 €",)
+    assert len(room.picks) >= 6
+    assert {(p.category, p.product_type) for p in room.picks} == {("hund", "futter")}
+    over = [p for p in room.picks if p.price > 20]
+    assert over and all("bis 20 €" not in p.reasons for p in over)
+
+    base = demo.path("Anna", "/quiz/")
+    answer(client, base + "tier", "hund")
+    answer(client, base + "alter", "erwachsen")  # the quiz asks dog owners their dog's age
+    answer(client, base + "bedarf", "futter")
+    answer(client, base + "budget", "bis-20")
+    answer(client, base + "wichtig", "premium")
+    html = client.get(demo.path("Anna", "/showroom")).get_data(as_text=True)
+    assert "Wir haben „bis 20 €“ gelockert." in html
+
+
+def test_catalog_filters_refine_the_personal_set(app, demo):
+    answers = {"tier": "hund", "bedarf": ALL_NEEDS, "budget": "egal"}
+    everything = room_for(app, answers, limit=500)
+    counts = {f.value: f.count for f in everything.product_types}
+    assert sum(counts.values()) == everything.total == len(everything.picks)
+
+    room = room_for(app, answers, Filters(product_type="futter", price_max=Decimal("30")), 500)
+    assert room.picks and room.total == len(room.picks) < counts["futter"]
+    assert all(p.product_type == "futter" and p.price <= 30 for p in room.picks)
+    assert room.personal_total == everything.total  # filters narrow, answers stay
+    # Each type's count is what choosing it would show with the price filter kept.
+    snacks = room_for(app, answers, Filters(product_type="snacks", price_max=Decimal("30")), 500)
+    assert {f.value: f.count for f in room.product_types}["snacks"] == snacks.total
+    # Tag counts describe the current result.
+    bio = next(f for f in room.tags if f.value == "bio")
+    tagged = room_for(app, answers, Filters(product_type="futter", price_max=Decimal("30"),
+                                            tags=("bio",)), 500)
+    assert bio.count == tagged.total and all("bio" in p.tags for p in tagged.picks)
+
+    cheap_first = room_for(app, answers, Filters(sort="price-asc"), 500)
+    prices = [p.price for p in cheap_first.picks]
+    assert prices == sorted(prices)
+    assert {p.sku for p in cheap_first.picks} == {p.sku for p in everything.picks}
+
+
+def test_filters_come_from_the_url_and_bad_values_are_ignored():
+    from werkzeug.datastructures import MultiDict
+
+    args = MultiDict([("type", "futter"), ("min", "5,5"), ("max", "abc"), ("tag", "bio"),
+                      ("tag", "premium"), ("sort", "drop table"), ("category", "")])
+    f = Filters.from_query(args)
+    assert f == Filters(product_type="futter", price_min=Decimal("5.5"), tags=("bio", "premium"))
+    assert f.query() == {"type": "futter", "min": "5.5", "tag": ["bio", "premium"]}
+    assert Filters.from_query(MultiDict([("min", "-3"), ("max", "NaN")])) == Filters()
+
+
+def test_the_showroom_page_filters_in_the_url_full_page_or_fragment(client, demo):
+    _finish(client, demo)
+    url = demo.path("Anna", "/showroom?type=snacks&max=10&sort=price-asc")
+    page = client.get(url)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "</html>" in html
+    assert "HX-Request" in page.headers["Vary"]
+    assert 'value="snacks" checked' in html and 'name="max"' in html and 'value="10"' in html
+    assert 'value="price-asc" selected' in html
+    assert 'hx-push-url="true"' in html and 'method="get"' in html
+    fragment = client.get(url, headers={"HX-Request": "true"})
+    body = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "</html>" not in body
+    assert body.lstrip().startswith('<div id="catalog"')
+    assert "HX-Request" in fragment.headers["Vary"]
+    assert fragment.headers["Cache-Control"] == "private, no-store"
+    # A history restore needs the whole page.
+    restore = client.get(url, headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "</html>" in restore.get_data(as_text=True)
+    empty = client.get(demo.path("Anna", "/showroom?type=snacks&max=0.5"))
+    assert "Zu diesen Filtern passt kein Produkt." in empty.get_data(as_text=True)
+
+
+def test_the_showroom_shows_the_campaign_message_offer_and_prices_per_locale(
+    app, client, demo
+):
+    with app.app_context():
+        message = db.session.get(Campaign, demo.campaign_id).message
+    _finish(client, demo)
+    html = client.get(demo.path("Anna", "/showroom")).get_data(as_text=True)
+    assert message and message in html  # the campaign's message
+    assert "WINTER15" in html
+    assert "Filtern & sortieren" in html
+    assert "Tipps für dich" not in html  # no content blocks: no empty section
+
+
+def test_content_blocks_chosen_by_the_answers_are_shown(client, demo, monkeypatch):
+    real = showroom_views.preferences
+
+    def with_blocks(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        prefs = real(*args, **kwargs)
+        prefs.content_blocks = [
+            {"title": {"de": "Welpen <richtig> füttern", "en": "Feeding puppies"},
+             "body": {"de": "Kleine Portionen, oft.", "en": "Small meals, often."}},
+            {"title": "Schon fertig", "body": None},
+        ]
+        return prefs
+
+    monkeypatch.setattr(showroom_views, "preferences", with_blocks)
+    _finish(client, demo)
+    html = client.get(demo.path("Anna", "/showroom")).get_data(as_text=True)
+    assert "Welpen &lt;richtig&gt; füttern" in html and "Kleine Portionen, oft." in html
+    assert "Schon fertig" in html and "Feeding puppies" not in html
+
+
+def test_a_changed_catalog_shows_up_on_the_next_visit(app, client, demo):
+    _finish(client, demo)
+    first = client.get(demo.path("Anna", "/showroom")).get_data(as_text=True)
+    with app.app_context():
+        product = db.session.scalar(select(Product).where(
+            Product.category == "hund", Product.product_type == "futter",
+            Product.price <= 50, Product.available.is_(True)).order_by(Product.sku))
+        assert escape(product.title) in first
+        product.title = "Neu im Sortiment: Winterfutter"
+        db.session.commit()
+    again = client.get(demo.path("Anna", "/showroom")).get_data(as_text=True)
+    assert "Neu im Sortiment: Winterfutter" in again
+
+
+def _product_with_url(app, url: str) -> int:  # noqa: ANN001
+    with app.app_context():
+        product = db.session.scalar(select(Product).where(Product.category == "hund"))
+        product.url = url
+        db.session.commit()
+        return product.id
+
+
+def test_the_click_redirect_never_leaves_for_a_url_from_the_request(app, client, demo):
+    _finish(client, demo)
+    product_id = _product_with_url(app, "https://zoohandlung.example/produkte/napf")
+    tricks = [
+        f"/go/{product_id}?url=https://evil.example/",
+        f"/go/{product_id}?next=//evil.example&utm_campaign=x",
+        f"/go/{product_id}/https://evil.example",
+        f"/go/{product_id}%2F%2Fevil.example",
+        "/go/https://evil.example",
+        "/go/-1",
+    ]
+    for trick in tricks:
+        r = client.get(demo.path("Anna", trick))
+        if r.status_code == 302:
+            assert r.location.startswith("https://zoohandlung.example/produkte/napf?"), trick
+        else:
+            assert r.status_code == 404, trick
+    r = client.get(f"/q/zoohandlung/go/{product_id}?next=https://evil.example/")
+    assert r.status_code == 302
+    assert r.location.startswith("https://zoohandlung.example/produkte/napf")
+
+
+def test_a_product_url_that_is_not_http_is_never_followed(app, client, demo):
+    _finish(client, demo)
+    for bad in ("javascript:alert(1)", "//evil.example/x", "data:text/html,hi", "/relative"):
+        product_id = _product_with_url(app, bad)
+        r = client.get(demo.path("Anna", f"/go/{product_id}"))
+        assert r.status_code == 404, bad
+        assert "Location" not in r.headers
