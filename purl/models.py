@@ -251,3 +251,14 @@ class Event(db.Model):
     product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
     # Seed/test recipients get working links that never count in the statistics.
     is_seed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Setting(db.Model):
+    """A console-wide setting an admin changes (e.g. the defaults for new campaigns)."""
+
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

@@ -457,3 +457,23 @@ def test_an_htmx_request_without_a_session_navigates_to_sign_in(client, demo):
     assert response.status_code == 200
     assert response.headers["HX-Redirect"].startswith("/console/login")
     assert "Schäfer" not in response.get_data(as_text=True)
+
+
+def test_admin_sets_the_defaults_new_campaigns_start_with(app, client, users):
+    marketer = app.test_client()
+    login(marketer, MARKETER, MARKETER_PASSWORD)
+    assert marketer.get("/console/settings").status_code == 403
+    login(client, ADMIN, ADMIN_PASSWORD)
+    assert "Voreinstellungen für neue Kampagnen" in client.get("/console/settings").get_data(
+        as_text=True)
+    bad = post(client, "/console/settings", {"quiz_slug": "zoohandlung", "locale": "en",
+                                             "tone": "sie", "utm_source": "post wurf"})
+    assert bad.status_code == 422
+    assert "Buchstaben, Ziffern, Punkte" in bad.get_data(as_text=True)
+    saved = post(client, "/console/settings", {"quiz_slug": "zoohandlung", "locale": "en",
+                                               "tone": "sie", "utm_source": "postwurf",
+                                               "utm_medium": "print"})
+    assert saved.status_code == 303
+    form = marketer.get("/console/campaigns/new").get_data(as_text=True)
+    assert '<option selected value="en">' in form and '<option selected value="sie">' in form
+    assert 'value="postwurf"' in form and 'value="print"' in form

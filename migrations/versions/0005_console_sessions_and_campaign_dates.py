@@ -1,4 +1,4 @@
-"""console: per-user session nonce, campaign start and end dates
+"""console: per-user session nonce, campaign start and end dates, settings
 
 Revision ID: 0005
 Revises: 0001
@@ -15,6 +15,13 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table(
+        'setting',
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('value', sa.JSON(), nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('key', name=op.f('pk_setting')),
+    )
     with op.batch_alter_table('user') as batch_op:
         batch_op.add_column(sa.Column('session_nonce', sa.String(length=32), nullable=True))
     with op.batch_alter_table('campaign') as batch_op:
@@ -28,3 +35,4 @@ def downgrade():
         batch_op.drop_column('starts_on')
     with op.batch_alter_table('user') as batch_op:
         batch_op.drop_column('session_nonce')
+    op.drop_table('setting')

@@ -151,3 +151,13 @@ class UserForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+
+
+class SettingsForm(FlaskForm):
+    """Defaults for new campaigns (each campaign can still change them)."""
+
+    quiz_slug = SelectField(_l("Quiz"))
+    locale = CampaignForm.locale
+    tone = CampaignForm.tone
+    utm_source = CampaignForm.utm_source
+    utm_medium = CampaignForm.utm_medium

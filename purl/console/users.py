@@ -1,4 +1,4 @@
-"""Admin pages: the console's users (list, create, change role, deactivate)."""
+"""Admin pages: the console's users (list, create, change role, deactivate) and settings."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import User
+from . import settings as console_settings
 from .auth import create_user, set_active, set_role
-from .forms import ROLE_CHOICES, RoleForm, UserForm
-from .views import bp
+from .forms import ROLE_CHOICES, RoleForm, SettingsForm, UserForm
+from .views import bp, quiz_choices
 
 log = logging.getLogger(__name__)
 ROLE_LABELS = {choice.value: choice.label for choice in ROLE_CHOICES}
@@ -100,3 +101,17 @@ def change_active(user_id: int):  # noqa: ANN201
         flash(_("%(email)s can sign in again.", email=user.email) if active
               else _("%(email)s is deactivated and signed out.", email=user.email), "success")
     return redirect(url_for("console.users"), 303)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@admin_required
+def settings():  # noqa: ANN201
+    form = SettingsForm(data=console_settings.campaign_defaults(db.session)
+                        if request.method == "GET" else None)
+    form.quiz_slug.choices = quiz_choices()
+    if form.validate_on_submit():
+        console_settings.save_campaign_defaults(db.session, form.data)
+        db.session.commit()
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("console.settings"), 303)
+    return render_template("console/settings.html", form=form), 422 if form.errors else 200

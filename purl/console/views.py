@@ -43,6 +43,7 @@ from .auth import authenticate, normalise_email
 from .charts import FUNNEL_WIDTH, funnel_bars, time_chart
 from .forms import CampaignForm, LoginForm, slug_from
 from .sessions import safe_next, sign_in, sign_out
+from .settings import campaign_defaults
 
 log = logging.getLogger(__name__)
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -103,7 +104,7 @@ def _campaign(slug: str) -> Campaign:
     return db.first_or_404(select(Campaign).where(Campaign.slug == slug))
 
 
-def _quiz_choices() -> list[SelectChoice]:
+def quiz_choices() -> list[SelectChoice]:
     return [SelectChoice(q.slug, f"{localize(q.title, 'de')} ({q.slug})")
             for q in list_quizzes(current_app.config["QUIZ_FOLDER"])]
 
@@ -120,8 +121,9 @@ def campaigns():  # noqa: ANN201
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
 def new_campaign():  # noqa: ANN201
-    form = CampaignForm()
-    form.quiz_slug.choices = _quiz_choices()
+    # A new campaign starts from the defaults an admin set in the settings.
+    form = CampaignForm(data=campaign_defaults(db.session) if request.method == "GET" else None)
+    form.quiz_slug.choices = quiz_choices()
     if form.validate_on_submit():
         wanted = form.slug.data or slug_from(form.name.data)
         if form.slug.data and logic.slug_taken(db.session, wanted):
@@ -152,7 +154,7 @@ def edit_campaign(slug: str):  # noqa: ANN201
     camp = _campaign(slug)
     usage = logic.variant_usage(db.session, camp)
     form = CampaignForm(obj=camp, used_variants=usage)
-    form.quiz_slug.choices = _quiz_choices()
+    form.quiz_slug.choices = quiz_choices()
     if request.method == "GET":
         form.expires_on.data = logic.expiry_day(camp.expires_at)
         for entry, variant in zip(form.variants.entries, camp.variants or [], strict=False):

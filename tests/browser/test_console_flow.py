@@ -115,7 +115,7 @@ def test_campaign_and_funnel_screenshots(app, demo, live_server, new_page, width
     for path in ("/console/", "/console/campaigns/winter-2026",
                  "/console/campaigns/winter-2026/funnel",
                  "/console/campaigns/winter-2026/links?q=kunde",
-                 "/console/campaigns/winter-2026/edit", "/console/users"):
+                 "/console/campaigns/winter-2026/edit", "/console/users", "/console/settings"):
         page.goto(live_server + path)
         assert overflowing(page) == [], path
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
@@ -134,7 +134,7 @@ def test_console_pages_pass_axe(app, demo, live_server, new_page):
     sign_in(page, live_server)
     for path in ("/console/", "/console/campaigns/winter-2026",
                  "/console/campaigns/winter-2026/funnel", "/console/campaigns/winter-2026/links",
-                 "/console/campaigns/winter-2026/edit", "/console/users"):
+                 "/console/campaigns/winter-2026/edit", "/console/users", "/console/settings"):
         page.goto(live_server + path)
         problems += [(path, v["id"], v["impact"]) for v in axe.run(page).response["violations"]
                      if v["impact"] in ("serious", "critical")]
