@@ -121,7 +121,7 @@ def test_funnel_equals_the_events_made_per_channel_and_variant(app, client, demo
     rows = {line.split("</th>")[0].rsplit(">", 1)[-1]: line
             for line in page.split('<tr><th scope="row">')[1:]}
     for key, counts in expected(lambda c, v: c).items():
-        cells = [c.split("<")[0] for c in re.split(r'<td class="num[^"]*">', rows[key])[1:]]
+        cells = [c.split("<")[0] for c in re.split(r'<td class="num[^>]*>', rows[key])[1:]]
         assert [int(c) for c in cells] == [counts[s] for s in ("minted", *STEPS)], key
     assert "Noch zu wenige Daten, um Variante b mit Variante a zu vergleichen" in page
 
