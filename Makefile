@@ -39,7 +39,7 @@ translations/de/LC_MESSAGES/messages.mo: translations/de/LC_MESSAGES/messages.po
 # After changing UI strings: refresh the catalog, then translate the new German entries.
 translations: $(VENV)/.runtime
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
-	$(BIN)/pybabel update --no-location -i translations/messages.pot -d translations
+	$(BIN)/pybabel update -i translations/messages.pot -d translations
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -7,10 +7,12 @@ and kept in ``instance/secret_keys`` (never committed), so no two installs share
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,13 @@ def _secret_keys(instance_path: Path) -> list[str]:
     return [k.strip() for k in key_file.read_text().split(",") if k.strip()]
 
 
+def _is_development(base_url: str) -> bool:
+    host = urlsplit(base_url).hostname or ""
+    return base_url.startswith("http://") and (
+        host in ("localhost", "127.0.0.1", "::1") or host.endswith(".localhost")
+    )
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the Flask config mapping from the environment (``overrides`` win)."""
     overrides = overrides or {}
@@ -46,6 +55,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     redis_url = os.environ.get("REDIS_URL")
+    base_url = os.environ.get("PURL_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/")
+    idle_minutes = int(os.environ.get("PURL_CONSOLE_IDLE_MINUTES", "30"))
+    session_hours = int(os.environ.get("PURL_CONSOLE_SESSION_HOURS", "12"))
     config = {
         "SECRET_KEY": keys[0],
         # Flask 3.1 verifies sessions signed with older keys too, as SECRET_KEYS promises.
@@ -53,7 +65,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SECRET_KEYS": keys,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "PURL_BASE_URL": os.environ.get("PURL_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+        "PURL_BASE_URL": base_url,
         "PORT": port,
         "SHOP_NAME": os.environ.get("PURL_SHOP_NAME", "Zoohandlung"),
         "BABEL_DEFAULT_LOCALE": "de",
@@ -65,7 +77,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": os.environ.get("PURL_BASE_URL", "").startswith("https://"),
+        # Secure everywhere but on a developer's own machine (plain http on loopback).
+        "SESSION_COOKIE_SECURE": not _is_development(base_url),
+        # A console session ends after this long without a request, and in any case after
+        # the absolute lifetime (the cookie itself expires then too).
+        "CONSOLE_IDLE_TIMEOUT": dt.timedelta(minutes=idle_minutes),
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=session_hours),
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
     }

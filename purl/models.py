@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -54,6 +55,9 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default="marketer")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Part of every console session; a new value (sign-out, deactivation, role change) ends
+    # all sessions of this user, even copies of the cookie.
+    session_nonce: Mapped[str | None] = mapped_column(String(32))
 
     @property
     def is_active(self) -> bool:  # Flask-Login asks this
@@ -90,6 +94,9 @@ class Campaign(db.Model):
     # Empty means one landing page (headline and message above).
     variants: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The period the campaign runs (mail-out to last expected response), for the funnel.
+    starts_on: Mapped[dt.date | None] = mapped_column(Date)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class Batch(db.Model):
@@ -248,3 +255,14 @@ class Event(db.Model):
     product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
     # Seed/test recipients get working links that never count in the statistics.
     is_seed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Setting(db.Model):
+    """A console-wide setting an admin changes (e.g. the defaults for new campaigns)."""
+
+    __tablename__ = "setting"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

@@ -1,11 +1,163 @@
+"""Console forms: sign-in, campaigns with their landing variants, users."""
+
 from __future__ import annotations
+
+import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import InputRequired, Length
+from wtforms import (
+    DateField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
+VARIANT_KEY = r"^[a-z0-9][a-z0-9-]{0,31}$"
+UTM_VALUE = r"^[A-Za-z0-9._~-]+$"
+VARIANT_ROWS = 4  # variants shown in the form; enough for an A/B/C/D test
+
+
+ROLE_CHOICES = [SelectChoice("marketer", _l("Marketer")), SelectChoice("admin", _l("Admin"))]
 
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[InputRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=1024)])
+
+
+class VariantForm(Form):
+    """One landing variant; a row left empty is no variant."""
+
+    key = StringField(_l("Key"), validators=[
+        Optional(), Regexp(VARIANT_KEY, message=_l("Use lowercase letters, digits and dashes."))])
+    headline = StringField(_l("Headline"), validators=[Length(max=200)])
+    message = TextAreaField(_l("Message"), validators=[Length(max=5000)])
+
+    @property
+    def is_empty(self) -> bool:
+        return not any((self.key.data or "", self.headline.data or "",
+                        (self.message.data or "").strip()))
+
+
+class CampaignForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[
+        InputRequired(_l("Please give the campaign a name.")), Length(max=200)])
+    slug = StringField(_l("Short name in addresses"), validators=[
+        Optional(), Regexp(SLUG, message=_l("Use lowercase letters, digits and dashes."))],
+        description=_l("Leave empty to derive it from the name. It cannot change later."))
+    quiz_slug = SelectField(_l("Quiz"), validators=[InputRequired()])
+    locale = SelectField(_l("Language"), choices=[SelectChoice("de", _l("German")),
+                                                  SelectChoice("en", _l("English"))])
+    tone = SelectField(_l("Address shoppers as"),
+                       choices=[SelectChoice("du", _l("du (informal)")),
+                                SelectChoice("sie", _l("Sie (formal)"))])
+    headline = StringField(_l("Headline"), validators=[Length(max=200)])
+    message = TextAreaField(_l("Message"), validators=[Length(max=5000)])
+    variants = FieldList(FormField(VariantForm), min_entries=VARIANT_ROWS,
+                         max_entries=VARIANT_ROWS)
+    starts_on = DateField(_l("Starts on"), validators=[Optional()])
+    ends_on = DateField(_l("Ends on"), validators=[Optional()])
+    expires_on = DateField(_l("Links work until"), validators=[Optional()],
+                           description=_l("Links answer “expired” after the end of this day."))
+    utm_source = StringField("utm_source", validators=[Optional(), Length(max=100), Regexp(
+        UTM_VALUE, message=_l("Use letters, digits, dots, dashes and underscores."))])
+    utm_medium = StringField("utm_medium", validators=[Optional(), Length(max=100), Regexp(
+        UTM_VALUE, message=_l("Use letters, digits, dots, dashes and underscores."))])
+    utm_campaign = StringField("utm_campaign", validators=[Optional(), Length(max=100), Regexp(
+        UTM_VALUE, message=_l("Use letters, digits, dots, dashes and underscores."))])
+    offer_code = StringField(_l("Discount code"), validators=[Optional(), Length(max=64), Regexp(
+        r"^[A-Za-z0-9_-]+$", message=_l("Use letters, digits, dashes and underscores."))])
+    offer_text = TextAreaField(_l("Offer text"), validators=[Length(max=1000)])
+
+    def __init__(self, *args, used_variants: dict[str, int] | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.used_variants = used_variants or {}
+
+    def validate_ends_on(self, field: DateField) -> None:
+        if field.data and self.starts_on.data and field.data < self.starts_on.data:
+            raise ValidationError(_l("The campaign cannot end before it starts."))
+
+    def validate_expires_on(self, field: DateField) -> None:
+        if field.data and self.starts_on.data and field.data < self.starts_on.data:
+            raise ValidationError(_l("Links cannot expire before the campaign starts."))
+
+    def validate_offer_text(self, field: TextAreaField) -> None:
+        if (field.data or "").strip() and not self.offer_code.data:
+            raise ValidationError(_l("An offer text needs a discount code."))
+
+    def validate_variants(self, field: FieldList) -> None:
+        filled = [entry for entry in field.entries if not entry.form.is_empty]
+        seen: set[str] = set()
+        for entry in filled:
+            form = entry.form
+            if not form.key.data:
+                form.key.errors = [*form.key.errors, _l("Each variant needs a key.")]
+            elif form.key.data in seen:
+                form.key.errors = [*form.key.errors, _l("Each key can be used only once.")]
+            seen.add(form.key.data or "")
+            if not (form.headline.data or (form.message.data or "").strip()):
+                form.headline.errors = [*form.headline.errors,
+                                        _l("Give the variant a headline or a message.")]
+        if len(filled) == 1:
+            raise ValidationError(_l("An A/B test needs at least two variants."))
+        kept = {entry.form.key.data for entry in filled}
+        for key, count in sorted(self.used_variants.items()):
+            if key not in kept:
+                raise ValidationError(_l(
+                    "Variant “%(key)s” is already assigned to %(count)d links and cannot be "
+                    "removed.", key=key, count=count))
+        if any(entry.form.errors for entry in filled):
+            raise ValidationError(_l("Please check the variants."))
+
+    def variant_list(self) -> list[dict[str, str]]:
+        return [
+            {"key": e.form.key.data, "headline": (e.form.headline.data or "").strip(),
+             "message": (e.form.message.data or "").strip()}
+            for e in self.variants.entries if not e.form.is_empty
+        ]
+
+
+def slug_from(name: str) -> str:
+    """A slug for addresses from a campaign name: "Winter 2026 – Stammkunden" → winter-2026-…"""
+    table = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+    text = re.sub(r"[^a-z0-9]+", "-", name.lower().translate(table)).strip("-")
+    return text[:64].rstrip("-") or "campaign"
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[
+        InputRequired(), Length(max=254),
+        Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Please enter an email address."))])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    password = PasswordField(_l("Initial password"), validators=[
+        InputRequired(), Length(min=10, max=1024,
+                                message=_l("Use at least 10 characters."))])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+
+
+class SettingsForm(FlaskForm):
+    """Defaults for new campaigns (each campaign can still change them)."""
+
+    quiz_slug = SelectField(_l("Quiz"))
+    locale = CampaignForm.locale
+    tone = CampaignForm.tone
+    utm_source = CampaignForm.utm_source
+    utm_medium = CampaignForm.utm_medium
