@@ -124,8 +124,8 @@ def _register_hooks(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from .console.cli import user_cli
     from .demo.cli import demo_cli
-    from .links.cli import campaign_cli
+    from .links.cli import campaign_cli, purl_cli
     from .quiz.cli import quiz_cli
 
-    for group in (demo_cli, user_cli, quiz_cli, campaign_cli):
+    for group in (demo_cli, user_cli, quiz_cli, campaign_cli, purl_cli):
         app.cli.add_command(group)
