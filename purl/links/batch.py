@@ -30,6 +30,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as _quote
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
@@ -257,8 +258,12 @@ class _Store:
             f"INSERT INTO recipient ({', '.join(_COLUMNS)}) "
             f"VALUES ({', '.join([mark] * len(_COLUMNS))}) ON CONFLICT DO NOTHING"
         )
-        created = Recipient.__table__.c.created_at.type
+        created = Recipient.__table__.c.created_at.type.dialect_impl(dialect)
+        # Stored exactly as the ORM would store it (SQLite keeps datetimes as text).
         self._stamp = created.bind_processor(dialect) or (lambda v: v)
+        if not self.postgres:
+            # Index pages of a million-row table stay in memory while a batch inserts.
+            self.cursor().execute("PRAGMA cache_size = -65536")
 
     def cursor(self) -> Any:
         return self.session.connection().connection.driver_connection.cursor()
@@ -318,12 +323,9 @@ def _public_ids(count: int) -> list[str]:
     return [text[i:i + 16] for i in range(0, 16 * count, 16)]
 
 
-@dataclass
-class _Pending:
-    line: int
-    cells: list[str]
-    identity: str
-    values: tuple  # row for the insert, without the per-attempt public id and code
+# A good row waiting for its chunk: (cells, identity, (ext, email, first, last, gender, title,
+# company, attributes JSON, is_seed)). A plain tuple: a million of them must be cheap.
+_Pending = tuple[list[str], str, tuple]
 
 
 def generate(
@@ -494,11 +496,10 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
                 errors.writerow(_safe([str(start), reason, *cells]))
                 continue
             is_seed = (seed.lower() in _TRUE) or (email.lower() in seeds if email else False)
-            pending.append(_Pending(start, cells, identity, (
+            pending.append((cells, identity, (
                 ext or None, email or None, first or None, last or None,
-                parse_gender(gender.split()[0] if gender else "") or None, title or None,
-                company or None, json.dumps(attributes, ensure_ascii=False) if attributes
-                else "{}", is_seed)))
+                parse_gender(gender.split()[0]) if gender else None, title or None,
+                company or None, _json_object(attributes) if attributes else "{}", is_seed)))
             if len(pending) >= options.chunk_size:
                 flush()
         flush()
@@ -548,15 +549,22 @@ def _kind(identity: str) -> str:
         identity.split(":", 1)[0], "name and details")
 
 
+_LIMITED = [(FIELDS.index(name), limit) for name, limit in LIMITS.items()]
+
+
 def _check(values: list[str], column_of: Mapping[str, str]) -> str | None:
-    for name, value in zip(FIELDS, values, strict=True):
-        limit = LIMITS.get(name)
-        if limit and len(value) > limit:
-            return f"{column_of[name]} is longer than {limit} characters"
+    for index, limit in _LIMITED:
+        if len(values[index]) > limit:
+            return f"{column_of[FIELDS[index]]} is longer than {limit} characters"
     email = values[1]
     if email and not _EMAIL.fullmatch(email):
         return f"{column_of['email']} {email!r} is not a valid email address"
     return None
+
+
+def _json_object(attributes: Mapping[str, str]) -> str:
+    # json.dumps costs more than the rest of a row; strings only need the C-level escaper.
+    return "{" + ",".join(f"{_quote(k)}:{_quote(v)}" for k, v in attributes.items()) + "}"
 
 
 def _mint_chunk(store: _Store, pending: list[_Pending], result: Result, options: Options,
@@ -565,7 +573,7 @@ def _mint_chunk(store: _Store, pending: list[_Pending], result: Result, options:
                 writer: Any, targets: list[int], replaced: list[int], out_width: int,
                 qr: Any, dir_of_out: Path) -> int:
     """Insert one chunk, learn which rows were already there, write the chunk's output."""
-    identities = [p.identity for p in pending]
+    identities = [p[1] for p in pending]
     if options.dry_run:
         known = store.existing(identities)
         result.reused += len(known)
@@ -580,12 +588,12 @@ def _mint_chunk(store: _Store, pending: list[_Pending], result: Result, options:
         new_codes = list(codes.new_codes(len(todo)))
         rows = []
         for k, (p, public_id, code) in enumerate(zip(todo, public_ids, new_codes, strict=True)):
-            ext, email, first, last, gender, title, company, attributes, is_seed = p.values
+            ext, email, first, last, gender, title, company, attributes, is_seed = p[2]
             variant = variants[(ordinal + k) % n_variants] if n_variants else None
-            rows.append((campaign_id, batch_id, public_id, code, p.identity, channel, ext,
+            rows.append((campaign_id, batch_id, public_id, code, p[1], channel, ext,
                          email, first, last, gender, title, company, attributes, variant,
                          is_seed, now))
-            minted[p.identity] = (public_id, code)
+            minted[p[1]] = (public_id, code)
         inserted = store.insert(rows)
         ordinal += inserted
         if inserted == len(rows) and qr is None:
@@ -594,27 +602,27 @@ def _mint_chunk(store: _Store, pending: list[_Pending], result: Result, options:
             break
         known = store.existing(identities)
         # A random id that happened to collide leaves its row out: draw again for it.
-        todo = [p for p in todo if p.identity not in known]
+        todo = [p for p in todo if p[1] not in known]
         if not todo:
             break
     else:
         raise RuntimeError("could not draw unique random ids for a chunk")
     out_rows = []
     qr_jobs = []
-    for p in pending:
+    for cells, identity, values in pending:
         if known is None:
-            public_id, code = minted[p.identity]
+            public_id, code = minted[identity]
             rid = None
         else:
-            rid, public_id, code = known[p.identity]
-            if minted.get(p.identity, (None,))[0] == public_id:
+            rid, public_id, code = known[identity]
+            if minted.get(identity, (None,))[0] == public_id:
                 result.minted += 1
             else:
                 result.reused += 1
         url = link_base + sign(public_id)
-        _e, _m, first, last, gender, title, *_rest = p.values
-        row = _safe(p.cells)
-        extra = [url, codes.display(code) if code else "",
+        _e, _m, first, last, gender, title, *_rest = values
+        row = _safe(cells)
+        extra = [url, f"{code[:4]}-{code[4:8]}-{code[8:12]}-{code[12:]}" if code else "",
                  salutation_line(first, last, gender, title, locale, tone)]
         if qr is not None:
             qr_jobs.append((rid, url))
