@@ -23,12 +23,14 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import logging
 import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring as _quote
 from operator import itemgetter
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from ..models import Batch, Campaign, Recipient, utcnow
 from . import codes, tokens
@@ -248,6 +250,7 @@ class _Store:
 
     def __init__(self, session: Session, campaign: Campaign, channel: str) -> None:
         self.session = session
+        self.raw = session.connection().connection.driver_connection
         self.campaign_id = campaign.id
         self.channel = channel
         dialect = session.get_bind().dialect
@@ -266,7 +269,12 @@ class _Store:
             self.cursor().execute("PRAGMA cache_size = -65536")
 
     def cursor(self) -> Any:
-        return self.session.connection().connection.driver_connection.cursor()
+        return self.raw.cursor()
+
+    def commit(self) -> None:
+        # Straight to the driver: the helper thread has no Flask app context, and the
+        # session keeps this very connection checked out until the batch is done.
+        self.raw.commit()
 
     def now(self) -> Any:
         return self._stamp(utcnow())
@@ -345,6 +353,9 @@ def generate(
     cannot be used at all.
     """
     options = options or Options()
+    if isinstance(session, scoped_session):
+        # The helper thread needs the session itself, not the per-context proxy.
+        session = session()
     if options.channel not in CHANNELS:
         raise BatchError(f"unknown channel {options.channel!r} (channels: {', '.join(CHANNELS)})")
     out = Path(out)
@@ -370,7 +381,7 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
         text.detach()
         raise BatchError("the file is empty: the first line must name the columns")
     delimiter = _sniff_delimiter(first_line)
-    reader = csv.reader(itertools_chain([first_line], text), delimiter=delimiter)
+    reader = csv.reader(itertools.chain([first_line], text), delimiter=delimiter)
     header = [h.strip() for h in next(reader)]
     width = len(header)
     mapping = map_header(header, options.mapping)
@@ -406,7 +417,6 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
     link_base = (campaign.base_url or base_url).rstrip("/") + "/p/"
     locale, tone = campaign.locale, campaign.tone
 
-    store = _Store(session, campaign, options.channel)
     batch_id = None
     if not options.dry_run:
         batch = Batch(campaign_id=campaign.id, filename=scanned.name[:255],
@@ -417,6 +427,7 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
         batch_id = result.batch_id = batch.id
     ordinal = session.scalar(
         select(func.count()).where(Recipient.campaign_id == campaign.id)) or 0
+    store = _Store(session, campaign, options.channel)
 
     qr = None
     if options.qr_dir and not options.dry_run:
@@ -439,19 +450,21 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
         errors = csv.writer(err_file, delimiter=delimiter)
         errors.writerow(_safe(["line", "reason", *header]))
         pending: list[_Pending] = []
-        now = store.now()
+        minter = None
+        if not options.dry_run:
+            minter = _Minter(store, result, batch_id, ordinal, variants, lambda chunk: _write_chunk(
+                chunk, result, sign, link_base, locale, tone, writer, targets, replaced,
+                len(out_header), qr, dir_of_out), need_ids=qr is not None)
 
         def flush() -> None:
-            nonlocal ordinal, processed, now
             if pending:
-                ordinal = _mint_chunk(store, pending, result, options, ordinal, variants,
-                                      batch_id, now, sign, link_base, locale, tone, writer,
-                                      targets, replaced, len(out_header), qr, dir_of_out)
-            if not options.dry_run and batch_id is not None:
-                store.progress(batch_id, result, processed)
-                session.commit()
+                if minter is None:  # dry run: only ask who is there already
+                    known = store.existing([p[1] for p in pending])
+                    result.reused += len(known)
+                    result.minted += len(pending) - len(known)
+                else:
+                    minter.submit(pending, processed)
             pending.clear()
-            now = store.now()
             if progress:
                 progress(processed, max(total, processed))
 
@@ -503,7 +516,13 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
             if len(pending) >= options.chunk_size:
                 flush()
         flush()
+        if minter is not None:
+            minter.drain()
+            store.progress(batch_id, result, processed)
+            store.commit()
     except BaseException:
+        if minter is not None:
+            minter.abort()
         for f in (out_file, err_file):
             if f:
                 f.close()
@@ -539,11 +558,6 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
     return result
 
 
-def itertools_chain(first: list[str], rest: Iterable[str]) -> Iterable[str]:
-    yield from first
-    yield from rest
-
-
 def _kind(identity: str) -> str:
     return {"id": "customer id", "email": "email address"}.get(
         identity.split(":", 1)[0], "name and details")
@@ -567,52 +581,113 @@ def _json_object(attributes: Mapping[str, str]) -> str:
     return "{" + ",".join(f"{_quote(k)}:{_quote(v)}" for k, v in attributes.items()) + "}"
 
 
-def _mint_chunk(store: _Store, pending: list[_Pending], result: Result, options: Options,
-                ordinal: int, variants: list[str], batch_id: int | None, now: Any,
-                sign: Callable[[str], str], link_base: str, locale: str, tone: str,
-                writer: Any, targets: list[int], replaced: list[int], out_width: int,
-                qr: Any, dir_of_out: Path) -> int:
-    """Insert one chunk, learn which rows were already there, write the chunk's output."""
-    identities = [p[1] for p in pending]
-    if options.dry_run:
-        known = store.existing(identities)
-        result.reused += len(known)
-        result.minted += len(pending) - len(known)
-        return ordinal
-    campaign_id, channel = store.campaign_id, store.channel
-    n_variants = len(variants)
-    todo = pending
-    minted: dict[str, tuple[str, str]] = {}
-    for _attempt in range(3):
-        public_ids = _public_ids(len(todo))
-        new_codes = list(codes.new_codes(len(todo)))
+@dataclass
+class _Chunk:
+    pending: list[_Pending]
+    rows: list[tuple]
+    minted: dict[str, tuple[str, str]]  # identity -> (public id, code) we drew for it
+    processed: int
+    known: dict[str, tuple[int, str, str | None]] | None = None
+
+
+class _Minter:
+    """Mints chunk after chunk, the database's half overlapping the next chunk's Python half.
+
+    sqlite3 and psycopg release the GIL while the database works, so on two cores a chunk's
+    INSERT and commit run in a helper thread while the main thread signs and writes the
+    previous chunk. Only one thread touches the session at a time.
+    """
+
+    def __init__(self, store: _Store, result: Result, batch_id: int | None, ordinal: int,
+                 variants: list[str], finish: Callable[[_Chunk], None], need_ids: bool) -> None:
+        self.store = store
+        self.result = result
+        self.batch_id = batch_id
+        self.ordinal = ordinal
+        self.variants = variants
+        self.finish = finish
+        self.need_ids = need_ids
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="purl-batch")
+        self.in_flight: tuple[_Chunk, Future] | None = None
+
+    def _rows(self, chunk: _Chunk, todo: list[_Pending]) -> list[tuple]:
+        store, variants, n_variants = self.store, self.variants, len(self.variants)
+        campaign_id, channel, batch_id, now = (store.campaign_id, store.channel, self.batch_id,
+                                               store.now())
         rows = []
-        for k, (p, public_id, code) in enumerate(zip(todo, public_ids, new_codes, strict=True)):
+        for k, (p, public_id, code) in enumerate(
+                zip(todo, _public_ids(len(todo)), codes.new_codes(len(todo)), strict=True)):
             ext, email, first, last, gender, title, company, attributes, is_seed = p[2]
-            variant = variants[(ordinal + k) % n_variants] if n_variants else None
+            variant = variants[(self.ordinal + k) % n_variants] if n_variants else None
             rows.append((campaign_id, batch_id, public_id, code, p[1], channel, ext,
                          email, first, last, gender, title, company, attributes, variant,
                          is_seed, now))
-            minted[p[1]] = (public_id, code)
-        inserted = store.insert(rows)
-        ordinal += inserted
-        if inserted == len(rows) and qr is None:
-            result.minted += inserted
-            known = None
-            break
-        known = store.existing(identities)
-        # A random id that happened to collide leaves its row out: draw again for it.
-        todo = [p for p in todo if p[1] not in known]
-        if not todo:
-            break
-    else:
-        raise RuntimeError("could not draw unique random ids for a chunk")
+            chunk.minted[p[1]] = (public_id, code)
+        # Round-robin variants in minting order keep an A/B split even.
+        self.ordinal += len(rows)
+        return rows
+
+    def submit(self, pending: list[_Pending], processed: int) -> None:
+        chunk = _Chunk(list(pending), [], {}, processed)
+        chunk.rows = self._rows(chunk, chunk.pending)
+        previous = self.in_flight
+        if previous is not None:
+            previous[1].result()
+        self.in_flight = (chunk, self.pool.submit(self._store, chunk))
+        if previous is not None:
+            self.finish(previous[0])
+
+    def drain(self) -> None:
+        if self.in_flight is not None:
+            chunk, future = self.in_flight
+            self.in_flight = None
+            future.result()
+            self.finish(chunk)
+        self.pool.shutdown()
+
+    def abort(self) -> None:
+        if self.in_flight is not None:
+            try:
+                self.in_flight[1].result()
+            except Exception:  # noqa: BLE001 - the first error is the one being raised
+                pass
+            self.in_flight = None
+        self.pool.shutdown()
+
+    def _store(self, chunk: _Chunk) -> None:
+        """In the helper thread: insert, learn who was there already, commit the chunk."""
+        store = self.store
+        identities = [p[1] for p in chunk.pending]
+        rows, todo = chunk.rows, chunk.pending
+        for _attempt in range(3):
+            inserted = store.insert(rows)
+            if inserted == len(rows) and todo is chunk.pending and not self.need_ids:
+                break
+            chunk.known = store.existing(identities)
+            # A random id that happened to collide leaves its row out: draw again for it.
+            todo = [p for p in todo if p[1] not in chunk.known]
+            if not todo:
+                break
+            rows = self._rows(chunk, todo)
+        else:
+            raise RuntimeError("could not draw unique random ids for a chunk")
+        if self.batch_id is not None:
+            store.progress(self.batch_id, self.result, chunk.processed)
+        store.commit()
+
+
+def _write_chunk(chunk: _Chunk, result: Result, sign: Callable[[str], str], link_base: str,
+                 locale: str, tone: str, writer: Any, targets: list[int], replaced: list[int],
+                 out_width: int, qr: Any, dir_of_out: Path) -> None:
+    """The chunk's output rows (and QR codes), once its rows are safely committed."""
+    known, minted = chunk.known, chunk.minted
     out_rows = []
     qr_jobs = []
-    for cells, identity, values in pending:
+    for cells, identity, values in chunk.pending:
         if known is None:
             public_id, code = minted[identity]
             rid = None
+            result.minted += 1
         else:
             rid, public_id, code = known[identity]
             if minted.get(identity, (None,))[0] == public_id:
@@ -637,7 +712,6 @@ def _mint_chunk(store: _Store, pending: list[_Pending], result: Result, options:
     if qr is not None:
         qr.draw(qr_jobs)
     writer.writerows(out_rows)
-    return ordinal
 
 
 def _write_manifest(path: Path, campaign: Campaign, scanned: _Input, result: Result,
