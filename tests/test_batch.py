@@ -443,13 +443,24 @@ def test_qr_files_per_recipient_named_by_id(app, campaign, runner, tmp_path):
         assert archive.read(names[0]).startswith(b"\x89PNG")
 
 
-def test_fixed_version_and_mask_draw_a_valid_code():
-    url = "http://localhost/p/" + tokens.sign(tokens.new_public_id(), TEST_KEYS)
-    version, mask = qr.choose(url)
-    # For the link they were chosen for, they are exactly the library's own choice.
-    assert qr.modules(url, version, mask) == qr.modules(url)
-    other = "http://localhost/p/" + tokens.sign(tokens.new_public_id(), TEST_KEYS)
-    assert len(qr.modules(other, version, mask)) == version * 4 + 17
+@pytest.mark.parametrize("base", ["http://localhost/p/", "https://www.example-shop.de/herbst/p/",
+                                  "https://" + "a" * 150 + "/p/"])
+def test_fast_qr_path_draws_exactly_what_the_library_draws(base):
+    import qrcode
+    from qrcode.util import MODE_8BIT_BYTE, QRData
+
+    urls = [base + tokens.sign(tokens.new_public_id(), TEST_KEYS) for _ in range(20)]
+    version, mask = qr.choose(urls[0])
+    for url in urls:
+        # The library's own (slow) rendering with the same version and mask.
+        reference = qrcode.QRCode(version=version, border=0, mask_pattern=mask,
+                                  error_correction=qrcode.constants.ERROR_CORRECT_M)
+        reference.add_data(QRData(url.encode(), mode=MODE_8BIT_BYTE))
+        reference.make(fit=False)
+        assert qr.modules(url, version, mask) == [[bool(m) for m in row]
+                                                  for row in reference.modules]
+    # For the link they were chosen for, version and mask are the library's own choice.
+    assert qr.modules(urls[0], version, mask) == qr.modules(urls[0])
 
 
 def test_qr_code_served_on_demand(app, client, campaign, tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
 import struct
 import zipfile
 import zlib
@@ -19,9 +20,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import qrcode
+from qrcode.base import rs_blocks
 from qrcode.constants import ERROR_CORRECT_M
+from qrcode.util import MODE_8BIT_BYTE, QRData
 
 log = logging.getLogger(__name__)
+_RUNS = re.compile(rb"1+")
 
 QUIET_ZONE = 4
 MODULE_MM = 0.5  # 0.5 mm modules: a typical PURL (version 5) prints at about 23 mm
@@ -30,37 +34,165 @@ PNG_DPI = 300
 FORMATS = ("svg", "png")
 
 
+def _code(url: str, version: int | None, mask: int | None) -> qrcode.QRCode:
+    code = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_M, border=0,
+                         mask_pattern=mask)
+    # One byte-mode segment: every link of a batch then has the same layout.
+    code.add_data(QRData(url.encode(), mode=MODE_8BIT_BYTE))
+    return code
+
+
 def choose(url: str) -> tuple[int, int]:
     """(version, mask) for links like ``url``: the library's own choice for this one."""
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
-    code.add_data(url)
+    code = _code(url, None, None)
     code.best_fit()
     return code.version, code.best_mask_pattern()
 
 
+def _rs_generator(count: int) -> list[int]:
+    poly = [1]
+    for i in range(count):  # product of (x - alpha^i), as log-free coefficients
+        poly = [a ^ (_gmul(b, _GEXP[i]) if b else 0)
+                for a, b in zip([*poly, 0], [0, *poly], strict=True)]
+    return [_GLOG[c] for c in poly[1:]]
+
+
+_GEXP = [0] * 512
+_GLOG = [0] * 256
+_v = 1
+for _i in range(255):
+    _GEXP[_i] = _GEXP[_i + 255] = _v
+    _GLOG[_v] = _i
+    _v <<= 1
+    if _v & 0x100:
+        _v ^= 0x11D
+
+
+def _gmul(a: int, b: int) -> int:
+    return _GEXP[_GLOG[a] + _GLOG[b]] if a and b else 0
+
+
+_GENERATORS: dict[int, list[int]] = {}
+
+
+def _generator_table(count: int) -> list[int]:
+    """For each leading factor, the generator times it, as one big integer of ``count`` bytes."""
+    gen = _rs_generator(count)
+    table = [0] * 256
+    for factor in range(1, 256):
+        lf = _GLOG[factor]
+        table[factor] = int.from_bytes(bytes(_GEXP[lf + g] for g in gen))
+    return table
+
+
+def _error_words(data: list[int], count: int) -> list[int]:
+    """Reed-Solomon remainder in a shift register held as one integer (the library's
+    polynomial objects are ten times slower)."""
+    table = _GENERATORS.get(count)
+    if table is None:
+        table = _GENERATORS[count] = _generator_table(count)
+    top, keep = 8 * (count - 1), (1 << 8 * count) - 1
+    register = 0
+    for byte in data:
+        register = ((register << 8) & keep) ^ table[byte ^ (register >> top)]
+    return list(register.to_bytes(count))
+
+
+def _codewords(payload: bytes, version: int) -> list[int]:
+    """Data and error-correction codewords of one byte-mode segment, interleaved."""
+    blocks = rs_blocks(version, ERROR_CORRECT_M)
+    capacity = sum(b.data_count for b in blocks)
+    count_bits = 8 if version < 10 else 16
+    bits = (0b0100 << count_bits | len(payload)) << 8 * len(payload) | int.from_bytes(payload)
+    length = 4 + count_bits + 8 * len(payload)
+    if length > capacity * 8:
+        raise ValueError("link too long for this QR version")
+    pad = min(capacity * 8 - length, 4)
+    pad += -(length + pad) % 8
+    words = list((bits << pad).to_bytes((length + pad) // 8))
+    words += [0xEC, 0x11] * ((capacity - len(words)) // 2 + 1)
+    del words[capacity:]
+    data_blocks, ec_blocks, offset = [], [], 0
+    for block in blocks:
+        chunk = words[offset:offset + block.data_count]
+        offset += block.data_count
+        data_blocks.append(chunk)
+        ec_blocks.append(_error_words(chunk, block.total_count - block.data_count))
+    out = []
+    for group in (data_blocks, ec_blocks):
+        for i in range(max(len(b) for b in group)):
+            out.extend(b[i] for b in group if i < len(b))
+    return out
+
+
+class _Layout(qrcode.QRCode):
+    """Notes which modules carry data before the library fills them in."""
+
+    free: list[list[bool]]
+
+    def map_data(self, data, mask_pattern):  # noqa: ANN001, ANN201 - the library's signature
+        self.free = [[m is None for m in row] for row in self.modules]
+        return super().map_data(data, mask_pattern)
+
+
+_LAYOUTS: dict[tuple[int, int], tuple[list[bytearray], list[tuple[int, int]]]] = {}
+
+
+def _layout(version: int, mask: int) -> tuple[list[bytearray], list[tuple[int, int]]]:
+    """For a fixed version and mask: the code of all-zero data, and where each data bit goes."""
+    cached = _LAYOUTS.get((version, mask))
+    if cached:
+        return cached
+    code = _Layout(version=version, error_correction=ERROR_CORRECT_M, border=0,
+                   mask_pattern=mask)
+    code.data_cache = [0] * sum(b.total_count for b in rs_blocks(version, ERROR_CORRECT_M))
+    code.makeImpl(False, mask)
+    template = [bytearray(49 if m else 48 for m in row) for row in code.modules]
+    free, size = code.free, len(code.free)
+    order, row, step = [], size - 1, -1
+    for right in range(size - 1, 0, -2):  # the library's zigzag, two columns at a time
+        col = right - 1 if right <= 6 else right
+        while True:
+            order.extend((row, c) for c in (col, col - 1) if free[row][c])
+            row += step
+            if not 0 <= row < size:
+                row -= step
+                step = -step
+                break
+    _LAYOUTS[(version, mask)] = (template, order)
+    return template, order
+
+
+def _rows(url: str, version: int | None, mask: int | None) -> list[bytearray]:
+    """The code's modules, one ``b"0"``/``b"1"`` row each, without the quiet zone."""
+    if version is None or mask is None:
+        code = _code(url, version, mask)
+        code.make(fit=version is None)
+        return [bytearray(49 if m else 48 for m in row) for row in code.modules]
+    template, order = _layout(version, mask)
+    words = _codewords(url.encode(), version)
+    matrix = [bytearray(row) for row in template]
+    # The template holds the mask over zero data; each one bit flips its module.
+    bits = format(int.from_bytes(bytes(words)), f"0{8 * len(words)}b")
+    position = 0
+    while (position := bits.find("1", position)) != -1:
+        r, c = order[position]
+        matrix[r][c] ^= 1  # b"0" <-> b"1"
+        position += 1
+    return matrix
+
+
 def modules(url: str, version: int | None = None, mask: int | None = None) -> list[list[bool]]:
-    code = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_M, border=0,
-                         mask_pattern=mask)
-    code.add_data(url)
-    code.make(fit=version is None)
-    return [[bool(m) for m in row] for row in code.modules]
+    return [[m == 49 for m in row] for row in _rows(url, version, mask)]
 
 
-def svg(matrix: Sequence[Sequence[bool]]) -> bytes:
+def svg(matrix: Sequence[bytearray]) -> bytes:
     size = len(matrix) + 2 * QUIET_ZONE
     path = []
     for y, row in enumerate(matrix):
-        x = 0
-        width = len(row)
-        while x < width:
-            if row[x]:
-                run = x
-                while run < width and row[run]:
-                    run += 1
-                path.append(f"M{x + QUIET_ZONE} {y + QUIET_ZONE}h{run - x}v1h{x - run}z")
-                x = run
-            else:
-                x += 1
+        for run in _RUNS.finditer(row):
+            x, width = run.start(), run.end() - run.start()
+            path.append(f"M{x + QUIET_ZONE} {y + QUIET_ZONE}h{width}v1h-{width}z")
     mm = size * MODULE_MM
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{mm:g}mm" height="{mm:g}mm" '
@@ -75,16 +207,19 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
             + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
 
 
-def png(matrix: Sequence[Sequence[bool]]) -> bytes:
+def png(matrix: Sequence[bytearray]) -> bytes:
     """A 1-bit greyscale PNG with its print resolution recorded (pHYs)."""
     scale = PNG_MODULE_PX
     size = (len(matrix) + 2 * QUIET_ZONE) * scale
-    quiet = [False] * QUIET_ZONE
+    quiet = b"0" * QUIET_ZONE
+    blank = b"0" * len(matrix)
+    # PNG greyscale: 1 is white, so a dark module is a 0 bit.
+    invert = bytes.maketrans(b"01", b"10")
     lines = []
-    for row in [[False] * len(matrix)] * QUIET_ZONE + list(matrix) + [[False] * len(matrix)] \
-            * QUIET_ZONE:
-        bits = "".join("0" * scale if dark else "1" * scale for dark in quiet + list(row) + quiet)
-        bits += "0" * (-len(bits) % 8)
+    for row in [blank] * QUIET_ZONE + list(matrix) + [blank] * QUIET_ZONE:
+        bits = (quiet + bytes(row) + quiet).translate(invert)
+        bits = b"".join(b * scale for b in (bits[i:i + 1] for i in range(len(bits))))
+        bits += b"0" * (-len(bits) % 8)
         packed = b"\x00" + int(bits, 2).to_bytes(len(bits) // 8)
         lines.extend([packed] * scale)
     ppm = round(PNG_DPI / 0.0254)
@@ -97,7 +232,7 @@ def png(matrix: Sequence[Sequence[bool]]) -> bytes:
 
 def image(url: str, fmt: str = "svg", version: int | None = None,
           mask: int | None = None) -> bytes:
-    matrix = modules(url, version, mask)
+    matrix = _rows(url, version, mask)
     return svg(matrix) if fmt == "svg" else png(matrix)
 
 
