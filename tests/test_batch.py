@@ -121,7 +121,7 @@ def test_every_row_is_in_the_output_or_the_errors_with_its_line(app, campaign, t
     assert all(r["purl_url"].startswith("http://localhost/p/") for r in rows)
     assert [(e["line"], e["reason"]) for e in errors] == [
         ("5", "E-Mail 'kim@example' is not a valid email address"),
-        ("6", "duplicate of line 2 (same customer id)"),
+        ("6", "duplicate of an earlier row: same customer id '10001'"),
     ]
     assert errors[0]["Vorname"] == "Kim"
     # Line 7 is Excel's empty trailing row: no one, so neither output nor error.

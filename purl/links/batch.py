@@ -265,8 +265,18 @@ class _Store:
         # Stored exactly as the ORM would store it (SQLite keeps datetimes as text).
         self._stamp = created.bind_processor(dialect) or (lambda v: v)
         if not self.postgres:
-            # Index pages of a million-row table stay in memory while a batch inserts.
-            self.cursor().execute("PRAGMA cache_size = -65536")
+            # Keep more index pages in memory, and checkpoint the WAL every 80 MB instead of
+            # every 4 MB: a chunk of random keys dirties pages all over the indexes, and
+            # copying them back after every commit was a third of a million-row batch.
+            cur = self.cursor()
+            cur.execute("PRAGMA cache_size = -32768")
+            cur.execute("PRAGMA wal_autocheckpoint = 20000")
+
+    def close(self) -> None:
+        if not self.postgres:
+            cur = self.cursor()
+            cur.execute("PRAGMA wal_autocheckpoint = 1000")
+            cur.execute("PRAGMA cache_size = -2000")
 
     def cursor(self) -> Any:
         return self.raw.cursor()
@@ -438,7 +448,9 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
 
     out_tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     err_tmp = errors_path.with_name(f".{errors_path.name}.{os.getpid()}.tmp")
-    seen: dict[int, int] = {}  # hash(identity) -> line: duplicates within the file
+    # Hashes of the identities so far: duplicates within the file. A set of a million ints
+    # is 70 MB; a dict naming each one's line would be 110 MB, too much for the budget.
+    seen: set[int] = set()
     total = max(scanned.lines - 1, 1)
     processed = 0
     out_file = None if options.dry_run else open(out_tmp, "w", encoding=out_encoding, newline="")
@@ -499,11 +511,10 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
             if reason is None:
                 identity = identity_for(ext, email, first, last, company, extra)
                 key = hash(identity)
-                earlier = seen.get(key)
-                if earlier is not None:
-                    reason = f"duplicate of line {earlier} (same {_kind(identity)})"
+                if key in seen:
+                    reason = _duplicate(identity, ext, email)
                 else:
-                    seen[key] = start
+                    seen.add(key)
             if reason is not None:
                 result.rejected += 1
                 errors.writerow(_safe([str(start), reason, *cells]))
@@ -535,6 +546,7 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
         raise
     finally:
         text.detach()
+        store.close()
     if out_file:
         out_file.close()
         os.replace(out_tmp, out)
@@ -558,9 +570,12 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
     return result
 
 
-def _kind(identity: str) -> str:
-    return {"id": "customer id", "email": "email address"}.get(
-        identity.split(":", 1)[0], "name and details")
+def _duplicate(identity: str, external_id: str, email: str) -> str:
+    if identity.startswith("id:"):
+        return f"duplicate of an earlier row: same customer id {external_id!r}"
+    if identity.startswith("email:"):
+        return f"duplicate of an earlier row: same email address {email!r}"
+    return "duplicate of an earlier row: same name and details"
 
 
 _LIMITED = [(FIELDS.index(name), limit) for name, limit in LIMITS.items()]
