@@ -106,7 +106,7 @@ def engine(source: Path, target: Path, database_url: str) -> tuple[float, str]:
 
 def _default_draw(urls: list[str]) -> int:
     for url in urls:
-        qr.svg(qr.modules(url))  # the library picks version and mask for every code
+        qr.image(url)  # the library picks version and mask for every code
     return len(urls)
 
 

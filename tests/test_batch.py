@@ -473,3 +473,20 @@ def test_qr_code_served_on_demand(app, client, campaign, tmp_path):
     assert client.get(path + "/qr.png").get_data().startswith(b"\x89PNG")
     assert client.get(path[:-1] + "x/qr.svg").status_code in (404,)
     assert client.get(path + "/qr.gif").status_code == 404
+
+
+def test_tab_separated_utf8_with_excel_flag_and_content_identity(app, campaign, tmp_path):
+    # No id, no email: two Anna Müllers at different addresses are two people, the same one
+    # twice is a duplicate.
+    source = write(tmp_path / "in.tsv", "Vorname\tNachname\tStraße\n"
+                   "Anna\tMüller\tHauptstr. 1\nAnna\tMüller\tBahnhofstr. 2\n"
+                   "Anna\tMüller\tHauptstr. 1\n")
+    result = run(app, campaign, source, tmp_path / "out.csv", excel=True)
+    assert (result.delimiter, result.encoding) == ("\t", "utf-8")
+    assert result.summary() == "minted 2, reused 0, rejected 1"
+    assert (tmp_path / "out.csv").read_bytes().startswith(b"\xef\xbb\xbfVorname\t")
+    assert "same name and details" in (tmp_path / "out.errors.csv").read_text("utf-8-sig")
+    assert [p.attributes for p in recipients(app)] == [{"Straße": "Hauptstr. 1"},
+                                                       {"Straße": "Bahnhofstr. 2"}]
+    assert run(app, campaign, source, tmp_path / "again.csv").summary() == \
+        "minted 0, reused 2, rejected 1"
