@@ -269,7 +269,7 @@ class _Store:
             # every 4 MB: a chunk of random keys dirties pages all over the indexes, and
             # copying them back after every commit was a third of a million-row batch.
             cur = self.cursor()
-            cur.execute("PRAGMA cache_size = -32768")
+            cur.execute("PRAGMA cache_size = -65536")
             cur.execute("PRAGMA wal_autocheckpoint = 20000")
 
     def close(self) -> None:
