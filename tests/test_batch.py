@@ -67,11 +67,12 @@ def campaign(app):  # noqa: ANN001, ANN201
         return c.id
 
 
-def run(app, campaign_id, source, out, **options):  # noqa: ANN001, ANN201
+def run(app, campaign_id, source, out, progress=None, **options):  # noqa: ANN001, ANN201
     with app.app_context():
         c = db.session.get(Campaign, campaign_id)
         return batch.generate(db.session, c, source, out, keys=TEST_KEYS,
-                              base_url="http://localhost", options=batch.Options(**options))
+                              base_url="http://localhost", options=batch.Options(**options),
+                              progress=progress)
 
 
 def recipients(app) -> list[Recipient]:  # noqa: ANN001
@@ -490,3 +491,23 @@ def test_tab_separated_utf8_with_excel_flag_and_content_identity(app, campaign, 
                                                        {"Straße": "Bahnhofstr. 2"}]
     assert run(app, campaign, source, tmp_path / "again.csv").summary() == \
         "minted 0, reused 2, rejected 1"
+
+
+def test_a_run_that_fails_half_way_keeps_its_chunks_and_says_so(app, campaign, tmp_path):
+    source = write(tmp_path / "in.csv", "Email\n" + "".join(f"p{i}@example.de\n" for i in range(9)))
+
+    def stop_after_first_chunk(done: int, total: int) -> None:
+        if done >= 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(app, campaign, source, tmp_path / "out.csv", chunk_size=3,
+            progress=stop_after_first_chunk)
+    assert not (tmp_path / "out.csv").exists()
+    with app.app_context():
+        failed = db.session.scalar(select(Batch))
+        assert (failed.status, failed.error) == ("failed", "KeyboardInterrupt: ")
+    kept = len(recipients(app))
+    assert 0 < kept < 9
+    assert run(app, campaign, source, tmp_path / "out.csv").summary() == \
+        f"minted {9 - kept}, reused {kept}, rejected 0"

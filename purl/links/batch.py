@@ -531,7 +531,7 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
             minter.drain()
             store.progress(batch_id, result, processed)
             store.commit()
-    except BaseException:
+    except BaseException as exc:
         if minter is not None:
             minter.abort()
         for f in (out_file, err_file):
@@ -543,6 +543,11 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
             qr.abort()
         if batch_id is not None:
             session.rollback()
+            # Committed chunks stay (a re-run reuses them); the console shows what happened.
+            failed = session.get(Batch, batch_id)
+            if failed is not None:
+                failed.status, failed.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+                session.commit()
         raise
     finally:
         text.detach()
