@@ -124,9 +124,9 @@ def _register_hooks(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from .console.cli import user_cli
     from .demo.cli import demo_cli
-    from .links.cli import campaign_cli
+    from .links.cli import campaign_cli, purl_cli
     from .quiz.cli import quiz_cli
     from .showroom.cli import catalog_cli
 
-    for group in (demo_cli, user_cli, quiz_cli, campaign_cli, catalog_cli):
+    for group in (demo_cli, user_cli, quiz_cli, campaign_cli, purl_cli, catalog_cli):
         app.cli.add_command(group)

@@ -6,7 +6,6 @@ Plain functions over the session: the CLI, the console and the views all call th
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..models import Campaign, Recipient, as_utc, utcnow
-from . import tokens
+from . import codes, tokens
+from .batch import identity_for
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +89,10 @@ def revoke(
 
 def identity_of(person: NewRecipient) -> str:
     """Who this is within a campaign: external id, else normalised email, else the content."""
-    if person.external_id:
-        return "id:" + person.external_id.strip()
-    if person.email:
-        return "email:" + person.email.strip().lower()
-    content = "\x1f".join(
-        (person.first_name or "", person.last_name or "", person.company or "")
-    ).strip().lower()
-    return "row:" + hashlib.sha256(content.encode()).hexdigest()[:40]
+    return identity_for(
+        (person.external_id or "").strip(), (person.email or "").strip(),
+        person.first_name or "", person.last_name or "", person.company or "",
+    )
 
 
 def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -> list[Recipient]:
@@ -124,6 +120,7 @@ def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -
         recipient = Recipient(
             campaign_id=campaign.id,
             public_id=tokens.new_public_id(),
+            code=codes.new_code(),
             identity=identity,
             channel=person.channel,
             external_id=person.external_id,
@@ -165,3 +162,4 @@ def resolve(
     if recipient.revoked_at or campaign.revoked_at or (expires and expires <= now):
         raise LinkGone
     return recipient
+

@@ -8,9 +8,11 @@ first: links are signed with the newest, and every listed key still verifies.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from itsdangerous import BadSignature, Signer
 from itsdangerous.encoding import base64_decode, base64_encode
@@ -51,3 +53,19 @@ def unsign(token: str, keys: Sequence[str], salt: str = LINK_SALT) -> str | None
 def key_id(keys: Sequence[str]) -> str:
     """A short, non-secret fingerprint of the signing key, for manifests and logs."""
     return hashlib.sha256(keys[0].encode()).hexdigest()[:8]
+
+
+def signer_for_batch(keys: Sequence[str], salt: str = LINK_SALT) -> Callable[[str], str]:
+    """``sign`` for a million ids: the key is derived once instead of on every call.
+
+    Produces exactly what :func:`sign` does (a test holds them together).
+    """
+    derived = hmac.new(keys[0].encode(), salt.encode(), hashlib.sha256).digest()
+    digest = hmac.digest  # one C call per id
+    encode = base64.urlsafe_b64encode
+
+    def sign_one(public_id: str) -> str:
+        mac = digest(derived, public_id.encode("ascii"), "sha256")
+        return public_id + "." + encode(mac).rstrip(b"=").decode("ascii")
+
+    return sign_one

@@ -1,17 +1,32 @@
-"""Shopper routes for a followed PURL: the personal landing page."""
+"""Shopper routes for a followed PURL: the personal landing page, typed codes, QR images."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, make_response, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
+from sqlalchemy import select
 
 from .. import analytics, journey
-from ..extensions import db
+from ..extensions import db, limiter
+from ..models import Recipient
+from . import codes, qr, tokens
 from . import logic as links
 
 log = logging.getLogger(__name__)
 bp = Blueprint("links", __name__)
+
+# Guessing codes means many misses: count only those (found codes never use up the limit).
+CODE_MISS_LIMIT = "10 per minute; 50 per hour"
 
 
 @bp.get("/p/<token>")
@@ -31,3 +46,34 @@ def landing(token: str):  # noqa: ANN201
         analytics.record(db.session, "visit", recipient=trip.recipient)
         db.session.commit()
     return response
+
+
+@bp.get("/c/<typed>")
+@limiter.limit(CODE_MISS_LIMIT, deduct_when=lambda response: response.status_code == 404)
+def code(typed: str):  # noqa: ANN201
+    """A code typed from a printed letter: case, dashes, O/0 and I/L/1 do not matter."""
+    stored = codes.normalise(typed)
+    recipient = stored and db.session.scalar(select(Recipient).where(Recipient.code == stored))
+    if not recipient:
+        abort(404)
+    token = tokens.sign(recipient.public_id, current_app.config["SECRET_KEYS"])
+    # Resolve as the link itself would, so revoked and expired codes get the same 410 page.
+    trip = journey.from_token(token)
+    return redirect(trip.url("links.landing"), 303)
+
+
+@bp.get("/p/<token>/qr.<fmt>")
+def qr_image(token: str, fmt: str):  # noqa: ANN201
+    """The link's QR code at a stable address, for email tools that embed images by URL."""
+    if fmt not in qr.FORMATS:
+        abort(404)
+    try:
+        recipient = links.resolve(db.session, token, current_app.config["SECRET_KEYS"])
+    except links.LinkGone:
+        abort(410)
+    except links.LinkNotFound:
+        abort(404)
+    url = links.link_url(recipient, recipient.campaign, current_app.config["SECRET_KEYS"],
+                         current_app.config["PURL_BASE_URL"])
+    mimetype = "image/svg+xml" if fmt == "svg" else "image/png"
+    return Response(qr.image(url, fmt), mimetype=mimetype)

@@ -1,0 +1,161 @@
+"""Benchmark: mint N recipients end to end (CSV in -> database -> CSV out), and QR codes.
+
+Not a test: it prints figures and ratios measured side by side in one run.
+
+    .venv/bin/python bench/batch.py --rows 1000000            # SQLite, a fresh temp file
+    .venv/bin/python bench/batch.py --rows 1000000 \\
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/DB   # PostgreSQL
+
+The raw baseline reads the same CSV, draws and HMAC-signs the same kind of ids and writes the
+same output columns (link, code, salutation) with no database: the floor the engine is
+measured against. Peak memory is the process's maximum resident set (getrusage), taken after
+the engine run, which is the largest part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import multiprocessing
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from purl.links import codes, qr, tokens  # noqa: E402
+from purl.links.salutation import salutation_line  # noqa: E402
+
+KEYS = ["bench-key-newest", "bench-key-older"]
+FIRST = ["Anna", "Jürgen", "Ayşe", "Kim", "Zoë", "Lukas", "Marie", "Mehmet", "Sophie", "Ben"]
+LAST = ["Schäfer", "Müller", "Şahin", "Weiß", "Ölmann", "Becker", "Wagner", "Hoffmann"]
+SALUTATION = ["Frau", "Herr", "", "Divers"]
+
+
+def write_input(path: Path, rows: int) -> None:
+    rnd = random.Random(7)
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh, delimiter=";")
+        out.writerow(["Kundennummer", "Vorname", "Nachname", "Anrede", "E-Mail", "Segment"])
+        for i in range(rows):
+            out.writerow([f"K{i:07d}", rnd.choice(FIRST), rnd.choice(LAST),
+                          rnd.choice(SALUTATION), f"kunde{i}@example.de", f"S{i % 7}"])
+
+
+def raw_baseline(source: Path, target: Path) -> float:
+    """Read, sign, write: the same output, no database."""
+    started = time.perf_counter()
+    sign = tokens.signer_for_batch(KEYS)
+    with source.open(encoding="utf-8", newline="") as fin, \
+            target.open("w", encoding="utf-8", newline="") as fout:
+        reader = csv.reader(fin, delimiter=";")
+        writer = csv.writer(fout, delimiter=";")
+        writer.writerow([*next(reader), "purl_url", "purl_code", "salutation_line"])
+        chunk = []
+        for row in reader:
+            chunk.append(row)
+            if len(chunk) == 20_000:
+                _raw_chunk(chunk, writer, sign)
+                chunk = []
+        _raw_chunk(chunk, writer, sign)
+    return time.perf_counter() - started
+
+
+def _raw_chunk(chunk: list[list[str]], writer: csv.writer, sign) -> None:  # noqa: ANN001
+    ids = tokens.new_public_id
+    out = []
+    for row, code in zip(chunk, codes.new_codes(len(chunk)), strict=True):
+        out.append([*row, "http://localhost/p/" + sign(ids()), codes.display(code),
+                    salutation_line(row[1], row[2], "f", None)])
+    writer.writerows(out)
+
+
+def engine(source: Path, target: Path, database_url: str) -> tuple[float, str]:
+    from flask_migrate import upgrade
+    from sqlalchemy import delete
+
+    from purl import create_app
+    from purl.extensions import db
+    from purl.links import batch
+    from purl.models import Batch, Campaign, Recipient
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEYS": KEYS,
+                      "PURL_BASE_URL": "http://localhost"})
+    with app.app_context():
+        upgrade()
+        slug = f"bench-{os.getpid()}"
+        campaign = Campaign(slug=slug, name="Bench", quiz_slug="zoohandlung", variants=[])
+        db.session.add(campaign)
+        db.session.commit()
+        started = time.perf_counter()
+        result = batch.generate(db.session, campaign, source, target, keys=KEYS,
+                                base_url="http://localhost")
+        elapsed = time.perf_counter() - started
+        # Leave a shared database as we found it.
+        db.session.execute(delete(Recipient).where(Recipient.campaign_id == campaign.id))
+        db.session.execute(delete(Batch).where(Batch.campaign_id == campaign.id))
+        db.session.delete(campaign)
+        db.session.commit()
+    return elapsed, result.summary()
+
+
+def _default_draw(urls: list[str]) -> int:
+    for url in urls:
+        qr.image(url)  # the library picks version and mask for every code
+    return len(urls)
+
+
+def qr_figures(count: int, folder: Path) -> tuple[float, float]:
+    """(codes/s with the library's defaults, codes/s with version and mask fixed), all cores."""
+    sign = tokens.signer_for_batch(KEYS)
+    urls = ["http://localhost/p/" + sign(tokens.new_public_id()) for _ in range(count)]
+    cores = os.cpu_count() or 1
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(cores) as pool:
+        size = max(1, count // (cores * 4))
+        sum(pool.map(_default_draw, [urls[i:i + size] for i in range(0, count, size)]))
+    default = count / (time.perf_counter() - started)
+    started = time.perf_counter()
+    writer = qr.QrWriter(folder, "svg")
+    writer.draw(list(enumerate(urls, 1)))
+    writer.close()
+    fixed = count / (time.perf_counter() - started)
+    return default, fixed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp folder")
+    parser.add_argument("--qr", type=int, default=2_000, help="QR codes to draw (0: skip)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="purl-bench-") as tmp:
+        folder = Path(tmp)
+        database_url = args.database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
+        source = folder / "recipients.csv"
+        write_input(source, args.rows)
+        print(f"{args.rows:,} rows, {source.stat().st_size / 1e6:.0f} MB input, "
+              f"{os.cpu_count()} cores, database {database_url.split(':', 1)[0]}")
+        raw = raw_baseline(source, folder / "raw.csv")
+        print(f"raw baseline (read, sign, write; no database): {raw:6.2f} s  "
+              f"{args.rows / raw:9,.0f} rows/s")
+        elapsed, summary = engine(source, folder / "out.csv", database_url)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"purl generate end to end ({summary}): {elapsed:6.2f} s  "
+              f"{args.rows / elapsed:9,.0f} rows/s")
+        print(f"ratio to raw baseline: {raw / elapsed:.2f} (1.00 = as fast as no database)")
+        print(f"peak memory: {peak:.0f} MB")
+        if args.qr:
+            default, fixed = qr_figures(args.qr, folder / "qr")
+            print(f"QR codes, {args.qr:,} on {os.cpu_count()} cores: library defaults "
+                  f"{default:,.0f}/s, fixed version and mask {fixed:,.0f}/s "
+                  f"({fixed / default:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()

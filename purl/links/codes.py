@@ -1,0 +1,96 @@
+"""Short typeable codes for printed letters: ``7KQ2-M9XD-4RTB-F``.
+
+A code is 12 random symbols (60 bits) of Crockford's base-32 alphabet plus one check symbol.
+The alphabet has no I, L, O or U, so reading a letter aloud or typing it by hand is forgiving:
+case does not matter, O is read as 0 and I or L as 1, spaces and dashes are ignored.
+
+The check symbol is a weighted sum over GF(32) (weights are successive powers of a primitive
+element). In a field every non-zero change of one symbol changes the sum, so any single
+mistyped character is caught; so is any swap of two neighbouring symbols. A code that fails
+the check is rejected before the database is asked, and codes are random, so one code says
+nothing about another.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+DATA_SYMBOLS = 12
+LENGTH = DATA_SYMBOLS + 1
+_VALUE = {c: i for i, c in enumerate(ALPHABET)}
+# Look-alikes people type for the symbols the alphabet leaves out.
+_VALUE.update({"O": 0, "I": 1, "L": 1})
+
+# GF(2^5) with the primitive polynomial x^5 + x^2 + 1.
+_EXP = [0] * 62
+_LOG = [0] * 32
+_x = 1
+for _i in range(31):
+    _EXP[_i] = _EXP[_i + 31] = _x
+    _LOG[_x] = _i
+    _x <<= 1
+    if _x & 0x20:
+        _x ^= 0x25
+
+
+def _mul(a: int, b: int) -> int:
+    return 0 if a == 0 or b == 0 else _EXP[_LOG[a] + _LOG[b]]
+
+
+# Position i (0 = leftmost) weighs with alpha^(i+1); precomputed per position and value.
+_WEIGHTED = [[_mul(_EXP[i + 1], v) for v in range(32)] for i in range(DATA_SYMBOLS)]
+# Minting a million codes must be cheap: encode and weigh two symbols (10 bits) per lookup.
+_PAIR_TEXT = [ALPHABET[n >> 5] + ALPHABET[n & 31] for n in range(1024)]
+_PAIR_SUM = [
+    [_WEIGHTED[2 * p][n >> 5] ^ _WEIGHTED[2 * p + 1][n & 31] for n in range(1024)]
+    for p in range(DATA_SYMBOLS // 2)
+]
+_MASK60 = (1 << 60) - 1
+
+
+def check_symbol(data: str) -> str:
+    total = 0
+    for i, char in enumerate(data):
+        total ^= _WEIGHTED[i][_VALUE[char]]
+    return ALPHABET[total]
+
+
+def _from_bits(n: int) -> str:
+    text = []
+    total = 0
+    for pair in range(5, -1, -1):  # the highest 10 bits are the first two symbols
+        chunk = (n >> (10 * pair)) & 1023
+        text.append(_PAIR_TEXT[chunk])
+        total ^= _PAIR_SUM[5 - pair][chunk]
+    text.append(ALPHABET[total])
+    return "".join(text)
+
+
+def new_code() -> str:
+    """A fresh random code in its stored form (13 symbols, no dashes)."""
+    return _from_bits(int.from_bytes(os.urandom(8)) & _MASK60)
+
+
+def new_codes(count: int) -> Iterator[str]:
+    """``count`` fresh codes, drawing the randomness in one call."""
+    raw = os.urandom(8 * count)
+    for offset in range(0, 8 * count, 8):
+        yield _from_bits(int.from_bytes(raw[offset:offset + 8]) & _MASK60)
+
+
+def normalise(typed: str) -> str | None:
+    """The stored form of what someone typed, or None if it is not a valid code."""
+    cleaned = "".join(typed.split()).replace("-", "").upper()
+    if len(cleaned) != LENGTH or any(c not in _VALUE for c in cleaned):
+        return None
+    canonical = "".join(ALPHABET[_VALUE[c]] for c in cleaned)
+    if check_symbol(canonical[:DATA_SYMBOLS]) != canonical[DATA_SYMBOLS]:
+        return None
+    return canonical
+
+
+def display(code: str) -> str:
+    """Groups of four for print: ``7KQ2-M9XD-4RTB-F``."""
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))

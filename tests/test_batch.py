@@ -1,0 +1,513 @@
+"""Batches from real exports: reading, validation, idempotency, crash safety, codes and QR."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from purl.extensions import db
+from purl.links import batch, codes, qr, tokens
+from purl.links.logic import NewRecipient, identity_of, mint
+from purl.models import Batch, Campaign, Recipient
+
+from .conftest import TEST_KEYS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GERMAN = (
+    "Vorname;Nachname;Anrede;E-Mail;Kundennummer;Haustier\r\n"
+    "Jürgen;Müller;Herr;juergen.mueller@example.de;10001;Hund\r\n"
+    "Ayşe;Şahin;Frau;;10002;Katze\r\n"  # Ş is not in Windows-1252: only in the UTF-8 copy
+    "Anna;Schäfer;Frau;anna.schaefer@example.de;10003;\r\n"
+    "Kim;Weiß;Divers;kim@example;10004;Vogel\r\n"
+    "Jürgen;Müller;Herr;j.mueller@example.de;10001;Hund\r\n"
+    ";;;;;\r\n"
+    "Zoë;Ölmann;Frau;zoe@example.de;10005;Fisch\r\n"
+)
+MAILCHIMP = (
+    '"Email Address","First Name","Last Name",Address,"Phone Number",MEMBER_RATING,'
+    "OPTIN_TIME,LEID,EUID,TAGS\n"
+    'anna@example.de,Anna,Schäfer,"Hauptstr. 1, Berlin",+49 30 1234,2,2026-01-02,1,abc,"VIP"\n'
+    'BEN@example.de,Ben,Braun,,,3,2026-01-03,2,def,\n'
+)
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    raw = path.read_bytes()
+    text = raw.decode("utf-8-sig")
+    delimiter = ";" if text.split("\n", 1)[0].count(";") else ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    return rows[0], [dict(zip(rows[0], r, strict=False)) for r in rows[1:]]
+
+
+@pytest.fixture
+def campaign(app):  # noqa: ANN001, ANN201
+    with app.app_context():
+        c = Campaign(slug="herbst", name="Herbst", quiz_slug="zoohandlung", locale="de",
+                     tone="du", variants=[])
+        db.session.add(c)
+        db.session.commit()
+        return c.id
+
+
+def run(app, campaign_id, source, out, progress=None, **options):  # noqa: ANN001, ANN201
+    with app.app_context():
+        c = db.session.get(Campaign, campaign_id)
+        return batch.generate(db.session, c, source, out, keys=TEST_KEYS,
+                              base_url="http://localhost", options=batch.Options(**options),
+                              progress=progress)
+
+
+def recipients(app) -> list[Recipient]:  # noqa: ANN001
+    with app.app_context():
+        rows = db.session.scalars(select(Recipient).order_by(Recipient.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def test_german_excel_export_and_its_utf8_bom_copy_give_the_same_links(app, campaign, tmp_path):
+    latin = GERMAN.replace("Ayşe;Şahin", "Ayse;Sahin")
+    excel = write(tmp_path / "kunden.csv", latin, "cp1252")
+    bom = write(tmp_path / "kunden-bom.csv", latin, "utf-8-sig")
+    first = run(app, campaign, excel, tmp_path / "a.csv")
+    assert (first.encoding, first.delimiter) == ("cp1252", ";")
+    assert first.mapping == {"first_name": "Vorname", "last_name": "Nachname", "gender": "Anrede",
+                             "email": "E-Mail", "external_id": "Kundennummer"}
+    assert first.summary() == "minted 4, reused 0, rejected 2"
+    second = run(app, campaign, bom, tmp_path / "b.csv")
+    assert second.encoding == "utf-8-sig"
+    assert second.summary() == "minted 0, reused 4, rejected 2"
+    header, rows_a = read(tmp_path / "a.csv")
+    _, rows_b = read(tmp_path / "b.csv")
+    assert header == ["Vorname", "Nachname", "Anrede", "E-Mail", "Kundennummer", "Haustier",
+                      "purl_url", "purl_code", "salutation_line"]
+    assert rows_a == rows_b
+    assert [r["salutation_line"] for r in rows_a] == [
+        "Lieber Jürgen,", "Liebe Ayse,", "Liebe Anna,", "Liebe Zoë,"]
+    # Excel gets UTF-8 with a BOM back, so the umlauts survive.
+    assert (tmp_path / "a.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    people = recipients(app)
+    assert [(p.first_name, p.gender, p.external_id, p.attributes) for p in people] == [
+        ("Jürgen", "m", "10001", {"Haustier": "Hund"}),
+        ("Ayse", "f", "10002", {"Haustier": "Katze"}),
+        ("Anna", "f", "10003", {}),
+        ("Zoë", "f", "10005", {"Haustier": "Fisch"}),
+    ]
+
+
+def test_every_row_is_in_the_output_or_the_errors_with_its_line(app, campaign, tmp_path):
+    source = write(tmp_path / "in.csv", GERMAN)
+    result = run(app, campaign, source, tmp_path / "out.csv")
+    assert result.summary() == "minted 4, reused 0, rejected 2"
+    _, rows = read(tmp_path / "out.csv")
+    _, errors = read(tmp_path / "out.errors.csv")
+    assert [r["Kundennummer"] for r in rows] == ["10001", "10002", "10003", "10005"]
+    assert all(r["purl_url"].startswith("http://localhost/p/") for r in rows)
+    assert [(e["line"], e["reason"]) for e in errors] == [
+        ("5", "E-Mail 'kim@example' is not a valid email address"),
+        ("6", "duplicate of an earlier row: same customer id '10001'"),
+    ]
+    assert errors[0]["Vorname"] == "Kim"
+    # Line 7 is Excel's empty trailing row: no one, so neither output nor error.
+    assert result.total_rows == 6
+
+
+def test_rerun_reuses_every_link_and_an_overlapping_list_only_adds(app, campaign, tmp_path):
+    source = write(tmp_path / "in.csv", GERMAN)
+    run(app, campaign, source, tmp_path / "one.csv")
+    again = run(app, campaign, source, tmp_path / "two.csv")
+    assert again.summary() == "minted 0, reused 4, rejected 2"
+    assert read(tmp_path / "one.csv") == read(tmp_path / "two.csv")
+    lines = GERMAN.split("\r\n")
+    more = write(tmp_path / "more.csv", "\r\n".join(
+        [lines[0], lines[1], "Neu;Kundin;Frau;neu@example.de;20001;", lines[3]]))
+    overlap = run(app, campaign, more, tmp_path / "three.csv")
+    assert overlap.summary() == "minted 1, reused 2, rejected 0"
+    assert len(recipients(app)) == 5
+
+
+def test_mailchimp_export_maps_without_help(app, campaign, tmp_path):
+    source = write(tmp_path / "members_export.csv", MAILCHIMP)
+    result = run(app, campaign, source, tmp_path / "out.csv")
+    assert result.mapping == {"email": "Email Address", "first_name": "First Name",
+                              "last_name": "Last Name"}
+    assert result.summary() == "minted 2, reused 0, rejected 0"
+    header, rows = read(tmp_path / "out.csv")
+    assert header[:10] == MAILCHIMP.split("\n")[0].replace('"', "").split(",")
+    # A phone number starting with + would be a formula in Excel: neutralised.
+    assert rows[0]["Phone Number"] == "'+49 30 1234"
+    assert rows[0]["Address"] == "Hauptstr. 1, Berlin"
+    people = recipients(app)
+    assert people[1].identity == "email:ben@example.de"
+    assert people[0].attributes["TAGS"] == "VIP"
+
+
+def test_map_overrides_and_unknown_columns_are_named(app, campaign, tmp_path):
+    source = write(tmp_path / "in.csv", "Kontakt,Rufname,Mail\nX-1,Anna,anna@example.de\n")
+    with pytest.raises(batch.BatchError, match="--map Nope=email: the header has no column"):
+        run(app, campaign, source, tmp_path / "o.csv", mapping={"Nope": "email"})
+    with pytest.raises(batch.BatchError, match="unknown field 'vorname'"):
+        run(app, campaign, source, tmp_path / "o.csv", mapping={"Rufname": "vorname"})
+    result = run(app, campaign, source, tmp_path / "o.csv",
+                 mapping={"Kontakt": "external_id", "Rufname": "first_name"})
+    assert result.mapping == {"external_id": "Kontakt", "first_name": "Rufname",
+                              "email": "Mail"}
+    assert recipients(app)[0].identity == "id:X-1"
+
+
+def test_rejects_too_long_fields_no_identity_and_ragged_rows(app, campaign, tmp_path):
+    source = write(tmp_path / "in.csv", "First Name,Email,Segment\n"
+                   f"{'A' * 101},a@example.de,x\n,,VIP\nAnna,b@example.de,x,surplus\n"
+                   "Anna,c@example.de,x,,\n")
+    result = run(app, campaign, source, tmp_path / "o.csv")
+    _, errors = read(tmp_path / "o.errors.csv")
+    assert [(e["line"], e["reason"]) for e in errors] == [
+        ("2", "First Name is longer than 100 characters"),
+        ("3", "no usable identity: no customer id, email address or name"),
+        ("4", "has 4 cells but the header has 3"),
+    ]
+    assert result.summary() == "minted 1, reused 0, rejected 3"
+
+
+def test_nothing_usable_exits_non_zero(app, campaign, runner, tmp_path):
+    source = write(tmp_path / "in.csv", "Email\nnot-an-address\n")
+    out = tmp_path / "o.csv"
+    result = runner.invoke(args=["purl", "generate", "herbst", str(source), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "minted 0, reused 0, rejected 1" in result.output
+    result = runner.invoke(args=["purl", "generate", "herbst", str(source), "--out", str(out),
+                                 "--map", "Email=nothing"])
+    assert result.exit_code != 0 and "unknown field 'nothing'" in result.output
+
+
+def test_cli_generate_dry_run_mints_nothing(app, campaign, runner, tmp_path):
+    source = write(tmp_path / "in.csv", GERMAN)
+    out = tmp_path / "out.csv"
+    result = runner.invoke(args=["purl", "generate", "herbst", str(source), "--out", str(out),
+                                 "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "dry run: would have minted 4, reused 0, rejected 2" in result.output
+    assert "Kundennummer → external_id" in result.output
+    assert not out.exists() and (tmp_path / "out.errors.csv").exists()
+    assert recipients(app) == []
+    manifest = json.loads((tmp_path / "out.manifest.json").read_text())
+    assert manifest["dry_run"] is True and manifest["counts"]["rejected"] == 2
+
+
+def test_manifest_names_campaign_input_hash_counts_and_key(app, campaign, runner, tmp_path):
+    source = write(tmp_path / "in.csv", GERMAN)
+    out = tmp_path / "out.csv"
+    result = runner.invoke(args=["purl", "generate", "herbst", str(source), "--out", str(out)])
+    assert result.output.strip().endswith("minted 4, reused 0, rejected 2")
+    manifest = json.loads((tmp_path / "out.manifest.json").read_text())
+    import hashlib
+
+    assert manifest["campaign"] == "herbst"
+    assert manifest["input"]["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert manifest["counts"] == {"rows": 6, "minted": 4, "reused": 0, "rejected": 2}
+    assert manifest["key_id"] == tokens.key_id(TEST_KEYS)
+    assert TEST_KEYS[0] not in json.dumps(manifest)
+    with app.app_context():
+        done = db.session.scalar(select(Batch))
+        assert (done.status, done.minted, done.rejected) == ("done", 4, 2)
+
+
+def test_seeds_channels_and_attributes(app, campaign, tmp_path):
+    source = write(tmp_path / "in.csv", "E-Mail;Vorname;Seed;Segment\n"
+                   "anna@example.de;Anna;;A\nqa@shop.de;QA;ja;\nchef@shop.de;Chef;;B\n")
+    run(app, campaign, source, tmp_path / "mail.csv", seed_emails=["Chef@Shop.de"])
+    printed = run(app, campaign, source, tmp_path / "print.csv", channel="print")
+    assert printed.summary() == "minted 3, reused 0, rejected 0"
+    people = recipients(app)
+    assert [(p.channel, p.first_name, p.is_seed) for p in people] == [
+        ("email", "Anna", False), ("email", "QA", True), ("email", "Chef", True),
+        ("print", "Anna", False), ("print", "QA", True), ("print", "Chef", False),
+    ]
+    assert people[0].attributes == {"Segment": "A"}
+    # One link per person and channel: the two links differ.
+    _, mail = read(tmp_path / "mail.csv")
+    _, printed_rows = read(tmp_path / "print.csv")
+    assert mail[0]["purl_url"] != printed_rows[0]["purl_url"]
+    with pytest.raises(batch.BatchError, match="unknown channel"):
+        run(app, campaign, source, tmp_path / "x.csv", channel="fax")
+
+
+def test_variants_split_evenly_in_bulk(app, campaign, tmp_path):
+    with app.app_context():
+        c = db.session.get(Campaign, campaign)
+        c.variants = [{"key": "a"}, {"key": "b"}]
+        db.session.commit()
+    lines = "".join(f"p{i}@example.de\n" for i in range(10))
+    run(app, campaign, write(tmp_path / "in.csv", "Email\n" + lines), tmp_path / "o.csv",
+        chunk_size=3)
+    assert sorted(p.variant for p in recipients(app)) == ["a"] * 5 + ["b"] * 5
+
+
+def test_links_carry_no_personal_data_and_resolve(app, client, campaign, tmp_path):
+    source = write(tmp_path / "in.csv", GERMAN)
+    run(app, campaign, source, tmp_path / "out.csv")
+    _, rows = read(tmp_path / "out.csv")
+    for row in rows:
+        token = row["purl_url"].rsplit("/", 1)[1]
+        payload, signature = token.split(".")
+        decoded = base64.urlsafe_b64decode(payload + "==").decode("latin-1").lower()
+        for secret in (row["Vorname"], row["Nachname"], row["E-Mail"], row["Kundennummer"]):
+            if secret:
+                assert secret.lower() not in token.lower()
+                assert secret.lower() not in decoded
+        assert tokens.unsign(token, TEST_KEYS) == payload
+        page = client.get(f"/p/{token}")
+        assert page.status_code == 200
+        assert row["salutation_line"] in page.get_data(as_text=True)
+    # A single changed character anywhere in the token is rejected.
+    token = rows[0]["purl_url"].rsplit("/", 1)[1]
+    for i in range(len(token)):
+        changed = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
+        assert client.get(f"/p/{changed}").status_code == 404
+
+
+def test_batch_signer_matches_the_reference_signer():
+    sign = tokens.signer_for_batch(TEST_KEYS)
+    for _ in range(50):
+        public_id = tokens.new_public_id()
+        assert sign(public_id) == tokens.sign(public_id, TEST_KEYS)
+
+
+def test_small_mint_shares_identity_rules_and_gets_a_code(app, campaign):
+    person = NewRecipient(first_name="Anna", email=" Anna@Example.DE ")
+    assert identity_of(person) == batch.identity_for("", "Anna@Example.DE", "Anna", "", "")
+    with app.app_context():
+        c = db.session.get(Campaign, campaign)
+        (first,) = mint(db.session, c, [person])
+        (again,) = mint(db.session, c, [person])
+        assert first.id == again.id and codes.normalise(first.code) == first.code
+
+
+# --- crash safety ---------------------------------------------------------------------------
+
+def test_kill_9_half_way_then_rerun_completes_without_duplicates(
+        app, campaign, database_url, tmp_path):
+    total = 60_000
+    source = tmp_path / "big.csv"
+    with source.open("w", encoding="utf-8", newline="") as fh:
+        fh.write("Kundennummer;Vorname;Nachname;E-Mail\n")
+        for i in range(total):
+            fh.write(f"K{i};Vorname{i};Nachname{i};person{i}@example.de\n")
+    out = tmp_path / "out.csv"
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEYS": ",".join(TEST_KEYS),
+           "PURL_BASE_URL": "http://localhost"}
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "purl", "generate", "herbst",
+               str(source), "--out", str(out), "--chunk-size", "2000"]
+    child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    done = 0
+    while time.monotonic() < deadline:
+        with app.app_context():
+            done = db.session.scalar(select(func.count()).select_from(Recipient))
+            db.session.remove()
+        if done >= 6_000:
+            break
+        time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert child.returncode == -signal.SIGKILL
+    with app.app_context():
+        done = db.session.scalar(select(func.count()).select_from(Recipient))
+    assert 0 < done < total, "the run must be killed half-way"
+    assert not out.exists(), "a killed run leaves no half-written output"
+
+    finish = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                            check=False)
+    assert finish.returncode == 0, finish.stderr
+    assert finish.stdout.strip() == f"minted {total - done}, reused {done}, rejected 0"
+    with app.app_context():
+        count, distinct = db.session.execute(
+            select(func.count(), func.count(func.distinct(Recipient.identity)))
+        ).one()
+        assert count == distinct == total
+    _, rows = read(out)
+    assert len(rows) == total
+    assert len({r["purl_url"] for r in rows}) == total
+    assert len({r["purl_code"] for r in rows}) == total
+
+
+# --- typeable codes -------------------------------------------------------------------------
+
+def test_codes_have_60_random_bits_and_a_check_symbol():
+    many = list(codes.new_codes(2000))
+    assert len(set(many)) == 2000
+    for code in many[:50]:
+        assert len(code) == 13 and set(code) <= set(codes.ALPHABET)
+        assert codes.normalise(code) == code
+        assert codes.display(code).count("-") == 3
+    # Every symbol position takes every value: the bits are really random.
+    for position in range(12):
+        assert len({c[position] for c in many}) == 32
+
+
+def test_any_single_mistyped_symbol_is_caught():
+    for code in codes.new_codes(30):
+        for i, original in enumerate(code):
+            for replacement in codes.ALPHABET:
+                if replacement != original:
+                    changed = code[:i] + replacement + code[i + 1:]
+                    assert codes.normalise(changed) is None, (code, i, replacement)
+        for i in range(12):  # and neighbours swapped
+            swapped = code[:i] + code[i + 1] + code[i] + code[i + 2:]
+            if swapped != code:
+                assert codes.normalise(swapped) is None
+
+
+def test_lower_case_code_with_o_for_zero_resolves(app, client, campaign, tmp_path):
+    run(app, campaign, write(tmp_path / "in.csv", GERMAN), tmp_path / "out.csv")
+    _, rows = read(tmp_path / "out.csv")
+    with app.app_context():
+        for person in db.session.scalars(select(Recipient)):
+            person.code = "0123456789AB" + codes.check_symbol("0123456789AB") \
+                if person.external_id == "10001" else person.code
+        db.session.commit()
+    typed = "o123-4567-89ab-" + codes.check_symbol("0123456789AB").lower()
+    page = client.get(f"/c/{typed}")
+    assert page.status_code == 303
+    target = page.headers["Location"]
+    assert client.get(target).get_data(as_text=True).count("Lieber Jürgen,") >= 1
+    # The printed code from the output works as written.
+    assert client.get(f"/c/{rows[1]['purl_code']}").status_code == 303
+    mistyped = typed[:3] + ("5" if typed[3] != "5" else "6") + typed[4:]
+    assert client.get(f"/c/{mistyped}").status_code == 404
+
+
+def test_code_misses_are_rate_limited_but_hits_are_not(app, client, campaign, tmp_path):
+    run(app, campaign, write(tmp_path / "in.csv", GERMAN), tmp_path / "out.csv")
+    _, rows = read(tmp_path / "out.csv")
+    for _ in range(15):
+        assert client.get(f"/c/{rows[0]['purl_code']}").status_code == 303
+    statuses = [client.get(f"/c/{c}").status_code for c in codes.new_codes(12)]
+    assert statuses[:10] == [404] * 10 and statuses[10:] == [429, 429]
+
+
+def test_revoke_cli_by_code_recipient_and_all(app, client, runner, campaign, tmp_path):
+    run(app, campaign, write(tmp_path / "in.csv", GERMAN), tmp_path / "out.csv")
+    _, rows = read(tmp_path / "out.csv")
+    result = runner.invoke(args=["purl", "revoke", "herbst", "--code",
+                                 rows[0]["purl_code"].lower()])
+    assert result.output.strip() == "revoked 1 link"
+    assert client.get(rows[0]["purl_url"].replace("http://localhost", "")).status_code == 410
+    assert client.get(f"/c/{rows[0]['purl_code']}").status_code == 410
+    assert client.get(rows[1]["purl_url"].replace("http://localhost", "")).status_code == 200
+    result = runner.invoke(args=["purl", "revoke", "herbst"])
+    assert result.exit_code != 0 and "--all" in result.output
+    result = runner.invoke(args=["purl", "revoke", "herbst", "--all"])
+    assert result.output.strip() == "revoked 3 links"
+    assert client.get(rows[1]["purl_url"].replace("http://localhost", "")).status_code == 410
+
+
+# --- QR codes -------------------------------------------------------------------------------
+
+def test_qr_files_per_recipient_named_by_id(app, campaign, runner, tmp_path):
+    source = write(tmp_path / "in.csv", GERMAN)
+    out = tmp_path / "out.csv"
+    result = runner.invoke(args=["purl", "generate", "herbst", str(source), "--out", str(out),
+                                 "--qr-dir", str(tmp_path / "qr")])
+    assert result.exit_code == 0, result.output
+    _, rows = read(out)
+    people = recipients(app)
+    assert [r["qr_file"] for r in rows] == [f"qr/{p.id:09d}.svg" for p in people]
+    image = (tmp_path / rows[0]["qr_file"]).read_text()
+    assert image.startswith("<svg") and 'width="' in image and "mm" in image
+    # PNG, zipped: a re-run reuses the links and draws the same codes.
+    result = runner.invoke(args=["purl", "generate", "herbst", str(source), "--out", str(out),
+                                 "--qr-dir", str(tmp_path / "qr"), "--qr-format", "png",
+                                 "--qr-zip"])
+    assert "reused 4" in result.output
+    with zipfile.ZipFile(tmp_path / "qr.zip") as archive:
+        names = archive.namelist()
+        assert names == [f"{p.id:09d}.png" for p in people]
+        assert archive.read(names[0]).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("base", ["http://localhost/p/", "https://www.example-shop.de/herbst/p/",
+                                  "https://" + "a" * 150 + "/p/"])
+def test_fast_qr_path_draws_exactly_what_the_library_draws(base):
+    import qrcode
+    from qrcode.util import MODE_8BIT_BYTE, QRData
+
+    urls = [base + tokens.sign(tokens.new_public_id(), TEST_KEYS) for _ in range(20)]
+    version, mask = qr.choose(urls[0])
+    for url in urls:
+        # The library's own (slow) rendering with the same version and mask.
+        reference = qrcode.QRCode(version=version, border=0, mask_pattern=mask,
+                                  error_correction=qrcode.constants.ERROR_CORRECT_M)
+        reference.add_data(QRData(url.encode(), mode=MODE_8BIT_BYTE))
+        reference.make(fit=False)
+        assert qr.modules(url, version, mask) == [[bool(m) for m in row]
+                                                  for row in reference.modules]
+    # For the link they were chosen for, version and mask are the library's own choice.
+    assert qr.modules(urls[0], version, mask) == qr.modules(urls[0])
+
+
+def test_qr_code_served_on_demand(app, client, campaign, tmp_path):
+    run(app, campaign, write(tmp_path / "in.csv", GERMAN), tmp_path / "out.csv")
+    _, rows = read(tmp_path / "out.csv")
+    path = rows[0]["purl_url"].replace("http://localhost", "")
+    image = client.get(path + "/qr.svg")
+    assert image.status_code == 200 and image.mimetype == "image/svg+xml"
+    assert image.get_data() == qr.image(rows[0]["purl_url"])
+    assert client.get(path + "/qr.png").get_data().startswith(b"\x89PNG")
+    assert client.get(path[:-1] + "x/qr.svg").status_code in (404,)
+    assert client.get(path + "/qr.gif").status_code == 404
+
+
+def test_tab_separated_utf8_with_excel_flag_and_content_identity(app, campaign, tmp_path):
+    # No id, no email: two Anna Müllers at different addresses are two people, the same one
+    # twice is a duplicate.
+    source = write(tmp_path / "in.tsv", "Vorname\tNachname\tStraße\n"
+                   "Anna\tMüller\tHauptstr. 1\nAnna\tMüller\tBahnhofstr. 2\n"
+                   "Anna\tMüller\tHauptstr. 1\n")
+    result = run(app, campaign, source, tmp_path / "out.csv", excel=True)
+    assert (result.delimiter, result.encoding) == ("\t", "utf-8")
+    assert result.summary() == "minted 2, reused 0, rejected 1"
+    assert (tmp_path / "out.csv").read_bytes().startswith(b"\xef\xbb\xbfVorname\t")
+    assert "same name and details" in (tmp_path / "out.errors.csv").read_text("utf-8-sig")
+    assert [p.attributes for p in recipients(app)] == [{"Straße": "Hauptstr. 1"},
+                                                       {"Straße": "Bahnhofstr. 2"}]
+    assert run(app, campaign, source, tmp_path / "again.csv").summary() == \
+        "minted 0, reused 2, rejected 1"
+
+
+def test_a_run_that_fails_half_way_keeps_its_chunks_and_says_so(app, campaign, tmp_path):
+    source = write(tmp_path / "in.csv", "Email\n" + "".join(f"p{i}@example.de\n" for i in range(9)))
+
+    def stop_after_first_chunk(done: int, total: int) -> None:
+        if done >= 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(app, campaign, source, tmp_path / "out.csv", chunk_size=3,
+            progress=stop_after_first_chunk)
+    assert not (tmp_path / "out.csv").exists()
+    with app.app_context():
+        failed = db.session.scalar(select(Batch))
+        assert (failed.status, failed.error) == ("failed", "KeyboardInterrupt: ")
+    kept = len(recipients(app))
+    assert 0 < kept < 9
+    assert run(app, campaign, source, tmp_path / "out.csv").summary() == \
+        f"minted {9 - kept}, reused {kept}, rejected 0"
