@@ -44,18 +44,6 @@ def record(
     return event
 
 
-def funnel_counts(session: Session, campaign_id: int) -> dict[str, int]:
-    """Distinct recipients per funnel step, seeds left out."""
-    rows = session.execute(
-        select(Event.kind, func.count(func.distinct(Event.recipient_id)))
-        .where(Event.campaign_id == campaign_id, Event.is_seed.is_(False))
-        .group_by(Event.kind)
-    ).all()
-    counts = {kind: 0 for kind in KINDS}
-    counts.update(dict(rows))
-    return counts
-
-
 # --- Funnel queries for the console -------------------------------------------------------
 
 FUNNEL_STEPS = ("minted", "visit", "quiz_start", "quiz_complete", "product_click")
