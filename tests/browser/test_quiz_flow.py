@@ -232,6 +232,11 @@ def test_every_question_type_passes_an_accessibility_check(demo, live_server, ne
     page.get_by_role("alert").first.wait_for()
     check("link step with errors")
     screenshot(page, "quiz-link-step.png")
+    # The consent checkbox stays a checkbox beside its words, all on the screen (form-row
+    # styles for text fields once stretched it to full width and pushed the words off-screen).
+    consent = page.get_by_label(re.compile("Ja, meine E-Mail-Adresse darf")).bounding_box()
+    assert consent["width"] < 40 and consent["height"] < 40
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.get_by_label("Deine E-Mail-Adresse").fill("kaffee@example.org")
     page.get_by_label(re.compile("Ja, meine E-Mail-Adresse darf")).check()
     page.get_by_role("button", name="Link erhalten").click()
