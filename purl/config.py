@@ -84,7 +84,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CONSOLE_IDLE_TIMEOUT": dt.timedelta(minutes=idle_minutes),
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=session_hours),
         "WTF_CSRF_TIME_LIMIT": None,
-        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        # The largest request, so the largest recipient list the console accepts: 500,000 rows
+        # of a wide CRM export. Werkzeug spools uploads to disk; other forms stay small
+        # through Flask's MAX_FORM_MEMORY_SIZE.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("PURL_MAX_UPLOAD_MB", "200")) * 1024 * 1024,
+        # Uploaded lists and their results, one folder per batch; never under static/.
+        "UPLOAD_FOLDER": str(instance / "uploads"),
     }
     config.update(overrides)
     return config

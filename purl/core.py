@@ -64,6 +64,14 @@ def http_error(error: HTTPException):  # noqa: ANN201
             _("This personal link has expired or was withdrawn. "
               "You are welcome to visit the shop directly."),
         )
+    if error.code == 413:
+        limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        return _error_page(
+            413,
+            _("This file is too large"),
+            _("The console accepts files up to %(mb)d MB. Please split the list into smaller "
+              "files and upload them one after the other; nobody gets a second link.", mb=limit),
+        )
     if error.code == 429:
         return _error_page(429, _("Too many attempts"), _("Please wait a minute and try again."))
     return _error_page(error.code or 500, error.name, error.description or "")

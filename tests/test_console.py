@@ -44,7 +44,7 @@ def users(app):  # noqa: ANN001, ANN201
 
 
 def _example_url(rule) -> str:  # noqa: ANN001
-    values = {"slug": "winter-2026", "recipient_id": 1, "user_id": 1}
+    values = {"slug": "winter-2026", "recipient_id": 1, "user_id": 1, "batch_id": 1}
     path = rule.rule
     for arg in rule.arguments:
         path = path.replace(f"<{arg}>", str(values[arg])).replace(

@@ -23,10 +23,12 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -34,10 +36,12 @@ from wtforms.fields.choices import SelectChoice
 from .. import analytics
 from ..extensions import db, limiter, login_manager
 from ..journey import Journey
+from ..links import batch as engine
 from ..links.logic import landing_copy, link_url, revoke
 from ..models import Campaign, Recipient
 from ..pages import leave_to, render_page
 from ..quiz.definition import get_quiz, list_quizzes, localize
+from . import batches
 from . import campaigns as logic
 from .auth import authenticate, normalise_email
 from .charts import FUNNEL_WIDTH, funnel_bars, time_chart
@@ -146,6 +150,7 @@ def campaign(slug: str):  # noqa: ANN201
         expires_on=logic.expiry_day(camp.expires_at),
         active_links=logic.active_links(db.session, camp),
         usage=logic.variant_usage(db.session, camp),
+        batches=batches.recent_batches(db.session, camp),
     )
 
 
@@ -327,6 +332,133 @@ def export_events(slug: str):  # noqa: ANN201
         headers={"Content-Disposition":
                  f'attachment; filename="{camp.slug}-events-{stamp}.csv"'},
     )
+
+
+# --- Batches ------------------------------------------------------------------------------
+
+TARGET_LABELS = {
+    "external_id": _l("Customer number"), "email": _l("Email address"),
+    "first_name": _l("First name"), "last_name": _l("Last name"),
+    "gender": _l("Salutation / gender"), "title": _l("Title"), "company": _l("Company"),
+    "seed": _l("Test recipient (seed)"), "attribute": _l("Keep as extra column"),
+    "ignore": _l("Ignore"),
+}
+CHANNEL_LABELS = {"email": _l("Email"), "print": _l("Print (letter, flyer)"), "sms": _l("SMS"),
+                  "whatsapp": _l("WhatsApp"), "push": _l("Push notification")}
+
+
+def _batch(camp: Campaign, batch_id: int):  # noqa: ANN202
+    found = batches.campaign_batch(db.session, camp, batch_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.post("/campaigns/<slug>/batches")
+def upload_batch(slug: str):  # noqa: ANN201
+    camp = _campaign(slug)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(_("Please choose a CSV file to upload."), "error")
+        return leave_to(url_for("console.campaign", slug=camp.slug) + "#upload")
+    found = batches.store_upload(db.session, camp, upload.stream, upload.filename,
+                                 current_app.config["UPLOAD_FOLDER"])
+    db.session.commit()
+    log.info("campaign %s: list uploaded as batch %s", camp.id, found.id)
+    return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
+
+
+def _preview_page(camp: Campaign, found, mapping: dict | None = None,  # noqa: ANN001
+                  problems: list[str] | None = None, status: int = 200):  # noqa: ANN202
+    folder = batches.folder_of(current_app.config["UPLOAD_FOLDER"], found)
+    try:
+        seen = engine.preview(folder / batches.INPUT)
+    except (engine.BatchError, OSError) as exc:
+        return render_template("console/batch.html", campaign=camp, batch=found, preview=None,
+                               unreadable=str(exc)), 422
+    return render_template(
+        "console/batch.html", campaign=camp, batch=found, preview=seen,
+        mapping=mapping or seen.mapping, problems=problems or [], targets=TARGET_LABELS,
+        channels=CHANNEL_LABELS, channel=request.form.get("channel", "email"),
+        qr=request.form.get("qr") == "1", unreadable=None,
+    ), status
+
+
+@bp.get("/campaigns/<slug>/batches/<int:batch_id>")
+def batch(slug: str, batch_id: int):  # noqa: ANN201
+    camp = _campaign(slug)
+    found = _batch(camp, batch_id)
+    if found.status == "uploaded":
+        return _preview_page(camp, found)
+    folder = batches.folder_of(current_app.config["UPLOAD_FOLDER"], found)
+    return render_page("console/batch.html", "console/_batch_progress.html", campaign=camp,
+                       batch=found, preview=None, unreadable=None,
+                       has_qr=(folder / batches.QR).exists())
+
+
+@bp.post("/campaigns/<slug>/batches/<int:batch_id>")
+def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
+    camp = _campaign(slug)
+    found = _batch(camp, batch_id)
+    if found.status != "uploaded":
+        flash(_("This list is being minted already."), "info")
+        return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
+    folder = batches.folder_of(current_app.config["UPLOAD_FOLDER"], found)
+    try:
+        header = engine.preview(folder / batches.INPUT, rows=0).header
+    except (engine.BatchError, OSError):
+        return _preview_page(camp, found)
+    mapping = {name: request.form.get(f"map-{i}", "attribute") for i, name in enumerate(header)}
+    channel = request.form.get("channel", "email")
+    problems = []
+    for kind, column, other in batches.check_mapping(mapping):
+        if kind == "twice":
+            problems.append(_("Columns “%(column)s” and “%(other)s” both hold the same field; "
+                              "choose it for one of them only.", column=column, other=other))
+        elif kind == "identity":
+            problems.append(_("No column holds a customer number, an email address or a name: "
+                              "choose one so every recipient can be told apart."))
+        else:
+            problems.append(_("Column “%(column)s”: please choose a field from the list.",
+                              column=column))
+    if channel not in CHANNEL_LABELS:
+        problems.append(_("Please choose a channel from the list."))
+    if problems:
+        return _preview_page(camp, found, mapping, problems, 422)
+    batches.queue(found)
+    db.session.commit()
+    thread = batches.start(current_app._get_current_object(), found.id, mapping, channel,
+                           request.form.get("qr") == "1")
+    if current_app.config.get("CONSOLE_BATCH_WAIT"):
+        thread.join()  # tests: the page after the redirect shows the finished batch
+    log.info("campaign %s: batch %s queued", camp.id, found.id)
+    return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
+
+
+def _download(slug: str, batch_id: int, name: str, label: str, mimetype: str):  # noqa: ANN202
+    camp = _campaign(slug)
+    found = _batch(camp, batch_id)
+    path = batches.folder_of(current_app.config["UPLOAD_FOLDER"], found) / name
+    if found.status != "done" or not path.exists():
+        abort(404)
+    suffix = name.rsplit(".", 1)[1]
+    return send_file(path, mimetype=mimetype, as_attachment=True,
+                     download_name=f"{camp.slug}-{found.id}-{label}.{suffix}")
+
+
+@bp.get("/campaigns/<slug>/batches/<int:batch_id>/links.csv")
+def batch_output(slug: str, batch_id: int):  # noqa: ANN201
+    return _download(slug, batch_id, batches.OUTPUT, "links", "text/csv")
+
+
+@bp.get("/campaigns/<slug>/batches/<int:batch_id>/errors.csv")
+def batch_errors(slug: str, batch_id: int):  # noqa: ANN201
+    return _download(slug, batch_id, batches.ERRORS, "errors", "text/csv")
+
+
+@bp.get("/campaigns/<slug>/batches/<int:batch_id>/qr.zip")
+def batch_qr(slug: str, batch_id: int):  # noqa: ANN201
+    return _download(slug, batch_id, batches.QR, "qr", "application/zip")
 
 
 from . import users  # noqa: E402, F401 - registers the admin routes on bp

@@ -95,6 +95,8 @@ class Options:
     chunk_size: int = 20_000
     errors_path: Path | None = None
     manifest_path: Path | None = None
+    # A Batch row made beforehand (the console's upload) to run in, instead of a new one.
+    batch_id: int | None = None
 
 
 @dataclass
@@ -157,15 +159,15 @@ def map_header(header: Sequence[str], overrides: Mapping[str, str]) -> dict[str,
     mapping: dict[str, int] = {}
     forced: set[int] = set()
     for column, target in overrides.items():
-        if target not in FIELDS and target != "attribute":
+        if target not in FIELDS and target not in ("attribute", "ignore"):
             raise BatchError(f"--map {column}={target}: unknown field {target!r} "
-                             f"(fields: {', '.join(FIELDS)}, attribute)")
+                             f"(fields: {', '.join(FIELDS)}, attribute, ignore)")
         index = by_key.get(column, by_key.get(_header_key(column)))
         if index is None:
             raise BatchError(f"--map {column}={target}: the header has no column {column!r} "
                              f"(columns: {', '.join(header)})")
         forced.add(index)
-        if target != "attribute":
+        if target not in ("attribute", "ignore"):
             mapping[target] = index
     for index, name in enumerate(header):
         target = HEADER_ALIASES.get(_header_key(name))
@@ -223,6 +225,40 @@ def _scan(source: str | os.PathLike | IO[bytes]) -> _Input:
         # Excel on Windows saves "CSV" in the ANSI code page, cp1252 in Germany.
         encoding = "cp1252"
     return _Input(binary, digest.hexdigest(), lines, encoding, name)
+
+
+@dataclass
+class Preview:
+    """What the console shows before minting: how the file reads and how it will be mapped."""
+
+    encoding: str
+    delimiter: str
+    header: list[str]
+    mapping: dict[str, str]  # column -> field, as ``generate`` would map it
+    rows: list[list[str]]
+    lines: int
+
+
+def preview(source: str | os.PathLike, rows: int = 5) -> Preview:
+    """Read the file as ``generate`` will: encoding, delimiter, header mapping, first rows."""
+    scanned = _scan(source)
+    text = io.TextIOWrapper(scanned.binary, encoding=scanned.encoding, errors="replace",
+                            newline="")
+    try:
+        first_line = text.readline()
+        if not first_line.strip():
+            raise BatchError("the file is empty: the first line must name the columns")
+        delimiter = _sniff_delimiter(first_line)
+        reader = csv.reader(itertools.chain([first_line], text), delimiter=delimiter)
+        header = [h.strip() for h in next(reader)]
+        found = map_header(header, {})
+        sample = list(itertools.islice((r for r in reader if any(r)), rows))
+    finally:
+        text.close()
+    by_index = {i: f for f, i in found.items()}
+    return Preview(scanned.encoding, delimiter, header,
+                   {name: by_index.get(i, "attribute") for i, name in enumerate(header)},
+                   sample, max(scanned.lines - 1, 0))
 
 
 def _sniff_delimiter(first_line: str) -> str:
@@ -404,7 +440,8 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
     result = Result(encoding=scanned.encoding, delimiter=delimiter, dry_run=options.dry_run,
                     mapping={f: header[i] for f, i in mapping.items()},
                     errors_path=errors_path, manifest_path=manifest_path)
-    mapped = set(mapping.values())
+    mapped = set(mapping.values()) | {
+        i for i, name in enumerate(header) if options.mapping.get(name) == "ignore"}
     attribute_columns = [(header[i], i) for i in range(width)
                          if i not in mapped and header[i] not in OUTPUT_COLUMNS + (QR_COLUMN,)]
     result.attributes = [name for name, _ in attribute_columns]
@@ -429,10 +466,12 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
 
     batch_id = None
     if not options.dry_run:
-        batch = Batch(campaign_id=campaign.id, filename=scanned.name[:255],
-                      input_sha256=scanned.sha256, channel=options.channel, status="running",
-                      total_rows=max(scanned.lines - 1, 0))
-        session.add(batch)
+        batch = session.get(Batch, options.batch_id) if options.batch_id else None
+        if batch is None:
+            batch = Batch(campaign_id=campaign.id, filename=scanned.name[:255])
+            session.add(batch)
+        batch.input_sha256, batch.channel = scanned.sha256, options.channel
+        batch.status, batch.total_rows = "running", max(scanned.lines - 1, 0)
         session.commit()
         batch_id = result.batch_id = batch.id
     ordinal = session.scalar(

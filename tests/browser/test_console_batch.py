@@ -1,0 +1,73 @@
+"""A marketer uploads a German Excel export in a real browser, with JavaScript on and off."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+import zipfile
+
+import pytest
+
+from ..test_console_batch import excel_export
+from .conftest import screenshot
+from .test_console_flow import sign_in
+
+
+@pytest.fixture
+def app(make_app, tmp_path):  # noqa: ANN001, ANN201
+    # Minting runs in its real background thread here; only the upload folder is private.
+    return make_app(UPLOAD_FOLDER=str(tmp_path / "uploads"))
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_upload_correct_mapping_mint_download_and_open_links(
+        app, demo, live_server, new_page, javascript, tmp_path):
+    page = new_page(javascript=javascript, width=1280, height=900)
+    sign_in(page, live_server)
+    page.goto(live_server + "/console/campaigns/winter-2026")
+    page.get_by_label("CSV-Datei").set_input_files(files=[{
+        "name": "kunden.csv", "mimeType": "text/csv", "buffer": excel_export()}])
+    page.get_by_role("button", name="Liste hochladen").click()
+    page.wait_for_url(re.compile(r"/batches/\d+$"))
+    assert page.get_by_text("Windows-1252 (Excel)").is_visible()
+    assert page.get_by_role("cell", name="Jürgen").is_visible()
+    screenshot(page, f"console-batch-preview-{'js' if javascript else 'nojs'}.png")
+    customer_number = page.get_by_label("Feld für die Spalte Kundennummer")
+    assert customer_number.input_value() == "external_id"
+    # The marketer's correction: the shop's own number identifies, the CRM's is kept.
+    customer_number.select_option("attribute")
+    page.get_by_label("Feld für die Spalte Kunden-Nr.").select_option("external_id")
+    page.get_by_label("Kanal").select_option("print")
+    page.get_by_label("QR-Codes für den Druck").check()
+    page.get_by_role("button", name="Links erzeugen").click()
+    page.wait_for_url(re.compile(r"/batches/\d+$"))
+
+    deadline = time.monotonic() + 20
+    while not page.get_by_text("Fertig.").is_visible():
+        assert time.monotonic() < deadline, "the batch did not finish"
+        if javascript:
+            page.wait_for_timeout(200)  # htmx polls and swaps the progress in
+        else:
+            page.get_by_role("link", name="Neu laden").click()
+    assert page.locator("progress").count() == 1
+    assert page.locator(".batch-counts").inner_text().split()[:2] == ["3", "neue"]
+    assert page.get_by_role("link", name="Neu laden").count() == 0
+    screenshot(page, f"console-batch-done-{'js' if javascript else 'nojs'}.png")
+
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Liste mit Links herunterladen (CSV)").click()
+    links_csv = info.value.path().read_bytes().decode("utf-8-sig")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="QR-Codes herunterladen (ZIP)").click()
+    names = zipfile.ZipFile(info.value.path()).namelist()
+    rows = list(csv.DictReader(io.StringIO(links_csv), delimiter=";"))
+    assert [r["Kunden-Nr."] for r in rows] == ["A1", "A2", "A3"]
+    assert sorted(names) == sorted(r["qr_file"] for r in rows)
+    assert page.csp_violations == []
+
+    shopper = new_page(javascript=javascript)
+    for row in rows:
+        shopper.goto(live_server + row["purl_url"].removeprefix("http://localhost"))
+        assert row["Vorname"] in shopper.locator("h1, .greeting, main").first.inner_text()
