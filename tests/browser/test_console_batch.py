@@ -15,6 +15,12 @@ from .conftest import screenshot
 from .test_console_flow import sign_in
 
 
+def reload(page) -> None:  # noqa: ANN001
+    """Follow the page's own "Neu laden" link, as a marketer without JavaScript does."""
+    with page.expect_navigation():
+        page.get_by_role("link", name="Neu laden").click()
+
+
 @pytest.fixture
 def app(make_app, tmp_path):  # noqa: ANN001, ANN201
     # Minting runs in its real background thread here; only the upload folder is private.
@@ -45,12 +51,12 @@ def test_upload_correct_mapping_mint_download_and_open_links(
     page.wait_for_url(re.compile(r"/batches/\d+$"))
 
     deadline = time.monotonic() + 20
-    while not page.get_by_text("Fertig.").is_visible():
+    while not page.get_by_text("Fertig.").count():
         assert time.monotonic() < deadline, "the batch did not finish"
         if javascript:
             page.wait_for_timeout(200)  # htmx polls and swaps the progress in
         else:
-            page.get_by_role("link", name="Neu laden").click()
+            reload(page)
     assert page.locator("progress").count() == 1
     assert page.locator(".batch-counts").inner_text().split()[:2] == ["3", "neue"]
     assert page.get_by_role("link", name="Neu laden").count() == 0
@@ -71,3 +77,43 @@ def test_upload_correct_mapping_mint_download_and_open_links(
     for row in rows:
         shopper.goto(live_server + row["purl_url"].removeprefix("http://localhost"))
         assert row["Vorname"] in shopper.locator("h1, .greeting, main").first.inner_text()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_progress_moves_while_another_worker_mints(app, demo, live_server, new_page, javascript):
+    """The page shows the Batch row as it is; with JS it follows along until done."""
+    from purl.extensions import db
+    from purl.models import Batch
+
+    with app.app_context():
+        batch = Batch(campaign_id=demo.campaign_id, filename="kunden-200k.csv",
+                      status="running", total_rows=200_000, processed_rows=40_000,
+                      minted=39_990, reused=10)
+        db.session.add(batch)
+        db.session.commit()
+        batch_id = batch.id
+    page = new_page(javascript=javascript)
+    sign_in(page, live_server)
+    page.goto(f"{live_server}/console/campaigns/winter-2026/batches/{batch_id}")
+    assert page.locator("progress").get_attribute("value") == "40000"
+    assert page.get_by_text("40000 von etwa 200000 Zeilen").is_visible()
+    screenshot(page, f"console-batch-running-phone-{'js' if javascript else 'nojs'}.png")
+    with app.app_context():
+        db.session.get(Batch, batch_id).processed_rows = 120_000
+        db.session.commit()
+    if javascript:
+        page.get_by_text("120000 von etwa 200000 Zeilen").wait_for(timeout=5000)
+    else:
+        reload(page)
+        assert page.locator("progress").get_attribute("value") == "120000"
+    with app.app_context():
+        done = db.session.get(Batch, batch_id)
+        done.status, done.processed_rows, done.minted = "done", 200_000, 199_990
+        db.session.commit()
+    if javascript:
+        page.get_by_text("Fertig.").wait_for(timeout=5000)
+    else:
+        reload(page)
+    assert page.locator(".batch-counts").inner_text().split()[0] == "199990"
+    assert page.get_by_role("link", name="Neu laden").count() == 0
+    assert page.csp_violations == []
