@@ -72,6 +72,8 @@ def test_upload_preview_mint_download_and_follow_a_link(console, tmp_path):
                  "csrf_token": csrf_token(page)})
     response = console.post(batch_url, data=form)
     assert response.status_code == 303 and response.location == batch_url
+    again = console.post(batch_url, data=form)  # a double click mints nothing twice
+    assert again.status_code == 303 and again.location == batch_url
 
     page = console.get(batch_url).get_data(as_text=True)
     assert "Fertig." in page and "<progress" in page

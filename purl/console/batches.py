@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -76,8 +76,15 @@ def check_mapping(mapping: Mapping[str, str]) -> list[tuple[str, str, str]]:
     return problems
 
 
-def queue(batch: Batch) -> None:
-    batch.status, batch.error = "queued", None
+def queue(session: Session, batch: Batch) -> bool:
+    """Claim an uploaded batch for minting; False when another request claimed it first."""
+    # One conditional UPDATE, so a double click or two workers never start two threads.
+    claimed = session.execute(
+        update(Batch).where(Batch.id == batch.id, Batch.status == "uploaded")
+        .values(status="queued", error=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return claimed == 1
 
 
 def run(app: Flask, batch_id: int, mapping: Mapping[str, str], channel: str, qr: bool) -> None:

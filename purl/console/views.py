@@ -425,8 +425,11 @@ def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
         problems.append(_("Please choose a channel from the list."))
     if problems:
         return _preview_page(camp, found, mapping, problems, 422)
-    batches.queue(found)
+    claimed = batches.queue(db.session, found)
     db.session.commit()
+    if not claimed:
+        flash(_("This list is being minted already."), "info")
+        return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
     thread = batches.start(current_app._get_current_object(), found.id, mapping, channel,
                            request.form.get("qr") == "1")
     if current_app.config.get("CONSOLE_BATCH_WAIT"):
