@@ -190,3 +190,18 @@ def test_an_unreadable_upload_says_so(console):
     response = console.get(batch_url)
     assert response.status_code == 422
     assert "kann nicht gelesen werden" in response.get_data(as_text=True)
+
+
+def test_an_ignored_column_is_neither_a_field_nor_kept(console):
+    batch_url = upload(console, excel_export()).location
+    page = console.get(batch_url).get_data(as_text=True)
+    form = {f"map-{i}": v for i, v in enumerate(_selected(page))}
+    form.update({"map-2": "ignore", "map-5": "ignore", "csrf_token": csrf_token(page)})
+    assert console.post(batch_url, data=form).status_code == 303
+    with console.application.app_context():
+        anna = db.session.scalar(select(Recipient).where(Recipient.external_id == "K-2"))
+        assert anna.gender is None and anna.attributes == {}
+        zoe = db.session.scalar(select(Recipient).where(Recipient.external_id == "K-3"))
+        assert zoe.first_name == "Zoë"
+    rows = console.get(batch_url + "/links.csv").data.decode("utf-8-sig")
+    assert rows.splitlines()[0].startswith("Vorname;Nachname;Anrede;")  # the file stays whole
