@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, g, request
-from flask_babel import format_currency, get_locale
+from flask_babel import format_currency, format_decimal, get_locale
 
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
@@ -100,6 +100,11 @@ def _register_hooks(app: Flask) -> None:
     @app.template_filter("money")
     def money(value, currency: str = "EUR") -> str:  # noqa: ANN001
         return format_currency(value, currency)
+
+    @app.template_filter("number")
+    def number(value) -> str:  # noqa: ANN001
+        # 40.000 in German, 40,000 in English: marketers read six-digit counts.
+        return format_decimal(value or 0)
 
     @app.template_filter("localize")
     def localize_filter(text: dict) -> str:

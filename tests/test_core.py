@@ -114,3 +114,12 @@ def test_create_app_reads_the_same_environment_as_the_cli(monkeypatch):
     monkeypatch.setenv("SECRET_KEYS", "k1")
     app = create_app({"TESTING": True})
     assert app.config["PURL_BASE_URL"] == "https://links.example"
+
+
+def test_counts_follow_the_locale(app):
+    with app.test_request_context():
+        number = app.jinja_env.filters["number"]
+        with force_locale("de"):
+            assert number(200000) == "200.000"
+        with force_locale("en"):
+            assert number(200000) == "200,000"

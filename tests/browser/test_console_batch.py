@@ -96,13 +96,13 @@ def test_progress_moves_while_another_worker_mints(app, demo, live_server, new_p
     sign_in(page, live_server)
     page.goto(f"{live_server}/console/campaigns/winter-2026/batches/{batch_id}")
     assert page.locator("progress").get_attribute("value") == "40000"
-    assert page.get_by_text("40000 von etwa 200000 Zeilen").is_visible()
+    assert page.get_by_text("40.000 von etwa 200.000 Zeilen").is_visible()
     screenshot(page, f"console-batch-running-phone-{'js' if javascript else 'nojs'}.png")
     with app.app_context():
         db.session.get(Batch, batch_id).processed_rows = 120_000
         db.session.commit()
     if javascript:
-        page.get_by_text("120000 von etwa 200000 Zeilen").wait_for(timeout=5000)
+        page.get_by_text("120.000 von etwa 200.000 Zeilen").wait_for(timeout=5000)
     else:
         reload(page)
         assert page.locator("progress").get_attribute("value") == "120000"
@@ -114,6 +114,7 @@ def test_progress_moves_while_another_worker_mints(app, demo, live_server, new_p
         page.get_by_text("Fertig.").wait_for(timeout=5000)
     else:
         reload(page)
-    assert page.locator(".batch-counts").inner_text().split()[0] == "199990"
+    # German thousands separator
+    assert page.locator(".batch-counts").inner_text().split()[0] == "199.990"
     assert page.get_by_role("link", name="Neu laden").count() == 0
     assert page.csp_violations == []
