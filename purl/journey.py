@@ -96,15 +96,21 @@ def _preload(token: str) -> Any:
     return row
 
 
-def from_token(token: str) -> Journey:
-    """Resolve a followed PURL, or answer 404 (tampered/unknown) or 410 (revoked/expired)."""
-    preloaded = _preload(token)
+def recipient_or_abort(token: str) -> Recipient:
+    """The recipient a followed link belongs to, or 404 (tampered/unknown) or 410
+    (revoked/expired): every personal URL answers a bad token the same way."""
     try:
-        recipient = links.resolve(db.session, token, current_app.config["SECRET_KEYS"])
+        return links.resolve(db.session, token, current_app.config["SECRET_KEYS"])
     except links.LinkGone:
         abort(410)
     except links.LinkNotFound:
         abort(404)
+
+
+def from_token(token: str) -> Journey:
+    """Resolve a followed PURL, or answer 404 (tampered/unknown) or 410 (revoked/expired)."""
+    preloaded = _preload(token)
+    recipient = recipient_or_abort(token)
     campaign = recipient.campaign
     g.locale = campaign.locale
     quiz = _quiz_or_404(campaign.quiz_slug)

@@ -67,12 +67,7 @@ def qr_image(token: str, fmt: str):  # noqa: ANN201
     """The link's QR code at a stable address, for email tools that embed images by URL."""
     if fmt not in qr.FORMATS:
         abort(404)
-    try:
-        recipient = links.resolve(db.session, token, current_app.config["SECRET_KEYS"])
-    except links.LinkGone:
-        abort(410)
-    except links.LinkNotFound:
-        abort(404)
+    recipient = journey.recipient_or_abort(token)
     url = links.link_url(recipient, recipient.campaign, current_app.config["SECRET_KEYS"],
                          current_app.config["PURL_BASE_URL"])
     mimetype = "image/svg+xml" if fmt == "svg" else "image/png"
