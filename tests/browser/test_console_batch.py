@@ -28,11 +28,16 @@ def app(make_app, tmp_path):  # noqa: ANN001, ANN201
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-def test_upload_correct_mapping_mint_download_and_open_links(
+def test_create_campaign_upload_correct_mapping_mint_download_and_open_links(
         app, demo, live_server, new_page, javascript, tmp_path):
     page = new_page(javascript=javascript, width=1280, height=900)
     sign_in(page, live_server)
-    page.goto(live_server + "/console/campaigns/winter-2026")
+    # The whole job in one go: a new campaign for this letter, then its recipient list.
+    page.get_by_role("link", name="Neue Kampagne").click()
+    page.wait_for_url(re.compile(r"/console/campaigns/new$"))
+    page.get_by_label("Name", exact=True).fill("Herbstbrief 2027")
+    page.get_by_role("button", name="Kampagne anlegen").click()
+    page.wait_for_url(re.compile(r"/console/campaigns/herbstbrief-2027$"))
     page.get_by_label("CSV-Datei").set_input_files(files=[{
         "name": "kunden.csv", "mimeType": "text/csv", "buffer": excel_export()}])
     page.get_by_role("button", name="Liste hochladen").click()
