@@ -41,8 +41,8 @@ _FILTER_KEY = {"tags_any": "tags", "price_min": "price_min", "product_types": "p
 
 
 @dataclass(frozen=True)
-class Pick:
-    """A product chosen for a shopper, with the reasons it was chosen."""
+class _Row:
+    """A catalog product as the showroom reads it: one Core query, no ORM objects."""
 
     id: int
     sku: str
@@ -55,6 +55,12 @@ class Pick:
     currency: str
     image_url: str | None
     tags: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Pick(_Row):
+    """A product chosen for a shopper, with the reasons it was chosen."""
+
     score: float
     reasons: tuple[str, ...]
 
@@ -144,21 +150,6 @@ class Showroom:
     price_floor: Decimal | None = None
     price_ceiling: Decimal | None = None
     filters: Filters = field(default_factory=Filters)
-
-
-@dataclass(frozen=True)
-class _Row:
-    id: int
-    sku: str
-    title: str
-    brand: str | None
-    category: str
-    product_type: str
-    price: Decimal
-    compare_at_price: Decimal | None
-    currency: str
-    image_url: str | None
-    tags: frozenset[str]
 
 
 _COLUMNS = (Product.id, Product.sku, Product.title, Product.brand, Product.category,
@@ -311,9 +302,7 @@ def recommend_showroom(
         ranked = _diverse(ranked, limit)
 
     picks = [
-        Pick(id=r.id, sku=r.sku, title=r.title, brand=r.brand, category=r.category,
-             product_type=r.product_type, price=r.price, compare_at_price=r.compare_at_price,
-             currency=r.currency, image_url=r.image_url, tags=r.tags, score=score,
+        Pick(**vars(r), score=score,
              reasons=tuple(dict.fromkeys(c.label for c in prefs.criteria if _matches(c, r))))
         for score, r in ranked
     ]
