@@ -133,7 +133,9 @@ class Recipient(db.Model):
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"), index=True)
+    # The batch that minted the link. Not indexed: nothing looks recipients up by batch, and
+    # each index costs a bulk insert dearly.
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id"))
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
     code: Mapped[str | None] = mapped_column(String(16), unique=True)
     identity: Mapped[str] = mapped_column(String(128))

@@ -122,7 +122,7 @@ def test_every_row_is_in_the_output_or_the_errors_with_its_line(app, campaign, t
     assert all(r["purl_url"].startswith("http://localhost/p/") for r in rows)
     assert [(e["line"], e["reason"]) for e in errors] == [
         ("5", "E-Mail 'kim@example' is not a valid email address"),
-        ("6", "duplicate of an earlier row: same customer id '10001'"),
+        ("6", "duplicate of line 2: same customer id '10001'"),
     ]
     assert errors[0]["Vorname"] == "Kim"
     # Line 7 is Excel's empty trailing row: no one, so neither output nor error.
@@ -501,7 +501,7 @@ def test_a_run_that_fails_half_way_keeps_its_chunks_and_says_so(app, campaign, t
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run(app, campaign, source, tmp_path / "out.csv", chunk_size=3,
+        run(app, campaign, source, tmp_path / "out.csv", chunk_size=3, commit_rows=3,
             progress=stop_after_first_chunk)
     assert not (tmp_path / "out.csv").exists()
     with app.app_context():
@@ -511,3 +511,94 @@ def test_a_run_that_fails_half_way_keeps_its_chunks_and_says_so(app, campaign, t
     assert 0 < kept < 9
     assert run(app, campaign, source, tmp_path / "out.csv").summary() == \
         f"minted {9 - kept}, reused {kept}, rejected 0"
+
+
+# --- blocks on every core -------------------------------------------------------------------
+
+# Real exports hold quoted line breaks (addresses), doubled quotes, inch marks in unquoted
+# cells, and CRLF line ends; a block must never end inside a record.
+NASTY_ROWS = [
+    'K{i};"Anna {i}";Schäfer;a{i}@example.de;"Hauptstr. {i}\r\n10115 Berlin"',
+    'K{i};Ben;"Braun ""der Jüngere""";b{i}@example.de;27" Monitor',
+    'K{i};Kim;Weiß;k{i}@example.de;"zwei\nZeilen ""und"" mehr"',
+    'K{i};Zoë;Ölmann;z{i}@example.de;=SUMME(A1)',
+    'K{i};;;kaputt{i}@;ohne Namen',
+]
+
+
+def nasty_export(rows: int) -> str:
+    lines = ["Kundennummer;Vorname;Nachname;E-Mail;Notiz"]
+    lines += [NASTY_ROWS[i % len(NASTY_ROWS)].format(i=i) for i in range(rows)]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def test_record_blocks_end_only_between_records():
+    from purl.links.rows import record_blocks
+
+    data = nasty_export(200).encode()
+    body = io.BytesIO(data[data.index(b"\n") + 1:])
+    blocks = list(record_blocks(body, ";", 97, 2))
+    assert len(blocks) > 20
+    assert b"".join(b for b, _ in blocks) == data[data.index(b"\n") + 1:]
+    whole = list(csv.reader(io.StringIO(data.decode(), newline=""), delimiter=";"))[1:]
+    pieces = [r for b, _ in blocks
+              for r in csv.reader(io.StringIO(b.decode(), newline=""), delimiter=";")]
+    assert pieces == whole
+    # Each block knows the input line it starts on.
+    for block, line in blocks:
+        first = next(csv.reader(io.StringIO(block.decode(), newline=""), delimiter=";"))
+        text = data.decode().replace("\r\n", "\n")
+        assert text.split("\n")[line - 1].startswith(first[0] + ";")
+
+
+def test_every_core_gives_what_one_core_gives(app, campaign, tmp_path):
+    source = write(tmp_path / "in.csv", nasty_export(300))
+    with app.app_context():
+        other = Campaign(slug="winter", name="Winter", quiz_slug="zoohandlung", locale="de",
+                         tone="du", variants=[])
+        db.session.add(other)
+        db.session.commit()
+        other_id = other.id
+    alone = run(app, other_id, source, tmp_path / "one.csv", workers=0)
+    shared = run(app, campaign, source, tmp_path / "many.csv", workers=2, chunk_size=7)
+    assert alone.summary() == shared.summary() == "minted 240, reused 0, rejected 60"
+    header, one = read(tmp_path / "one.csv")
+    _, many = read(tmp_path / "many.csv")
+    strip = [c for c in header if c not in ("purl_url", "purl_code")]
+    assert [[r[c] for c in strip] for r in one] == [[r[c] for c in strip] for r in many]
+    assert many[0]["Notiz"] == "Hauptstr. 0\r\n10115 Berlin"
+    assert many[3]["Notiz"] == "'=SUMME(A1)"
+    assert (tmp_path / "one.errors.csv").read_bytes() == (tmp_path / "many.errors.csv").read_bytes()
+    _, errors = read(tmp_path / "many.errors.csv")
+    # Lines count the line breaks inside quoted cells, as an editor shows them.
+    assert errors[0]["line"] == "8" and "kaputt4@" in errors[0]["reason"]
+
+
+def test_a_person_twice_in_different_blocks_keeps_the_first_link(app, campaign, tmp_path):
+    lines = [f"K{i};p{i}@example.de" for i in range(40)] + ["K3;again@example.de"]
+    source = write(tmp_path / "in.csv", "Kundennummer;E-Mail\n" + "\n".join(lines) + "\n")
+    result = run(app, campaign, source, tmp_path / "out.csv", workers=2, chunk_size=5)
+    assert result.summary() == "minted 40, reused 0, rejected 1"
+    _, errors = read(tmp_path / "out.errors.csv")
+    assert [(e["line"], e["reason"], e["E-Mail"]) for e in errors] == [
+        ("42", "duplicate of an earlier row: same customer id 'K3'", "again@example.de")]
+    _, rows = read(tmp_path / "out.csv")
+    assert rows[3]["E-Mail"] == "p3@example.de" and len(rows) == 40
+    # Run again: everyone is known now, and the repeat is still a repeat, not a second reuse.
+    again = run(app, campaign, source, tmp_path / "again.csv", workers=2, chunk_size=5)
+    assert again.summary() == "minted 0, reused 40, rejected 1"
+    _, second = read(tmp_path / "again.csv")
+    assert [r["purl_url"] for r in second] == [r["purl_url"] for r in rows]
+    assert [r["purl_code"] for r in second] == [r["purl_code"] for r in rows]
+    dry = run(app, campaign, source, tmp_path / "dry.csv", workers=2, chunk_size=5,
+              dry_run=True)
+    assert dry.summary() == "dry run: would have minted 0, reused 40, rejected 1"
+
+
+def test_old_mac_line_ends_read_with_their_line_numbers(app, campaign, tmp_path):
+    rows = [f"p{i}@example.de" for i in range(12)] + ["kaputt@", "p0@example.de"]
+    source = write(tmp_path / "in.csv", "Email\r" + "\r".join(rows) + "\r")
+    result = run(app, campaign, source, tmp_path / "out.csv", workers=2, chunk_size=3)
+    assert result.summary() == "minted 12, reused 0, rejected 2"
+    _, errors = read(tmp_path / "out.errors.csv")
+    assert [e["line"] for e in errors] == ["14", "15"]

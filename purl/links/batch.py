@@ -6,18 +6,20 @@ the input, so a million rows fit in a few hundred megabytes:
 1. a first pass hashes the file, counts its lines and finds its encoding (UTF-8, UTF-8 with BOM,
    or Windows-1252 as Excel writes it);
 2. the header is mapped to recipient fields (German and English names, ``--map`` overrides);
-3. each row is validated; rejected rows go to ``OUT.errors.csv`` with their line number;
-4. good rows are minted in chunks through the database's bulk path, ``INSERT … ON CONFLICT DO
-   NOTHING`` against the unique (campaign, channel, identity) constraint, committed per chunk,
-   so a re-run, an overlapping list, a run killed half-way or two runs at once never mint a
-   second link for a person and never lose one;
-5. each row is written out with ``purl_url``, ``purl_code``, ``salutation_line`` (and
-   ``qr_file``), then a small manifest beside it.
+3. the rest is cut into blocks of whole records, and every core turns blocks into checked rows
+   with fresh links and finished output lines (``rows.prepare``); rejected rows go to
+   ``OUT.errors.csv`` with their line number;
+4. the main process inserts each block's rows through the database's bulk path, ``INSERT …
+   ON CONFLICT DO NOTHING`` against the unique (campaign, channel, identity) constraint,
+   committing every ``commit_rows``, so a re-run, an overlapping list, a run killed half-way or
+   two runs at once never mint a second link for a person and never lose one. A row that was
+   there already keeps its link: its line is rewritten with it;
+5. the lines (``purl_url``, ``purl_code``, ``salutation_line`` and ``qr_file`` added) are
+   written in input order, then a small manifest beside them.
 """
 
 from __future__ import annotations
 
-import base64
 import codecs
 import csv
 import datetime as dt
@@ -26,14 +28,13 @@ import io
 import itertools
 import json
 import logging
+import multiprocessing
 import os
 import re
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring as _quote
-from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -42,15 +43,27 @@ from sqlalchemy.orm import Session, scoped_session
 
 from ..models import Batch, Campaign, Recipient, utcnow
 from . import codes, tokens
-from .salutation import parse_gender, salutation_line
+from .rows import (
+    FIELDS,
+    QR_MARK,
+    ROW_FIELDS,
+    Plan,
+    Prepared,
+    Row,
+    duplicate_reason,
+    identity_for,
+    prepare,
+    record_blocks,
+    relink,
+    safe,
+)
+
+__all__ = ["CHANNELS", "FIELDS", "BatchError", "Options", "Result", "generate", "identity_for",
+           "map_header", "preview"]
 
 log = logging.getLogger(__name__)
 
 CHANNELS = ("email", "print", "sms", "whatsapp", "push")
-FIELDS = ("external_id", "email", "first_name", "last_name", "gender", "title", "company", "seed")
-# Column limits of the recipient table (external ids leave room for the identity prefix).
-LIMITS = {"external_id": 120, "email": 254, "first_name": 100, "last_name": 100,
-          "title": 50, "company": 200}
 OUTPUT_COLUMNS = ("purl_url", "purl_code", "salutation_line")
 QR_COLUMN = "qr_file"
 IDENTITY_LIMIT = 128
@@ -72,10 +85,6 @@ HEADER_ALIASES: Mapping[str, str] = {
                      "organization", "firmenname"), "company"),
     **dict.fromkeys(("seed", "test", "testempfanger", "testempfaenger", "seedadresse"), "seed"),
 }
-_TRUE = frozenset(("1", "x", "ja", "j", "yes", "y", "true", "wahr", "seed", "test"))
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
-# What a spreadsheet would run as a formula (DESIGN.md: formula-safe CSV).
-_RISKY = frozenset("=+-@\t\r")
 
 
 class BatchError(ValueError):
@@ -92,7 +101,9 @@ class Options:
     qr_zip: bool = False
     seed_emails: Iterable[str] = ()
     excel: bool = False
-    chunk_size: int = 20_000
+    chunk_size: int = 20_000  # rows per block that one worker reads and mints
+    commit_rows: int | None = None  # rows per commit (and progress report); 5 blocks if None
+    workers: int | None = None  # processes for the blocks; None: every core, for big files
     errors_path: Path | None = None
     manifest_path: Path | None = None
     # A Batch row made beforehand (the console's upload) to run in, instead of a new one.
@@ -126,22 +137,6 @@ class Result:
 
 
 Progress = Callable[[int, int], None]
-
-
-def identity_for(external_id: str, email: str, first: str, last: str, company: str,
-                 extra: str = "") -> str:
-    """Who a row is within a campaign: external id, else email, else the row's content."""
-    if external_id:
-        identity = "id:" + external_id
-    elif email:
-        identity = "email:" + email.lower()
-    else:
-        content = "\x1f".join((first, last, company)).strip().lower() + extra
-        return "row:" + hashlib.sha256(content.encode()).hexdigest()[:40]
-    if len(identity) > IDENTITY_LIMIT:  # fits the column, stays unique
-        identity = identity[:identity.index(":") + 1] + hashlib.sha256(
-            identity.encode()).hexdigest()
-    return identity
 
 
 def _header_key(name: str) -> str:
@@ -186,6 +181,7 @@ class _Input:
     lines: int
     encoding: str
     name: str
+    size: int
 
 
 def _scan(source: str | os.PathLike | IO[bytes]) -> _Input:
@@ -216,6 +212,7 @@ def _scan(source: str | os.PathLike | IO[bytes]) -> _Input:
                 decoder.decode(block)
             except UnicodeDecodeError:
                 utf8 = False
+    size = binary.seek(0, 2)
     binary.seek(0)
     if head.startswith(codecs.BOM_UTF8):
         encoding = "utf-8-sig"
@@ -224,7 +221,7 @@ def _scan(source: str | os.PathLike | IO[bytes]) -> _Input:
     else:
         # Excel on Windows saves "CSV" in the ANSI code page, cp1252 in Germany.
         encoding = "cp1252"
-    return _Input(binary, digest.hexdigest(), lines, encoding, name)
+    return _Input(binary, digest.hexdigest(), lines, encoding, name, size)
 
 
 @dataclass
@@ -270,118 +267,160 @@ def _sniff_delimiter(first_line: str) -> str:
     return best
 
 
-def _safe(cells: list[str]) -> list[str]:
-    return ["'" + c if c[:1] in _RISKY else c for c in cells]
 
 
 # --- minting -------------------------------------------------------------------------------
-
-_COLUMNS = ("campaign_id", "batch_id", "public_id", "code", "identity", "channel", "external_id",
-            "email", "first_name", "last_name", "gender", "title", "company", "attributes",
-            "variant", "is_seed", "created_at")
 
 
 class _Store:
     """The recipient table's bulk path on the session's own connection (SQLite or PostgreSQL)."""
 
-    def __init__(self, session: Session, campaign: Campaign, channel: str) -> None:
+    def __init__(self, session: Session, campaign: Campaign, channel: str,
+                 batch_id: int | None, variants: bool) -> None:
         self.session = session
         self.raw = session.connection().connection.driver_connection
         self.campaign_id = campaign.id
         self.channel = channel
+        self.batch_id = batch_id
         dialect = session.get_bind().dialect
         self.postgres = dialect.name == "postgresql"
-        mark = "%s" if self.postgres else "?"
-        self.mark = mark
-        self.insert_sql = (
-            f"INSERT INTO recipient ({', '.join(_COLUMNS)}) "
-            f"VALUES ({', '.join([mark] * len(_COLUMNS))}) ON CONFLICT DO NOTHING"
-        )
+        self.mark = mark = "%s" if self.postgres else "?"
         created = Recipient.__table__.c.created_at.type.dialect_impl(dialect)
         # Stored exactly as the ORM would store it (SQLite keeps datetimes as text).
-        self._stamp = created.bind_processor(dialect) or (lambda v: v)
-        if not self.postgres:
+        stamp = (created.bind_processor(dialect) or (lambda v: v))(utcnow())
+        # What every row of the batch shares goes into the statement once, not into each row.
+        columns = list(ROW_FIELDS) + (["variant"] if variants else [])
+        shared = ("campaign_id", "batch_id", "channel", "created_at")
+        if self.postgres:
+            self.stamp = stamp
+            self.columns = columns
+            self.scratch = f"purl_incoming_{len(columns)}"  # one shape per name
+            self.insert_sql = (
+                f"INSERT INTO recipient ({', '.join(shared + tuple(columns))}) "
+                f"SELECT %s, %s, %s, %s, {', '.join(columns)} FROM {self.scratch} "
+                f"ON CONFLICT DO NOTHING"
+            )
+        else:
+            literals = (str(int(campaign.id)), "NULL" if batch_id is None else str(int(batch_id)),
+                        _sql_text(channel), _sql_text(stamp))
+            self.insert_sql = (
+                f"INSERT INTO recipient ({', '.join(shared + tuple(columns))}) "
+                f"VALUES ({', '.join(literals + (mark,) * len(columns))}) ON CONFLICT DO NOTHING"
+            )
             # Keep more index pages in memory, and checkpoint the WAL every 80 MB instead of
-            # every 4 MB: a chunk of random keys dirties pages all over the indexes, and
-            # copying them back after every commit was a third of a million-row batch.
+            # every 4 MB: copying dirtied index pages back after every commit was a third of
+            # a million-row batch.
             cur = self.cursor()
             cur.execute("PRAGMA cache_size = -65536")
             cur.execute("PRAGMA wal_autocheckpoint = 20000")
+            # The campaign and the batch row exist (this batch just wrote them): checking
+            # both for each of a million rows is work for nothing. Only outside a transaction
+            # does SQLite take the pragma, so commit what the session began.
+            self.raw.commit()
+            cur.execute("PRAGMA foreign_keys = OFF")
 
     def close(self) -> None:
         if not self.postgres:
             cur = self.cursor()
             cur.execute("PRAGMA wal_autocheckpoint = 1000")
             cur.execute("PRAGMA cache_size = -2000")
+            if self.raw.in_transaction:  # only a dry run's reads, or a failure's leftovers
+                self.raw.rollback()
+            cur.execute("PRAGMA foreign_keys = ON")
 
     def cursor(self) -> Any:
         return self.raw.cursor()
 
     def commit(self) -> None:
-        # Straight to the driver: the helper thread has no Flask app context, and the
-        # session keeps this very connection checked out until the batch is done.
+        # Straight to the driver: the session keeps this very connection checked out until
+        # the batch is done, and a console batch runs in a thread without an app context.
         self.raw.commit()
 
-    def now(self) -> Any:
-        return self._stamp(utcnow())
-
     def insert(self, rows: list[tuple]) -> int:
+        """Insert what is new; a row whose person (or random id) is there already is left out."""
         cur = self.cursor()
         if self.postgres:
             # COPY into a scratch table, then one INSERT … SELECT that skips known people.
+            # The scratch table has just the columns that vary per row, with their types.
             cur.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS purl_incoming (LIKE recipient) "
-                "ON COMMIT DELETE ROWS"
+                f"CREATE TEMP TABLE IF NOT EXISTS {self.scratch} ON COMMIT DELETE ROWS AS "
+                f"SELECT {', '.join(self.columns)} FROM recipient WITH NO DATA"
             )
-            cur.execute("ALTER TABLE purl_incoming ALTER COLUMN id DROP NOT NULL")
-            with cur.copy(f"COPY purl_incoming ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            with cur.copy(f"COPY {self.scratch} FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            cur.execute(
-                f"INSERT INTO recipient ({', '.join(_COLUMNS)}) "
-                f"SELECT {', '.join(_COLUMNS)} FROM purl_incoming ON CONFLICT DO NOTHING"
-            )
+            cur.execute(self.insert_sql,
+                        (self.campaign_id, self.batch_id, self.channel, self.stamp))
             count = cur.rowcount
-            cur.execute("TRUNCATE purl_incoming")
+            cur.execute(f"TRUNCATE {self.scratch}")
             return count
         cur.executemany(self.insert_sql, rows)
         return cur.rowcount
 
-    def existing(self, identities: Sequence[str]) -> dict[str, tuple[int, str, str | None]]:
-        """identity -> (id, public_id, code) of this campaign's recipients on this channel."""
-        found: dict[str, tuple[int, str, str | None]] = {}
+    def existing(self, identities: Sequence[str]) -> dict[str, tuple[int, str, str | None, Any]]:
+        """identity -> (id, public_id, code, batch_id) of this campaign's people on this channel."""
+        found: dict[str, tuple[int, str, str | None, Any]] = {}
         cur = self.cursor()
         for start in range(0, len(identities), 5000):
             part = identities[start:start + 5000]
             cur.execute(
-                f"SELECT identity, id, public_id, code FROM recipient WHERE campaign_id = "
-                f"{self.mark} AND channel = {self.mark} AND identity IN "
+                f"SELECT identity, id, public_id, code, batch_id FROM recipient WHERE "
+                f"campaign_id = {self.mark} AND channel = {self.mark} AND identity IN "
                 f"({', '.join([self.mark] * len(part))})",
                 [self.campaign_id, self.channel, *part],
             )
-            for identity, rid, public_id, code in cur.fetchall():
-                found[identity] = (rid, public_id, code)
+            for identity, rid, public_id, code, batch_id in cur.fetchall():
+                found[identity] = (rid, public_id, code, batch_id)
         return found
 
-    def progress(self, batch_id: int, result: Result, processed: int) -> None:
+    def progress(self, result: Result, processed: int) -> None:
+        if self.batch_id is None:
+            return
         self.cursor().execute(
             f"UPDATE batch SET processed_rows = {self.mark}, minted = {self.mark}, "
             f"reused = {self.mark}, rejected = {self.mark} WHERE id = {self.mark}",
-            (processed, result.minted, result.reused, result.rejected, batch_id),
+            (processed, result.minted, result.reused, result.rejected, self.batch_id),
         )
 
 
-def _public_ids(count: int) -> list[str]:
-    # 12 random bytes encode to exactly 16 URL-safe characters: one draw for the whole chunk.
-    text = base64.urlsafe_b64encode(os.urandom(12 * count)).decode("ascii")
-    return [text[i:i + 16] for i in range(0, 16 * count, 16)]
+def _sql_text(value: Any) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
 
 
-# A good row waiting for its chunk: (cells, identity, (ext, email, first, last, gender, title,
-# company, attributes JSON, is_seed)). A plain tuple: a million of them must be cheap.
-_Pending = tuple[list[str], str, tuple]
+# --- the blocks, on every core -------------------------------------------------------------
+
+_worker: tuple[Plan, Callable[[str], str]] | None = None
 
 
+def _start_worker(plan: Plan) -> None:
+    global _worker
+    _worker = (plan, tokens.signer_for_batch(plan.keys))
+
+
+def _prepare_in_worker(block: bytes, first_line: int) -> Prepared:
+    assert _worker is not None
+    return prepare(_worker[0], _worker[1], block, first_line).pack()
+
+
+class _Done:
+    """A block prepared in this process, looking like a pool's pending result."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.prepared = prepared
+
+    def get(self) -> Prepared:
+        return self.prepared
+
+
+def _worker_count(options: Options, scanned: _Input, block_bytes: int) -> int:
+    if options.workers is not None:
+        return options.workers
+    if "fork" not in multiprocessing.get_all_start_methods() or scanned.size < 3 * block_bytes:
+        return 0  # a few blocks: starting processes would cost more than it saves
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 def generate(
     session: Session,
     campaign: Campaign,
@@ -417,22 +456,33 @@ def generate(
             scanned.binary.close()
 
 
+
+def _read_header(scanned: _Input, encoding: str) -> str:
+    """The first line as text; leaves the file at the first byte after it."""
+    start = len(codecs.BOM_UTF8) if scanned.encoding == "utf-8-sig" else 0
+    binary = scanned.binary
+    binary.seek(start)
+    probe = binary.read(1 << 20)
+    ends = [i for i in (probe.find(b"\n"), probe.find(b"\r")) if i >= 0]
+    cut = min(ends) + 1 if ends else len(probe)
+    if probe[cut - 1:cut + 1] == b"\r\n":
+        cut += 1
+    binary.seek(start + cut)
+    return probe[:cut].decode(encoding, errors="replace")
+
+
 def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
               errors_path: Path, manifest_path: Path, keys: Sequence[str], base_url: str,
               options: Options, progress: Progress | None, started: dt.datetime) -> Result:
-    text = io.TextIOWrapper(scanned.binary, encoding=scanned.encoding, errors="replace",
-                            newline="")
-    first_line = text.readline()
+    encoding = "utf-8" if scanned.encoding == "utf-8-sig" else scanned.encoding
+    first_line = _read_header(scanned, encoding)
     if not first_line.strip():
-        text.detach()
         raise BatchError("the file is empty: the first line must name the columns")
     delimiter = _sniff_delimiter(first_line)
-    reader = csv.reader(itertools.chain([first_line], text), delimiter=delimiter)
-    header = [h.strip() for h in next(reader)]
+    header = [h.strip() for h in next(csv.reader([first_line], delimiter=delimiter))]
     width = len(header)
     mapping = map_header(header, options.mapping)
     if not ({"external_id", "email", "first_name", "last_name", "company"} & mapping.keys()):
-        text.detach()
         raise BatchError(
             "no column holds a customer id, an email address or a name "
             f"(columns: {', '.join(header)}); name one with --map COLUMN=FIELD"
@@ -445,24 +495,28 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
     attribute_columns = [(header[i], i) for i in range(width)
                          if i not in mapped and header[i] not in OUTPUT_COLUMNS + (QR_COLUMN,)]
     result.attributes = [name for name, _ in attribute_columns]
-    pick = itemgetter(*(mapping.get(f, -1) for f in FIELDS))
-    column_of = {f: header[i] for f, i in mapping.items()}
-    seeds = {e.strip().lower() for e in options.seed_emails if e.strip()}
     # Excel wrote it (BOM or its ANSI code page), or will open it: UTF-8 with a BOM.
     bom = scanned.encoding in ("utf-8-sig", "cp1252") or options.excel
     out_encoding = "utf-8-sig" if bom else "utf-8"
     # A re-run on our own output replaces our columns instead of adding them twice.
     extra_columns = list(OUTPUT_COLUMNS) + ([QR_COLUMN] if options.qr_dir else [])
-    replaced = [header.index(c) for c in extra_columns if c in header]
+    replaced = [c for c in extra_columns if c in header]
     appended = [c for c in extra_columns if c not in header]
     out_header = header + appended
     targets = [header.index(c) if c in header else width + appended.index(c)
                for c in extra_columns]
-    dir_of_out = out.parent
     variants = [v["key"] for v in (campaign.variants or []) if v.get("key")]
-    sign = tokens.signer_for_batch(keys)
     link_base = (campaign.base_url or base_url).rstrip("/") + "/p/"
-    locale, tone = campaign.locale, campaign.tone
+    plan = Plan(
+        encoding=encoding, delimiter=delimiter, width=width,
+        picks=tuple(mapping.get(f, -1) for f in FIELDS),
+        column_of={f: header[i] for f, i in mapping.items()},
+        attribute_columns=tuple(attribute_columns),
+        seeds=frozenset(e.strip().lower() for e in options.seed_emails if e.strip()),
+        keys=tuple(keys), link_base=link_base, locale=campaign.locale, tone=campaign.tone,
+        out_width=len(out_header), targets=tuple(targets) if replaced else (),
+        qr=bool(options.qr_dir) and not options.dry_run, mint=not options.dry_run,
+    )
 
     batch_id = None
     if not options.dry_run:
@@ -476,10 +530,10 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
         batch_id = result.batch_id = batch.id
     ordinal = session.scalar(
         select(func.count()).where(Recipient.campaign_id == campaign.id)) or 0
-    store = _Store(session, campaign, options.channel)
+    store = _Store(session, campaign, options.channel, batch_id, bool(variants))
 
     qr = None
-    if options.qr_dir and not options.dry_run:
+    if plan.qr:
         from .qr import QrWriter
 
         qr = QrWriter(Path(options.qr_dir), options.qr_format, options.qr_zip)
@@ -487,92 +541,36 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
 
     out_tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     err_tmp = errors_path.with_name(f".{errors_path.name}.{os.getpid()}.tmp")
-    # Hashes of the identities so far: duplicates within the file. A set of a million ints
-    # is 70 MB; a dict naming each one's line would be 110 MB, too much for the budget.
-    seen: set[int] = set()
-    total = max(scanned.lines - 1, 1)
-    processed = 0
     out_file = None if options.dry_run else open(out_tmp, "w", encoding=out_encoding, newline="")
     err_file = open(err_tmp, "w", encoding=out_encoding, newline="")
+    average = scanned.size // max(scanned.lines, 1) or 1
+    block_bytes = max(options.chunk_size * average, 1)
+    workers = _worker_count(options, scanned, block_bytes)
+    pool = None
     try:
-        writer = csv.writer(out_file, delimiter=delimiter) if out_file else None
-        if writer:
-            writer.writerow(_safe(out_header))
-        errors = csv.writer(err_file, delimiter=delimiter)
-        errors.writerow(_safe(["line", "reason", *header]))
-        pending: list[_Pending] = []
-        minter = None
-        if not options.dry_run:
-            minter = _Minter(store, result, batch_id, ordinal, variants, lambda chunk: _write_chunk(
-                chunk, result, sign, link_base, locale, tone, writer, targets, replaced,
-                len(out_header), qr, dir_of_out), need_ids=qr is not None)
-
-        def flush() -> None:
-            if pending:
-                if minter is None:  # dry run: only ask who is there already
-                    known = store.existing([p[1] for p in pending])
-                    result.reused += len(known)
-                    result.minted += len(pending) - len(known)
-                else:
-                    minter.submit(pending, processed)
-            pending.clear()
-            if progress:
-                progress(processed, max(total, processed))
-
-        line = 1
-        for cells in reader:
-            start, line = line + 1, reader.line_num
-            if not any(cells):
-                continue  # blank lines and Excel's trailing ";;;;" rows carry no one
-            processed += 1
-            reason = None
-            if len(cells) != width:
-                if len(cells) > width and not any(cells[width:]):
-                    del cells[width:]
-                elif len(cells) < width:
-                    cells.extend([""] * (width - len(cells)))
-                else:
-                    reason = f"has {len(cells)} cells but the header has {width}"
-            if reason is None:
-                cells.append("")  # index -1: the value of an unmapped field
-                values = [v.strip() for v in pick(cells)]
-                cells.pop()
-                reason = _check(values, column_of)
-            if reason is None:
-                ext, email, first, last, gender, title, company, seed = values
-                extra = ""
-                attributes = {name: cells[i] for name, i in attribute_columns if cells[i]}
-                if not (ext or email):
-                    if not (first or last or company):
-                        reason = "no usable identity: no customer id, email address or name"
-                    elif attributes:  # two Anna Müllers at different addresses are two people
-                        extra = "\x1f" + "\x1f".join(f"{k}={v}" for k, v in attributes.items())
-            if reason is None:
-                identity = identity_for(ext, email, first, last, company, extra)
-                key = hash(identity)
-                if key in seen:
-                    reason = _duplicate(identity, ext, email)
-                else:
-                    seen.add(key)
-            if reason is not None:
-                result.rejected += 1
-                errors.writerow(_safe([str(start), reason, *cells]))
-                continue
-            is_seed = (seed.lower() in _TRUE) or (email.lower() in seeds if email else False)
-            pending.append((cells, identity, (
-                ext or None, email or None, first or None, last or None,
-                parse_gender(gender.split()[0]) if gender else None, title or None,
-                company or None, _json_object(attributes) if attributes else "{}", is_seed)))
-            if len(pending) >= options.chunk_size:
-                flush()
-        flush()
-        if minter is not None:
-            minter.drain()
-            store.progress(batch_id, result, processed)
-            store.commit()
+        if out_file:
+            csv.writer(out_file, delimiter=delimiter).writerow(safe(out_header))
+        csv.writer(err_file, delimiter=delimiter).writerow(safe(["line", "reason", *header]))
+        run = _Run(store, result, plan, out_file, err_file, qr, out.parent, variants, ordinal,
+                   options.commit_rows or 5 * options.chunk_size,
+                   progress, max(scanned.lines - 1, 1))
+        if workers:
+            pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (plan,))
+        pending: deque[Any] = deque()
+        for block, first in record_blocks(scanned.binary, delimiter, block_bytes, 2):
+            if pool is None:
+                pending.append(_Done(prepare(plan, run.sign, block, first)))
+            else:
+                pending.append(pool.apply_async(_prepare_in_worker, (block, first)))
+            # Keep every worker busy, and no more blocks in memory than that takes.
+            while len(pending) > 2 * workers:
+                run.take(pending.popleft().get())
+        while pending:
+            run.take(pending.popleft().get())
+        run.finish()
     except BaseException as exc:
-        if minter is not None:
-            minter.abort()
+        if pool is not None:
+            pool.terminate()
         for f in (out_file, err_file):
             if f:
                 f.close()
@@ -589,8 +587,10 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
                 session.commit()
         raise
     finally:
-        text.detach()
         store.close()
+    if pool is not None:
+        pool.close()
+        pool.join()
     if out_file:
         out_file.close()
         os.replace(out_tmp, out)
@@ -599,13 +599,13 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
     os.replace(err_tmp, errors_path)
     if qr:
         qr.close()
-    result.total_rows = processed
+    result.total_rows = run.processed
     if batch_id is not None:
         batch = session.get(Batch, batch_id)
         session.refresh(batch)
         batch.status = "done"
-        batch.total_rows = processed
-        batch.processed_rows = processed
+        batch.total_rows = run.processed
+        batch.processed_rows = run.processed
         batch.minted, batch.reused, batch.rejected = result.minted, result.reused, result.rejected
         batch.finished_at = utcnow()
         session.commit()
@@ -614,165 +614,149 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
     return result
 
 
-def _duplicate(identity: str, external_id: str, email: str) -> str:
-    if identity.startswith("id:"):
-        return f"duplicate of an earlier row: same customer id {external_id!r}"
-    if identity.startswith("email:"):
-        return f"duplicate of an earlier row: same email address {email!r}"
-    return "duplicate of an earlier row: same name and details"
+class _Run:
+    """The main process's half of a batch: each prepared block, in input order, into the
+    database and the output files."""
 
+    def __init__(self, store: _Store, result: Result, plan: Plan, out_file: IO[str] | None,
+                 err_file: IO[str], qr: Any, dir_of_out: Path, variants: list[str],
+                 ordinal: int, commit_rows: int, progress: Progress | None,
+                 total: int) -> None:
+        self.store, self.result, self.plan = store, result, plan
+        self.out_file, self.err_file, self.qr, self.dir_of_out = out_file, err_file, qr, dir_of_out
+        self.variants, self.ordinal = variants, ordinal
+        self.commit_rows, self.progress, self.total = commit_rows, progress, total
+        self.sign = tokens.signer_for_batch(plan.keys)
+        self.processed = 0
+        self.committed = 0
+        # Hashes of identities that were known before this batch (a dry run: all of them), to
+        # tell a second row for the same person in this file. A fresh list leaves it empty:
+        # the unique constraint tells those apart.
+        self.seen: set[int] = set()
 
-_LIMITED = [(FIELDS.index(name), limit) for name, limit in LIMITS.items()]
-
-
-def _check(values: list[str], column_of: Mapping[str, str]) -> str | None:
-    for index, limit in _LIMITED:
-        if len(values[index]) > limit:
-            return f"{column_of[FIELDS[index]]} is longer than {limit} characters"
-    email = values[1]
-    if email and not _EMAIL.fullmatch(email):
-        return f"{column_of['email']} {email!r} is not a valid email address"
-    return None
-
-
-def _json_object(attributes: Mapping[str, str]) -> str:
-    # json.dumps costs more than the rest of a row; strings only need the C-level escaper.
-    return "{" + ",".join(f"{_quote(k)}:{_quote(v)}" for k, v in attributes.items()) + "}"
-
-
-@dataclass
-class _Chunk:
-    pending: list[_Pending]
-    rows: list[tuple]
-    minted: dict[str, tuple[str, str]]  # identity -> (public id, code) we drew for it
-    processed: int
-    known: dict[str, tuple[int, str, str | None]] | None = None
-
-
-class _Minter:
-    """Mints chunk after chunk, the database's half overlapping the next chunk's Python half.
-
-    sqlite3 and psycopg release the GIL while the database works, so on two cores a chunk's
-    INSERT and commit run in a helper thread while the main thread signs and writes the
-    previous chunk. Only one thread touches the session at a time.
-    """
-
-    def __init__(self, store: _Store, result: Result, batch_id: int | None, ordinal: int,
-                 variants: list[str], finish: Callable[[_Chunk], None], need_ids: bool) -> None:
-        self.store = store
-        self.result = result
-        self.batch_id = batch_id
-        self.ordinal = ordinal
-        self.variants = variants
-        self.finish = finish
-        self.need_ids = need_ids
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="purl-batch")
-        self.in_flight: tuple[_Chunk, Future] | None = None
-
-    def _rows(self, chunk: _Chunk, todo: list[_Pending]) -> list[tuple]:
-        store, variants, n_variants = self.store, self.variants, len(self.variants)
-        campaign_id, channel, batch_id, now = (store.campaign_id, store.channel, self.batch_id,
-                                               store.now())
-        rows = []
-        for k, (p, public_id, code) in enumerate(
-                zip(todo, _public_ids(len(todo)), codes.new_codes(len(todo)), strict=True)):
-            ext, email, first, last, gender, title, company, attributes, is_seed = p[2]
-            variant = variants[(self.ordinal + k) % n_variants] if n_variants else None
-            rows.append((campaign_id, batch_id, public_id, code, p[1], channel, ext,
-                         email, first, last, gender, title, company, attributes, variant,
-                         is_seed, now))
-            chunk.minted[p[1]] = (public_id, code)
-        # Round-robin variants in minting order keep an A/B split even.
-        self.ordinal += len(rows)
-        return rows
-
-    def submit(self, pending: list[_Pending], processed: int) -> None:
-        chunk = _Chunk(list(pending), [], {}, processed)
-        chunk.rows = self._rows(chunk, chunk.pending)
-        previous = self.in_flight
-        if previous is not None:
-            previous[1].result()
-        self.in_flight = (chunk, self.pool.submit(self._store, chunk))
-        if previous is not None:
-            self.finish(previous[0])
-
-    def drain(self) -> None:
-        if self.in_flight is not None:
-            chunk, future = self.in_flight
-            self.in_flight = None
-            future.result()
-            self.finish(chunk)
-        self.pool.shutdown()
-
-    def abort(self) -> None:
-        if self.in_flight is not None:
-            try:
-                self.in_flight[1].result()
-            except Exception:  # noqa: BLE001 - the first error is the one being raised
-                pass
-            self.in_flight = None
-        self.pool.shutdown()
-
-    def _store(self, chunk: _Chunk) -> None:
-        """In the helper thread: insert, learn who was there already, commit the chunk."""
-        store = self.store
-        identities = [p[1] for p in chunk.pending]
-        rows, todo = chunk.rows, chunk.pending
-        for _attempt in range(3):
-            inserted = store.insert(rows)
-            if inserted == len(rows) and todo is chunk.pending and not self.need_ids:
-                break
-            chunk.known = store.existing(identities)
-            # A random id that happened to collide leaves its row out: draw again for it.
-            todo = [p for p in todo if p[1] not in chunk.known]
-            if not todo:
-                break
-            rows = self._rows(chunk, todo)
+    def take(self, prepared: Prepared) -> None:
+        prepared.unpack()
+        self.processed += prepared.processed
+        self.result.rejected += len(prepared.err_sizes)
+        more_errors: list[tuple[int, str]] = []
+        if self.out_file is None:
+            self._count(prepared, more_errors)
+        elif prepared.rows:
+            self._mint(prepared, more_errors)
+        if more_errors:
+            merged = sorted(prepared.errors() + more_errors, key=lambda e: e[0])
+            self.err_file.write("".join(text for _line, text in merged))
         else:
-            raise RuntimeError("could not draw unique random ids for a chunk")
-        if self.batch_id is not None:
-            store.progress(self.batch_id, self.result, chunk.processed)
-        store.commit()
+            self.err_file.write(prepared.err_text)
+        if self.out_file is not None and self.processed - self.committed >= self.commit_rows:
+            self.store.progress(self.result, self.processed)
+            self.store.commit()
+            self.committed = self.processed
+        if self.progress:
+            self.progress(self.processed, max(self.total, self.processed))
 
+    def finish(self) -> None:
+        if self.out_file is not None:
+            self.store.progress(self.result, self.processed)
+            self.store.commit()
 
-def _write_chunk(chunk: _Chunk, result: Result, sign: Callable[[str], str], link_base: str,
-                 locale: str, tone: str, writer: Any, targets: list[int], replaced: list[int],
-                 out_width: int, qr: Any, dir_of_out: Path) -> None:
-    """The chunk's output rows (and QR codes), once its rows are safely committed."""
-    known, minted = chunk.known, chunk.minted
-    out_rows = []
-    qr_jobs = []
-    for cells, identity, values in chunk.pending:
-        if known is None:
-            public_id, code = minted[identity]
-            rid = None
-            result.minted += 1
-        else:
-            rid, public_id, code = known[identity]
-            if minted.get(identity, (None,))[0] == public_id:
-                result.minted += 1
+    def _count(self, prepared: Prepared, more_errors: list[tuple[int, str]]) -> None:
+        """A dry run: who would be minted, who is there already, who is in the file twice."""
+        known = self.store.existing([row[2] for row in prepared.rows])
+        lines = prepared.out_lines()
+        for k, row in enumerate(prepared.rows):
+            key = hash(row[2])
+            if key in self.seen:
+                more_errors.append(self._duplicate(prepared, k, row, lines[k]))
+                continue
+            self.seen.add(key)
+            if row[2] in known:
+                self.result.reused += 1
             else:
-                result.reused += 1
-        url = link_base + sign(public_id)
-        _e, _m, first, last, gender, title, *_rest = values
-        row = _safe(cells)
-        extra = [url, f"{code[:4]}-{code[4:8]}-{code[8:12]}-{code[12:]}" if code else "",
-                 salutation_line(first, last, gender, title, locale, tone)]
-        if qr is not None:
-            qr_jobs.append((rid, url))
-            extra.append(qr.reference(rid, dir_of_out))
-        if replaced:
-            row.extend([""] * (out_width - len(row)))
-            for target, value in zip(targets, extra, strict=True):
-                row[target] = value
+                self.result.minted += 1
+
+    def _mint(self, prepared: Prepared, more_errors: list[tuple[int, str]]) -> None:
+        rows = prepared.rows
+        if self.variants:
+            # Round-robin in minting order keeps an A/B split even.
+            n = len(self.variants)
+            rows = [(*row, self.variants[(self.ordinal + k) % n]) for k, row in enumerate(rows)]
+            self.ordinal += len(rows)
+        inserted = self.store.insert(rows)
+        if inserted == len(rows) and self.qr is None:
+            assert self.out_file is not None
+            self.out_file.write(prepared.out_text)
+            self.result.minted += inserted
+            return
+        self._settle(prepared, rows, more_errors)
+
+    def _settle(self, prepared: Prepared, rows: list[Row],
+                more_errors: list[tuple[int, str]]) -> None:
+        """Row by row, for a block where some people were known already (or QR codes need
+        their database ids): who keeps which link, and which rows repeat an earlier one."""
+        lines = prepared.out_lines()
+        drawn = list(rows)
+        final: list[str | None] = [None] * len(rows)
+        qr_jobs = []
+        todo = list(range(len(rows)))
+        for _attempt in range(3):
+            known = self.store.existing([drawn[k][2] for k in todo])
+            retry = []
+            for k in todo:
+                row = drawn[k]
+                found = known.get(row[2])
+                if found is None:
+                    retry.append(k)
+                    continue
+                rid, public_id, code, batch_id = found
+                line = lines[k]
+                if public_id == row[0]:
+                    self.result.minted += 1
+                elif batch_id is not None and batch_id == self.store.batch_id:
+                    # A row further up this very file minted this person's link.
+                    more_errors.append(self._duplicate(prepared, k, row, line))
+                    continue
+                else:
+                    key = hash(row[2])
+                    if key in self.seen:
+                        more_errors.append(self._duplicate(prepared, k, row, line))
+                        continue
+                    self.seen.add(key)
+                    self.result.reused += 1
+                    line = relink(line, self.sign, row, public_id, code)
+                if self.qr is not None:
+                    line = line.replace(QR_MARK + rows[k][0],
+                                        self.qr.reference(rid, self.dir_of_out), 1)
+                    qr_jobs.append((rid, self.plan.link_base + self.sign(public_id)))
+                final[k] = line
+            if not retry:
+                break
+            # Their random id or code was someone else's already: draw again, insert again.
+            for k, public_id, code in zip(retry, tokens.public_ids(len(retry)),
+                                          codes.new_codes(len(retry)), strict=True):
+                lines[k] = relink(lines[k], self.sign, drawn[k], public_id, code)
+                drawn[k] = (public_id, code, *drawn[k][2:])
+            self.store.insert([drawn[k] for k in retry])
+            todo = retry
         else:
-            row.extend(extra)
-        out_rows.append(row)
-    if qr is not None:
-        qr.draw(qr_jobs)
-    writer.writerows(out_rows)
+            raise RuntimeError("could not draw unique random ids for a block")
+        assert self.out_file is not None
+        self.out_file.write("".join(line for line in final if line is not None))
+        if qr_jobs:
+            self.qr.draw(qr_jobs)
 
-
+    def _duplicate(self, prepared: Prepared, k: int, row: Row, line: str) -> tuple[int, str]:
+        plan = self.plan
+        self.result.rejected += 1
+        cells = next(csv.reader([line], delimiter=plan.delimiter))[:plan.width]
+        for target in plan.targets:
+            if target < plan.width:
+                cells[target] = ""  # our own columns from an earlier run: no link here
+        number = prepared.lines[k]
+        text = io.StringIO()
+        csv.writer(text, delimiter=plan.delimiter).writerow(
+            safe([str(number), duplicate_reason(row[2], row[3], row[4]), *cells]))
+        return number, text.getvalue()
 def _write_manifest(path: Path, campaign: Campaign, scanned: _Input, result: Result,
                     options: Options, keys: Sequence[str], started: dt.datetime) -> None:
     manifest = {

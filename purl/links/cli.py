@@ -104,11 +104,14 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--seed-emails", default="", help="Comma-separated test addresses (seeds).")
 @click.option("--excel", is_flag=True, help="Write UTF-8 with BOM, as Excel wants it.")
 @click.option("--chunk-size", type=click.IntRange(1), default=20_000, hidden=True,
-              help="Rows per commit.")
+              help="Rows per block; a commit every five blocks.")
+@click.option("--workers", type=click.IntRange(0), default=None,
+              help="Processes that read and mint blocks (0: this one only). "
+                   "Default: every core, for files of more than a few blocks.")
 @with_appcontext
 def generate(campaign_slug: str, input_path: Path, out: Path, qr_dir: Path | None,
              qr_format: str, qr_zip: bool, maps: tuple[str, ...], channel: str, dry_run: bool,
-             seed_emails: str, excel: bool, chunk_size: int) -> None:
+             seed_emails: str, excel: bool, chunk_size: int, workers: int | None) -> None:
     """Add a personal link to every row of INPUT.csv (a CRM or Excel export)."""
     campaign = _campaign(campaign_slug)
     if qr_zip and qr_dir is None:
@@ -116,7 +119,7 @@ def generate(campaign_slug: str, input_path: Path, out: Path, qr_dir: Path | Non
     options = batch.Options(
         channel=channel, mapping=_mapping(maps), dry_run=dry_run, qr_dir=qr_dir,
         qr_format=qr_format, qr_zip=qr_zip, seed_emails=seed_emails.split(","), excel=excel,
-        chunk_size=chunk_size,
+        chunk_size=chunk_size, workers=workers,
     )
     bar = _Bar()
     try:

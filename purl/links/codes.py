@@ -13,8 +13,8 @@ nothing about another.
 
 from __future__ import annotations
 
+import base64
 import os
-from collections.abc import Iterator
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DATA_SYMBOLS = 12
@@ -41,13 +41,14 @@ def _mul(a: int, b: int) -> int:
 
 # Position i (0 = leftmost) weighs with alpha^(i+1); precomputed per position and value.
 _WEIGHTED = [[_mul(_EXP[i + 1], v) for v in range(32)] for i in range(DATA_SYMBOLS)]
-# Minting a million codes must be cheap: encode and weigh two symbols (10 bits) per lookup.
-_PAIR_TEXT = [ALPHABET[n >> 5] + ALPHABET[n & 31] for n in range(1024)]
-_PAIR_SUM = [
-    [_WEIGHTED[2 * p][n >> 5] ^ _WEIGHTED[2 * p + 1][n & 31] for n in range(1024)]
+# Minting a million codes must be cheap: the random symbols come from base64's C base-32
+# encoder (its alphabet translated to ours), and the check weighs two symbols per lookup.
+_FROM_B32 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET.encode("ascii"))
+_PAIR_SUMS = [
+    {ALPHABET[a] + ALPHABET[b]: _WEIGHTED[2 * p][a] ^ _WEIGHTED[2 * p + 1][b]
+     for a in range(32) for b in range(32)}
     for p in range(DATA_SYMBOLS // 2)
 ]
-_MASK60 = (1 << 60) - 1
 
 
 def check_symbol(data: str) -> str:
@@ -57,27 +58,23 @@ def check_symbol(data: str) -> str:
     return ALPHABET[total]
 
 
-def _from_bits(n: int) -> str:
-    text = []
-    total = 0
-    for pair in range(5, -1, -1):  # the highest 10 bits are the first two symbols
-        chunk = (n >> (10 * pair)) & 1023
-        text.append(_PAIR_TEXT[chunk])
-        total ^= _PAIR_SUM[5 - pair][chunk]
-    text.append(ALPHABET[total])
-    return "".join(text)
-
-
 def new_code() -> str:
     """A fresh random code in its stored form (13 symbols, no dashes)."""
-    return _from_bits(int.from_bytes(os.urandom(8)) & _MASK60)
+    return new_codes(1)[0]
 
 
-def new_codes(count: int) -> Iterator[str]:
+def new_codes(count: int) -> list[str]:
     """``count`` fresh codes, drawing the randomness in one call."""
-    raw = os.urandom(8 * count)
-    for offset in range(0, 8 * count, 8):
-        yield _from_bits(int.from_bytes(raw[offset:offset + 8]) & _MASK60)
+    # 15 random bytes are 24 base-32 symbols: the data symbols of two codes.
+    symbols = base64.b32encode(os.urandom(15 * ((count + 1) // 2))).translate(_FROM_B32)
+    text = symbols.decode("ascii")
+    s0, s1, s2, s3, s4, s5 = _PAIR_SUMS
+    codes = []
+    for i in range(0, DATA_SYMBOLS * count, DATA_SYMBOLS):
+        data = text[i:i + DATA_SYMBOLS]
+        codes.append(data + ALPHABET[s0[data[:2]] ^ s1[data[2:4]] ^ s2[data[4:6]]
+                                     ^ s3[data[6:8]] ^ s4[data[8:10]] ^ s5[data[10:]]])
+    return codes
 
 
 def normalise(typed: str) -> str | None:

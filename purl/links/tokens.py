@@ -9,9 +9,11 @@ first: links are signed with the newest, and every listed key still verifies.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
-import secrets
+import os
+import time
 from collections.abc import Callable, Sequence
 
 from itsdangerous import BadSignature, Signer
@@ -20,9 +22,31 @@ from itsdangerous.encoding import base64_decode, base64_encode
 LINK_SALT = "purl.link.v1"
 
 
+# Base64url's 64 symbols in ASCII order, so that encoded numbers sort as the numbers do.
+_SORTED = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+_TO_SORTED = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", _SORTED)
+
+
+def public_ids(count: int) -> list[str]:
+    """``count`` fresh public ids: 8 characters of minting time, then 96 random bits.
+
+    The random part is what makes an id unguessable; the time prefix (milliseconds, sorting
+    as text) keeps the ids minted together next to each other in the unique index, so a
+    million-row batch touches a few index pages at its end instead of every page at random.
+    """
+    # The top bit set keeps the first character a letter (no leading "-" for a spreadsheet).
+    millis = time.time_ns() // 1_000_000 | 1 << 47
+    stamp = base64.urlsafe_b64encode(millis.to_bytes(6))
+    prefix = stamp.translate(_TO_SORTED).decode("ascii")
+    # 12 random bytes encode to exactly 16 URL-safe characters: one draw for all of them.
+    text = base64.urlsafe_b64encode(os.urandom(12 * count)).decode("ascii")
+    return [prefix + text[i:i + 16] for i in range(0, 16 * count, 16)]
+
+
 def new_public_id() -> str:
-    """96 random bits, URL-safe, 16 characters."""
-    return secrets.token_urlsafe(12)
+    """One fresh public id (see :func:`public_ids`), 24 URL-safe characters."""
+    return public_ids(1)[0]
 
 
 def _signer(keys: Sequence[str], salt: str) -> Signer:
@@ -61,11 +85,21 @@ def signer_for_batch(keys: Sequence[str], salt: str = LINK_SALT) -> Callable[[st
     Produces exactly what :func:`sign` does (a test holds them together).
     """
     derived = hmac.new(keys[0].encode(), salt.encode(), hashlib.sha256).digest()
-    digest = hmac.digest  # one C call per id
-    encode = base64.urlsafe_b64encode
+    # HMAC by hand from two pre-keyed hashes: OpenSSL 3 spends 4 us per hmac.digest call
+    # looking the algorithm up again; copying a keyed state costs a quarter of that.
+    block = derived.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    encode = binascii.b2a_base64
+    url_safe = bytes.maketrans(b"+/", b"-_")
 
     def sign_one(public_id: str) -> str:
-        mac = digest(derived, public_id.encode("ascii"), "sha256")
-        return public_id + "." + encode(mac).rstrip(b"=").decode("ascii")
+        mac = inner.copy()
+        mac.update(public_id.encode("ascii"))
+        signed = outer.copy()
+        signed.update(mac.digest())
+        # 32 bytes are 43 base64 symbols and one "=" of padding, which itsdangerous drops.
+        return public_id + "." + encode(signed.digest(), newline=False)[:43].translate(
+            url_safe).decode("ascii")
 
     return sign_one
