@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from sqlalchemy import func, select
 
 from purl.extensions import db
-from purl.models import Campaign, Event, Product
+from purl.models import Campaign, Event, Product, Recipient
 from purl.quiz.definition import load_quiz_file
 from purl.quiz.logic import preferences
 from purl.showroom import views as showroom_views
@@ -123,6 +123,25 @@ def test_utm_parameters_keep_the_shops_own_query():
     query = parse_qs(urlsplit(url).query)
     assert query == {"variant": ["2"], "utm_source": ["shop"], "utm_medium": ["email"],
                      "utm_campaign": ["herbst"]}
+
+
+def test_utm_medium_follows_the_links_channel(app, client, demo):
+    _finish(client, demo)
+    with app.app_context():
+        anna = db.session.get(Recipient, demo.recipient_ids["Anna"])
+        anna.channel = "print"
+        product = db.session.scalar(select(Product).where(Product.category == "hund"))
+        product_id = product.id
+        db.session.commit()
+    r = client.get(demo.path("Anna", f"/go/{product_id}"))
+    assert parse_qs(urlsplit(r.location).query)["utm_medium"] == ["print"]
+
+    class Camp:
+        utm_source, utm_medium, utm_campaign, slug = None, None, None, "herbst"
+
+    medium = parse_qs(urlsplit(with_utm("https://shop.example/", Camp(), "email")).query)
+    assert medium["utm_medium"] == ["email"]
+    assert "utm_medium" not in parse_qs(urlsplit(with_utm("https://shop.example/", Camp())).query)
 
 
 ALL_NEEDS = ["futter", "snacks", "spielzeug", "pflege", "zubehoer"]

@@ -73,6 +73,7 @@ def duplicate_reason(identity: str, external_id: str | None, email: str | None,
 
 
 _LIMITED = [(FIELDS.index(name), limit) for name, limit in LIMITS.items()]
+_SHORTEST = min(LIMITS.values())
 
 
 def check(values: list[str], column_of: Mapping[str, str]) -> str | None:
@@ -83,11 +84,6 @@ def check(values: list[str], column_of: Mapping[str, str]) -> str | None:
     if email and not _EMAIL.fullmatch(email):
         return f"{column_of['email']} {email!r} is not a valid email address"
     return None
-
-
-def json_object(attributes: Mapping[str, str]) -> str:
-    # json.dumps costs more than the rest of a row; strings only need the C-level escaper.
-    return "{" + ",".join(f"{_quote(k)}:{_quote(v)}" for k, v in attributes.items()) + "}"
 
 
 def code_display(code: str | None) -> str:
@@ -167,6 +163,9 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
     width, column_of, attribute_columns = plan.width, plan.column_of, plan.attribute_columns
     seeds = plan.seeds
     picks = plan.picks
+    # JSON by hand: json.dumps costs more than the rest of a row; keys are quoted once.
+    attribute_keys = [(_quote(name), i) for name, i in attribute_columns]
+    identity = ""
     seen: dict[str, int] = {}  # identity -> line, for duplicates within the block
     good: list[tuple[list[str], tuple]] = []
     lines = result.lines
@@ -189,18 +188,23 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
             cells.append("")  # index -1: the value of an unmapped field
             values = [cells[i].strip() for i in picks]
             cells.pop()
-            reason = check(values, column_of)
-        if reason is None:
             ext, email, first, last, gender, title, company, seed = values
-            extra = ""
-            attributes = {name: cells[i] for name, i in attribute_columns if cells[i]}
-            if not (ext or email):
-                if not (first or last or company):
-                    reason = "no usable identity: no customer id, email address or name"
-                elif attributes:  # two Anna Müllers at different addresses are two people
-                    extra = "\x1f" + "\x1f".join(f"{k}={v}" for k, v in attributes.items())
+            if max(map(len, values)) > _SHORTEST or (email and not _EMAIL.fullmatch(email)):
+                reason = check(values, column_of)
         if reason is None:
-            identity = identity_for(ext, email, first, last, company, extra)
+            if ext:
+                identity = "id:" + ext
+            elif email:
+                identity = "email:" + email.lower()
+            elif first or last or company:
+                # Two Anna Müllers at different addresses are two people.
+                extra = "".join(f"\x1f{k}={cells[i]}" for k, i in attribute_columns if cells[i])
+                identity = identity_for(ext, email, first, last, company, extra)
+            else:
+                reason = "no usable identity: no customer id, email address or name"
+            if len(identity) > IDENTITY_LIMIT:
+                identity = identity_for(ext, email, first, last, company)
+        if reason is None:
             earlier = seen.get(identity)
             if earlier is None:
                 seen[identity] = start
@@ -212,10 +216,11 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
             continue
         is_seed = (seed.lower() in _TRUE) or (email.lower() in seeds if email else False)
         lines.append(start)
+        attributes = [f"{key}:{_quote(cells[i])}" for key, i in attribute_keys if cells[i]]
         good.append((cells, (
             identity, ext or None, email or None, first or None, last or None,
             parse_gender(gender.split()[0]) if gender else None, title or None,
-            company or None, json_object(attributes) if attributes else "{}", is_seed)))
+            company or None, "{" + ",".join(attributes) + "}", is_seed)))
     result.processed = processed
     result.err_text = errors.getvalue()
     out = io.StringIO()

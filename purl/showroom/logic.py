@@ -406,13 +406,21 @@ def cached_recommend(
     return _showrooms.put(key, recommend_showroom(session, prefs, filters, limit))
 
 
-def with_utm(url: str, campaign: object | None) -> str:
-    """The product URL with the campaign's UTM parameters (the shop's own ones are kept)."""
+def with_utm(url: str, campaign: object | None, channel: str | None = None) -> str:
+    """The product URL with the campaign's UTM parameters (the shop's own ones are kept).
+
+    A personal link's channel is the medium, so the shop's analytics tells the printed
+    letter from the SMS; only email links keep a medium the campaign names itself
+    (a marketer's "newsletter").
+    """
     if campaign is None:
         return url
+    medium = getattr(campaign, "utm_medium", None)
+    if channel and (channel != "email" or not medium):
+        medium = channel
     params = {
         "utm_source": getattr(campaign, "utm_source", None),
-        "utm_medium": getattr(campaign, "utm_medium", None),
+        "utm_medium": medium,
         "utm_campaign": getattr(campaign, "utm_campaign", None) or getattr(campaign, "slug", None),
     }
     parts = urlsplit(url)

@@ -65,7 +65,8 @@ def click(product_id: int, token: str | None = None, quiz_slug: str | None = Non
     if target is None:
         log.warning("product %s has no http(s) URL; click not redirected", product.id)
         abort(404)
-    destination = with_utm(target, trip.campaign)
+    destination = with_utm(target, trip.campaign,
+                           trip.recipient.channel if trip.recipient is not None else None)
     analytics.record(
         db.session, "product_click", recipient=trip.recipient, profile=trip.profile,
         product_id=product.id,
