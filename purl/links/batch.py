@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -32,6 +33,7 @@ import multiprocessing
 import os
 import re
 import tempfile
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -101,8 +103,8 @@ class Options:
     qr_zip: bool = False
     seed_emails: Iterable[str] = ()
     excel: bool = False
-    chunk_size: int = 20_000  # rows per block that one worker reads and mints
-    commit_rows: int | None = None  # rows per commit (and progress report); 5 blocks if None
+    chunk_size: int = 10_000  # rows per block that one worker reads and mints
+    commit_rows: int | None = None  # rows per commit (and progress report); 10 blocks if None
     workers: int | None = None  # processes for the blocks; None: every core, for big files
     errors_path: Path | None = None
     manifest_path: Path | None = None
@@ -290,7 +292,7 @@ class _Store:
         stamp = (created.bind_processor(dialect) or (lambda v: v))(utcnow())
         # What every row of the batch shares goes into the statement once, not into each row.
         columns = list(ROW_FIELDS) + (["variant"] if variants else [])
-        shared = ("campaign_id", "batch_id", "channel", "created_at")
+        shared = _SHARED
         if self.postgres:
             self.stamp = stamp
             self.columns = columns
@@ -311,7 +313,7 @@ class _Store:
             # every 4 MB: copying dirtied index pages back after every commit was a third of
             # a million-row batch.
             cur = self.cursor()
-            cur.execute("PRAGMA cache_size = -65536")
+            cur.execute("PRAGMA cache_size = -32768")
             cur.execute("PRAGMA wal_autocheckpoint = 20000")
             # The campaign and the batch row exist (this batch just wrote them): checking
             # both for each of a million rows is work for nothing. Only outside a transaction
@@ -335,6 +337,27 @@ class _Store:
         # Straight to the driver: the session keeps this very connection checked out until
         # the batch is done, and a console batch runs in a thread without an app context.
         self.raw.commit()
+
+    def shared(self) -> tuple:
+        """What every row of the batch shares, in ``ROW_COLUMNS`` order before the rest."""
+        return (self.campaign_id, self.batch_id, self.channel, self.stamp.isoformat())
+
+    def copy_new(self, copy_text: str) -> bool:
+        """PostgreSQL: stream a block's rows (COPY's CSV) straight into the table. False, and
+        nothing written, when someone in it is there already: then ``insert`` sorts it out."""
+        import psycopg  # only ever on PostgreSQL
+
+        cur = self.cursor()
+        cur.execute("SAVEPOINT purl_block")
+        try:
+            with cur.copy(f"COPY recipient ({', '.join(_SHARED + ROW_FIELDS)}) "
+                          f"FROM STDIN (FORMAT csv)") as copy:
+                copy.write(copy_text)
+        except psycopg.errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT purl_block")
+            return False
+        cur.execute("RELEASE SAVEPOINT purl_block")
+        return True
 
     def insert(self, rows: list[tuple]) -> int:
         """Insert what is new; a row whose person (or random id) is there already is left out."""
@@ -383,6 +406,9 @@ class _Store:
         )
 
 
+_SHARED = ("campaign_id", "batch_id", "channel", "created_at")
+
+
 def _sql_text(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -395,6 +421,9 @@ _worker: tuple[Plan, Callable[[str], str]] | None = None
 def _start_worker(plan: Plan) -> None:
     global _worker
     _worker = (plan, tokens.signer_for_batch(plan.keys))
+    # The main process's inserts are the batch's critical path: when the cores are all
+    # busy, the workers give way (they are ahead anyway, with blocks queued).
+    os.nice(10)
 
 
 def _prepare_in_worker(block: bytes, first_line: int) -> Prepared:
@@ -531,6 +560,8 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
     ordinal = session.scalar(
         select(func.count()).where(Recipient.campaign_id == campaign.id)) or 0
     store = _Store(session, campaign, options.channel, batch_id, bool(variants))
+    if store.postgres and plan.mint and not plan.qr and not variants:
+        plan = dataclasses.replace(plan, copy_shared=store.shared())
 
     qr = None
     if plan.qr:
@@ -552,7 +583,7 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
             csv.writer(out_file, delimiter=delimiter).writerow(safe(out_header))
         csv.writer(err_file, delimiter=delimiter).writerow(safe(["line", "reason", *header]))
         run = _Run(store, result, plan, out_file, err_file, qr, out.parent, variants, ordinal,
-                   options.commit_rows or 5 * options.chunk_size,
+                   options.commit_rows or 10 * options.chunk_size,
                    progress, max(scanned.lines - 1, 1))
         if workers:
             pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (plan,))
@@ -563,10 +594,10 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
             else:
                 pending.append(pool.apply_async(_prepare_in_worker, (block, first)))
             # Keep every worker busy, and no more blocks in memory than that takes.
-            while len(pending) > 2 * workers:
-                run.take(pending.popleft().get())
+            while len(pending) > workers:
+                run.take(run.wait(pending.popleft()))
         while pending:
-            run.take(pending.popleft().get())
+            run.take(run.wait(pending.popleft()))
         run.finish()
     except BaseException as exc:
         if pool is not None:
@@ -629,19 +660,26 @@ class _Run:
         self.sign = tokens.signer_for_batch(plan.keys)
         self.processed = 0
         self.committed = 0
+        # Where the main process's time goes (logged at the end): the batch's critical path.
+        self.timing = dict.fromkeys(("waiting", "inserting", "committing"), 0.0)
         # Hashes of identities that were known before this batch (a dry run: all of them), to
         # tell a second row for the same person in this file. A fresh list leaves it empty:
         # the unique constraint tells those apart.
         self.seen: set[int] = set()
 
+    def wait(self, pending: Any) -> Prepared:
+        started = time.perf_counter()
+        prepared = pending.get()
+        self.timing["waiting"] += time.perf_counter() - started
+        return prepared
+
     def take(self, prepared: Prepared) -> None:
-        prepared.unpack()
         self.processed += prepared.processed
         self.result.rejected += len(prepared.err_sizes)
         more_errors: list[tuple[int, str]] = []
         if self.out_file is None:
             self._count(prepared, more_errors)
-        elif prepared.rows:
+        elif prepared.out_sizes:
             self._mint(prepared, more_errors)
         if more_errors:
             merged = sorted(prepared.errors() + more_errors, key=lambda e: e[0])
@@ -649,19 +687,26 @@ class _Run:
         else:
             self.err_file.write(prepared.err_text)
         if self.out_file is not None and self.processed - self.committed >= self.commit_rows:
-            self.store.progress(self.result, self.processed)
-            self.store.commit()
-            self.committed = self.processed
+            self._commit()
         if self.progress:
             self.progress(self.processed, max(self.total, self.processed))
 
     def finish(self) -> None:
         if self.out_file is not None:
-            self.store.progress(self.result, self.processed)
-            self.store.commit()
+            self._commit()
+        log.info("batch %s main process: %s", self.store.batch_id,
+                 ", ".join(f"{k} {v:.1f} s" for k, v in self.timing.items()))
+
+    def _commit(self) -> None:
+        started = time.perf_counter()
+        self.store.progress(self.result, self.processed)
+        self.store.commit()
+        self.committed = self.processed
+        self.timing["committing"] += time.perf_counter() - started
 
     def _count(self, prepared: Prepared, more_errors: list[tuple[int, str]]) -> None:
         """A dry run: who would be minted, who is there already, who is in the file twice."""
+        prepared.unpack()
         known = self.store.existing([row[2] for row in prepared.rows])
         lines = prepared.out_lines()
         for k, row in enumerate(prepared.rows):
@@ -676,13 +721,25 @@ class _Run:
                 self.result.minted += 1
 
     def _mint(self, prepared: Prepared, more_errors: list[tuple[int, str]]) -> None:
+        if prepared.copy_text:
+            started = time.perf_counter()
+            copied = self.store.copy_new(prepared.copy_text)
+            self.timing["inserting"] += time.perf_counter() - started
+            if copied:
+                assert self.out_file is not None
+                self.out_file.write(prepared.out_text)
+                self.result.minted += len(prepared.out_sizes)
+                return
+        prepared.unpack()
         rows = prepared.rows
         if self.variants:
             # Round-robin in minting order keeps an A/B split even.
             n = len(self.variants)
             rows = [(*row, self.variants[(self.ordinal + k) % n]) for k, row in enumerate(rows)]
             self.ordinal += len(rows)
+        started = time.perf_counter()
         inserted = self.store.insert(rows)
+        self.timing["inserting"] += time.perf_counter() - started
         if inserted == len(rows) and self.qr is None:
             assert self.out_file is not None
             self.out_file.write(prepared.out_text)

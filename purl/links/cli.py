@@ -103,8 +103,8 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--dry-run", is_flag=True, help="Validate and report; mint nothing.")
 @click.option("--seed-emails", default="", help="Comma-separated test addresses (seeds).")
 @click.option("--excel", is_flag=True, help="Write UTF-8 with BOM, as Excel wants it.")
-@click.option("--chunk-size", type=click.IntRange(1), default=20_000, hidden=True,
-              help="Rows per block; a commit every five blocks.")
+@click.option("--chunk-size", type=click.IntRange(1), default=10_000, hidden=True,
+              help="Rows per block; a commit every ten blocks.")
 @click.option("--workers", type=click.IntRange(0), default=None,
               help="Processes that read and mint blocks (0: this one only). "
                    "Default: every core, for files of more than a few blocks.")

@@ -111,6 +111,9 @@ class Plan:
     targets: tuple[int, ...] = ()
     qr: bool = False
     mint: bool = True  # False in a dry run: nothing to draw or write
+    # PostgreSQL: what every row shares (campaign, batch, channel, time), to write the rows as
+    # COPY's CSV here, so the main process streams a block into the table in one call.
+    copy_shared: tuple | None = None
 
 
 @dataclass
@@ -126,6 +129,7 @@ class Prepared:
     err_sizes: list[int] = field(default_factory=list)
     err_lines: list[int] = field(default_factory=list)
     packed: bytes = b""
+    copy_text: str = ""  # the rows as COPY … (FORMAT csv) takes them, when the plan asks
 
     def pack(self) -> Prepared:
         """Ready to cross to the main process: marshal moves the rows' plain tuples of
@@ -214,7 +218,8 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
             result.err_sizes.append(write_error(safe([str(start), reason, *cells])))
             result.err_lines.append(start)
             continue
-        is_seed = (seed.lower() in _TRUE) or (email.lower() in seeds if email else False)
+        is_seed = (seed.lower() in _TRUE if seed else False) or (
+            email.lower() in seeds if seeds and email else False)
         lines.append(start)
         attributes = [f"{key}:{_quote(cells[i])}" for key, i in attribute_keys if cells[i]]
         good.append((cells, (
@@ -252,6 +257,12 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
         sizes.append(write(line))
         rows.append((public_id, code, *values))
     result.out_text = out.getvalue()
+    if plan.copy_shared is not None:
+        copy = io.StringIO()
+        # None is written as an empty unquoted cell, which COPY reads as NULL; no value is
+        # ever an empty string (empty cells become None above).
+        csv.writer(copy).writerows([(*plan.copy_shared, *row) for row in rows])
+        result.copy_text = copy.getvalue()
     return result
 
 
