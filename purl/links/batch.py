@@ -594,7 +594,7 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
             else:
                 pending.append(pool.apply_async(_prepare_in_worker, (block, first)))
             # Keep every worker busy, and no more blocks in memory than that takes.
-            while len(pending) > workers:
+            while len(pending) > 2 * workers:
                 run.take(run.wait(pending.popleft()))
         while pending:
             run.take(run.wait(pending.popleft()))
