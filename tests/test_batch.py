@@ -121,8 +121,8 @@ def test_every_row_is_in_the_output_or_the_errors_with_its_line(app, campaign, t
     assert [r["Kundennummer"] for r in rows] == ["10001", "10002", "10003", "10005"]
     assert all(r["purl_url"].startswith("http://localhost/p/") for r in rows)
     assert [(e["line"], e["reason"]) for e in errors] == [
-        ("5", "E-Mail 'kim@example' is not a valid email address"),
-        ("6", "duplicate of line 2: same customer id '10001'"),
+        ("5", "E-Mail 'kim@example' ist keine gültige E-Mail-Adresse"),
+        ("6", "doppelt, wie Zeile 2: gleiche Kundennummer '10001'"),
     ]
     assert errors[0]["Vorname"] == "Kim"
     # Line 7 is Excel's empty trailing row: no one, so neither output nor error.
@@ -179,9 +179,9 @@ def test_rejects_too_long_fields_no_identity_and_ragged_rows(app, campaign, tmp_
     result = run(app, campaign, source, tmp_path / "o.csv")
     _, errors = read(tmp_path / "o.errors.csv")
     assert [(e["line"], e["reason"]) for e in errors] == [
-        ("2", "First Name is longer than 100 characters"),
-        ("3", "no usable identity: no customer id, email address or name"),
-        ("4", "has 4 cells but the header has 3"),
+        ("2", "First Name ist länger als 100 Zeichen"),
+        ("3", "nicht zuzuordnen: weder Kundennummer noch E-Mail-Adresse noch Name"),
+        ("4", "hat 4 Zellen, die Kopfzeile aber 3"),
     ]
     assert result.summary() == "minted 1, reused 0, rejected 3"
 
@@ -486,7 +486,8 @@ def test_tab_separated_utf8_with_excel_flag_and_content_identity(app, campaign, 
     assert (result.delimiter, result.encoding) == ("\t", "utf-8")
     assert result.summary() == "minted 2, reused 0, rejected 1"
     assert (tmp_path / "out.csv").read_bytes().startswith(b"\xef\xbb\xbfVorname\t")
-    assert "same name and details" in (tmp_path / "out.errors.csv").read_text("utf-8-sig")
+    assert "doppelt, wie Zeile 2: gleicher Name, gleiche Angaben" in (
+        tmp_path / "out.errors.csv").read_text("utf-8-sig")
     assert [p.attributes for p in recipients(app)] == [{"Straße": "Hauptstr. 1"},
                                                        {"Straße": "Bahnhofstr. 2"}]
     assert run(app, campaign, source, tmp_path / "again.csv").summary() == \
@@ -581,7 +582,8 @@ def test_a_person_twice_in_different_blocks_keeps_the_first_link(app, campaign, 
     assert result.summary() == "minted 40, reused 0, rejected 1"
     _, errors = read(tmp_path / "out.errors.csv")
     assert [(e["line"], e["reason"], e["E-Mail"]) for e in errors] == [
-        ("42", "duplicate of an earlier row: same customer id 'K3'", "again@example.de")]
+        ("42", "doppelt, wie eine frühere Zeile: gleiche Kundennummer 'K3'",
+         "again@example.de")]
     _, rows = read(tmp_path / "out.csv")
     assert rows[3]["E-Mail"] == "p3@example.de" and len(rows) == 40
     # Run again: everyone is known now, and the repeat is still a repeat, not a second reuse.
@@ -602,3 +604,16 @@ def test_old_mac_line_ends_read_with_their_line_numbers(app, campaign, tmp_path)
     assert result.summary() == "minted 12, reused 0, rejected 2"
     _, errors = read(tmp_path / "out.errors.csv")
     assert [e["line"] for e in errors] == ["14", "15"]
+
+
+def test_reasons_are_in_the_campaigns_language(app, campaign, tmp_path):
+    with app.app_context():
+        db.session.get(Campaign, campaign).locale = "en"
+        db.session.commit()
+    source = write(tmp_path / "in.csv", GERMAN)
+    run(app, campaign, source, tmp_path / "out.csv")
+    _, errors = read(tmp_path / "out.errors.csv")
+    assert [e["reason"] for e in errors] == [
+        "E-Mail 'kim@example' is not a valid email address",
+        "duplicate of line 2: same customer id '10001'",
+    ]

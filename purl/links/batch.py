@@ -55,6 +55,7 @@ from .rows import (
     duplicate_reason,
     identity_for,
     prepare,
+    reasons_in,
     record_blocks,
     relink,
     safe,
@@ -812,7 +813,8 @@ class _Run:
         number = prepared.lines[k]
         text = io.StringIO()
         csv.writer(text, delimiter=plan.delimiter).writerow(
-            safe([str(number), duplicate_reason(row[2], row[3], row[4]), *cells]))
+            safe([str(number), duplicate_reason(reasons_in(plan.locale), row[2], row[3], row[4]),
+                  *cells]))
         return number, text.getvalue()
 def _write_manifest(path: Path, campaign: Campaign, scanned: _Input, result: Result,
                     options: Options, keys: Sequence[str], started: dt.datetime) -> None:

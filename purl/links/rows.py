@@ -18,7 +18,10 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring as _quote
+from pathlib import Path
 from typing import IO
+
+from babel.support import NullTranslations, Translations
 
 from . import codes, tokens
 from .salutation import parse_gender, salutation_line
@@ -62,27 +65,52 @@ def identity_for(external_id: str, email: str, first: str, last: str, company: s
     return identity
 
 
-def duplicate_reason(identity: str, external_id: str | None, email: str | None,
+Translate = Callable[[str], str]
+_TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
+_catalogs: dict[str, NullTranslations] = {}
+
+
+def reasons_in(locale: str) -> Translate:
+    """``gettext`` for the campaign's language: a German shop's marketer reads the reasons in
+    ``OUT.errors.csv`` in German. Plain Babel catalogs, as the workers run without Flask."""
+    catalog = _catalogs.get(locale)
+    if catalog is None:
+        catalog = _catalogs[locale] = Translations.load(str(_TRANSLATIONS), [locale])
+    return catalog.gettext
+
+
+def duplicate_reason(_: Translate, identity: str, external_id: str | None, email: str | None,
                      earlier_line: int | None = None) -> str:
-    earlier = f"line {earlier_line}" if earlier_line else "an earlier row"
     if identity.startswith("id:"):
-        return f"duplicate of {earlier}: same customer id {external_id!r}"
+        if earlier_line:
+            return _("duplicate of line %(line)d: same customer id %(value)s") % {
+                "line": earlier_line, "value": repr(external_id)}
+        return _("duplicate of an earlier row: same customer id %(value)s") % {
+            "value": repr(external_id)}
     if identity.startswith("email:"):
-        return f"duplicate of {earlier}: same email address {email!r}"
-    return f"duplicate of {earlier}: same name and details"
+        if earlier_line:
+            return _("duplicate of line %(line)d: same email address %(value)s") % {
+                "line": earlier_line, "value": repr(email)}
+        return _("duplicate of an earlier row: same email address %(value)s") % {
+            "value": repr(email)}
+    if earlier_line:
+        return _("duplicate of line %(line)d: same name and details") % {"line": earlier_line}
+    return _("duplicate of an earlier row: same name and details")
 
 
 _LIMITED = [(FIELDS.index(name), limit) for name, limit in LIMITS.items()]
 _SHORTEST = min(LIMITS.values())
 
 
-def check(values: list[str], column_of: Mapping[str, str]) -> str | None:
+def check(_: Translate, values: list[str], column_of: Mapping[str, str]) -> str | None:
     for index, limit in _LIMITED:
         if len(values[index]) > limit:
-            return f"{column_of[FIELDS[index]]} is longer than {limit} characters"
+            return _("%(column)s is longer than %(limit)d characters") % {
+                "column": column_of[FIELDS[index]], "limit": limit}
     email = values[1]
     if email and not _EMAIL.fullmatch(email):
-        return f"{column_of['email']} {email!r} is not a valid email address"
+        return _("%(column)s %(value)s is not a valid email address") % {
+            "column": column_of["email"], "value": repr(email)}
     return None
 
 
@@ -162,6 +190,7 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
     text = block.decode(plan.encoding, errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=plan.delimiter)
     result = Prepared()
+    _ = reasons_in(plan.locale)
     errors = io.StringIO()
     write_error = csv.writer(errors, delimiter=plan.delimiter).writerow
     width, column_of, attribute_columns = plan.width, plan.column_of, plan.attribute_columns
@@ -187,14 +216,15 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
             elif len(cells) < width:
                 cells.extend([""] * (width - len(cells)))
             else:
-                reason = f"has {len(cells)} cells but the header has {width}"
+                reason = _("has %(cells)d cells but the header has %(width)d") % {
+                    "cells": len(cells), "width": width}
         if reason is None:
             cells.append("")  # index -1: the value of an unmapped field
             values = [cells[i].strip() for i in picks]
             cells.pop()
             ext, email, first, last, gender, title, company, seed = values
             if max(map(len, values)) > _SHORTEST or (email and not _EMAIL.fullmatch(email)):
-                reason = check(values, column_of)
+                reason = check(_, values, column_of)
         if reason is None:
             if ext:
                 identity = "id:" + ext
@@ -205,7 +235,7 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
                 extra = "".join(f"\x1f{k}={cells[i]}" for k, i in attribute_columns if cells[i])
                 identity = identity_for(ext, email, first, last, company, extra)
             else:
-                reason = "no usable identity: no customer id, email address or name"
+                reason = _("no usable identity: no customer id, email address or name")
             if len(identity) > IDENTITY_LIMIT:
                 identity = identity_for(ext, email, first, last, company)
         if reason is None:
@@ -213,7 +243,7 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
             if earlier is None:
                 seen[identity] = start
             else:
-                reason = duplicate_reason(identity, ext, email, earlier)
+                reason = duplicate_reason(_, identity, ext, email, earlier)
         if reason is not None:
             result.err_sizes.append(write_error(safe([str(start), reason, *cells])))
             result.err_lines.append(start)
