@@ -117,6 +117,23 @@ class Batch(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # A run's last sign of life: set when it starts and at every commit of its rows.
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # A run commits every 100,000 rows, far more often than this, even while it draws QR codes.
+    STALL_AFTER = dt.timedelta(minutes=10)
+
+    def stalled(self, now: dt.datetime | None = None) -> bool:
+        """Queued or running, but silent for too long: its process was stopped (a restart, a
+        killed command). Nothing is lost; running the list again finishes it."""
+        if self.status not in ("queued", "running"):
+            return False
+        seen = self.updated_at or self.created_at
+        if seen is None:
+            return False
+        if seen.tzinfo is None:  # SQLite hands back naive UTC
+            seen = seen.replace(tzinfo=dt.UTC)
+        return (now or utcnow()) - seen > self.STALL_AFTER
 
 
 class Recipient(db.Model):

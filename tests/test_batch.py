@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -333,6 +334,12 @@ def test_kill_9_half_way_then_rerun_completes_without_duplicates(
         done = db.session.scalar(select(func.count()).select_from(Recipient))
     assert 0 < done < total, "the run must be killed half-way"
     assert not out.exists(), "a killed run leaves no half-written output"
+    with app.app_context():  # the console tells a killed run from a slow one
+        killed = db.session.scalar(select(Batch))
+        assert killed.status == "running" and killed.updated_at is not None
+        assert not killed.stalled()
+        assert killed.stalled(now=killed.updated_at.replace(tzinfo=dt.UTC)
+                              + dt.timedelta(minutes=11))
 
     finish = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                             check=False)

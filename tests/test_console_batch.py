@@ -140,6 +140,31 @@ def test_progress_is_a_fragment_for_htmx_and_a_page_without(console):
     assert "hx-get" not in done  # polling stops
 
 
+def test_a_run_silent_for_ten_minutes_shows_as_stopped_and_stops_polling(console):
+    import datetime as dt
+
+    batch_url = upload(console, excel_export()).location
+    app = console.application
+    with app.app_context():  # a CLI run killed half-way leaves its batch "running"
+        batch = db.session.scalar(select(Batch))
+        batch.status, batch.total_rows, batch.processed_rows = "running", 200_000, 100_000
+        batch.updated_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=9)
+        db.session.commit()
+        slug = db.session.get(Campaign, batch.campaign_id).slug
+    assert "hx-trigger" in console.get(batch_url, headers=HX).get_data(as_text=True)
+    with app.app_context():
+        batch = db.session.scalar(select(Batch))
+        batch.updated_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=11)
+        db.session.commit()
+    fragment = console.get(batch_url, headers=HX).get_data(as_text=True)
+    assert "</html>" not in fragment and "hx-trigger" not in fragment
+    assert "ist bei 100.000 von etwa 200.000 Zeilen stehen geblieben" in fragment
+    assert "wenn Sie die Liste erneut hochladen, werden sie wiederverwendet" in fragment
+    full = console.get(batch_url).get_data(as_text=True)
+    assert "</html>" in full and "stehen geblieben" in full
+    assert "abgebrochen" in console.get(f"/console/campaigns/{slug}").get_data(as_text=True)
+
+
 def test_a_mapping_without_identity_or_with_a_field_twice_is_refused(console):
     batch_url = upload(console, excel_export()).location
     page = console.get(batch_url).get_data(as_text=True)

@@ -290,7 +290,8 @@ class _Store:
         self.mark = mark = "%s" if self.postgres else "?"
         created = Recipient.__table__.c.created_at.type.dialect_impl(dialect)
         # Stored exactly as the ORM would store it (SQLite keeps datetimes as text).
-        stamp = (created.bind_processor(dialect) or (lambda v: v))(utcnow())
+        self.stored = created.bind_processor(dialect) or (lambda v: v)
+        stamp = self.stored(utcnow())
         # What every row of the batch shares goes into the statement once, not into each row.
         columns = list(ROW_FIELDS) + (["variant"] if variants else [])
         shared = _SHARED
@@ -402,8 +403,10 @@ class _Store:
             return
         self.cursor().execute(
             f"UPDATE batch SET processed_rows = {self.mark}, minted = {self.mark}, "
-            f"reused = {self.mark}, rejected = {self.mark} WHERE id = {self.mark}",
-            (processed, result.minted, result.reused, result.rejected, self.batch_id),
+            f"reused = {self.mark}, rejected = {self.mark}, updated_at = {self.mark} "
+            f"WHERE id = {self.mark}",
+            (processed, result.minted, result.reused, result.rejected,
+             self.stored(utcnow()), self.batch_id),
         )
 
 
@@ -556,6 +559,7 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
             session.add(batch)
         batch.input_sha256, batch.channel = scanned.sha256, options.channel
         batch.status, batch.total_rows = "running", max(scanned.lines - 1, 0)
+        batch.updated_at = utcnow()
         session.commit()
         batch_id = result.batch_id = batch.id
     ordinal = session.scalar(
@@ -639,7 +643,7 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
         batch.total_rows = run.processed
         batch.processed_rows = run.processed
         batch.minted, batch.reused, batch.rejected = result.minted, result.reused, result.rejected
-        batch.finished_at = utcnow()
+        batch.finished_at = batch.updated_at = utcnow()
         session.commit()
     _write_manifest(manifest_path, campaign, scanned, result, options, keys, started)
     log.info("batch %s for campaign %s: %s", batch_id, campaign.slug, result.summary())
