@@ -112,7 +112,11 @@ def _register_hooks(app: Flask) -> None:
 
     @app.context_processor
     def shop_context() -> dict:
-        return {"shop_name": app.config["SHOP_NAME"], "current_locale": str(get_locale() or "de")}
+        # A quiz that names its own shop (journey) overrides the install's name, and the
+        # install's logo then stays away too.
+        own = g.get("shop_name")
+        return {"shop_name": own or app.config["SHOP_NAME"], "shop_logo": not own,
+                "current_locale": str(get_locale() or "de")}
 
     @app.after_request
     def security_headers(response):  # noqa: ANN001, ANN202

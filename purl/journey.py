@@ -62,6 +62,9 @@ def _quiz_or_404(slug: str) -> Quiz:
     quiz = get_quiz(current_app.config["QUIZ_FOLDER"], slug)
     if quiz is None:
         abort(404)
+    if quiz.shop:
+        # One install may serve several shops' quizzes: the header names this one's.
+        g.shop_name = quiz.shop
     return quiz
 
 

@@ -246,3 +246,14 @@ def test_quiz_report_shows_where_shoppers_drop_off(app, client, demo, runner):
     assert lines["muehle"] == "1" and lines["milch"] == "1" and lines["koffein"] == "0"
     assert lines["completed"] == "1"
     assert runner.invoke(args=["quiz", "report", "nope"]).exit_code == 1
+
+
+def test_a_quiz_that_names_its_shop_shows_that_name(client, demo):
+    coffee = client.get("/q/roestwerk").get_data(as_text=True)
+    assert '<span>Röstwerk</span>' in coffee and "Zoohandlung" not in coffee
+    assert "img/logo.svg" not in coffee  # the pet shop's paw is not the roaster's
+    question = client.get(COFFEE + "zubereitung", headers={"HX-Request": "true"})
+    assert "<title>" in question.get_data(as_text=True)
+    assert "· Röstwerk</title>" in question.get_data(as_text=True)
+    pets = client.get("/q/zoohandlung").get_data(as_text=True)
+    assert '<span>Zoohandlung</span>' in pets and "img/logo.svg" in pets

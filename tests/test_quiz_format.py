@@ -37,6 +37,7 @@ PROBLEMS = {
     "condition_on_text.yaml": ("question 'b'", "'wunsch' is a text question"),
     "duplicate_question.yaml": ("question 'a'", "duplicate question id"),
     "bad_campaign.yaml": ("", "visitor_campaign must be a campaign slug"),
+    "bad_shop.yaml": ("", "shop must be the shop's name (up to 100 characters)"),
 }
 
 

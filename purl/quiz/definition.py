@@ -28,7 +28,7 @@ STATIC_FOLDER = Path(__file__).resolve().parent.parent.parent / "static"
 TEXT_MAX_LENGTH = 500
 YES_NO_LABELS = {"yes": {"de": "Ja", "en": "Yes"}, "no": {"de": "Nein", "en": "No"}}
 
-QUIZ_KEYS = {"slug", "public", "title", "intro", "questions", "visitor_campaign"}
+QUIZ_KEYS = {"slug", "public", "title", "intro", "questions", "visitor_campaign", "shop"}
 QUESTION_KEYS = {
     "id", "type", "text", "help", "required", "options", "order", "show_if", "min_choices",
     "max_choices", "min", "max", "step", "default", "unit", "maps_to", "max_length",
@@ -169,6 +169,7 @@ class Quiz:
     public: bool = True
     source: str = ""
     visitor_campaign: str | None = None
+    shop: str | None = None  # the shop's name in the header, when not the install's own
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -460,6 +461,9 @@ def parse_quiz(content: str, source: str) -> Quiz:
     campaign = raw.get("visitor_campaign")
     if campaign is not None and (not isinstance(campaign, str) or not SLUG.match(campaign)):
         raise QuizError(f"{source}: visitor_campaign must be a campaign slug")
+    shop = raw.get("shop")
+    if shop is not None and (not isinstance(shop, str) or not shop.strip() or len(shop) > 100):
+        raise QuizError(f"{source}: shop must be the shop's name (up to 100 characters)")
     return Quiz(
         slug=slug,
         # The content hash lets old answers be read against the file they were given to.
@@ -470,6 +474,7 @@ def parse_quiz(content: str, source: str) -> Quiz:
         public=bool(raw.get("public", True)),
         source=source,
         visitor_campaign=campaign,
+        shop=shop.strip() if shop else None,
     )
 
 
