@@ -214,7 +214,8 @@ def test_an_unreadable_upload_says_so(console):
     batch_url = upload(console, b"\r\n").location
     response = console.get(batch_url)
     assert response.status_code == 422
-    assert "kann nicht gelesen werden" in response.get_data(as_text=True)
+    assert "kann nicht gelesen werden: die Datei ist leer: die erste Zeile muss die Spalten " \
+        "benennen" in response.get_data(as_text=True)
 
 
 def test_an_ignored_column_is_neither_a_field_nor_kept(console):

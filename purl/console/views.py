@@ -375,7 +375,7 @@ def _preview_page(camp: Campaign, found, mapping: dict | None = None,  # noqa: A
         seen = engine.preview(folder / batches.INPUT)
     except (engine.BatchError, OSError) as exc:
         return render_template("console/batch.html", campaign=camp, batch=found, preview=None,
-                               unreadable=str(exc)), 422
+                               unreadable=_(str(exc))), 422
     return render_template(
         "console/batch.html", campaign=camp, batch=found, preview=seen,
         mapping=mapping or seen.mapping, problems=problems or [], targets=TARGET_LABELS,

@@ -90,6 +90,11 @@ HEADER_ALIASES: Mapping[str, str] = {
 }
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalog; the console translates it when it shows it."""
+    return message
+
+
 class BatchError(ValueError):
     """The whole file cannot be read (not a single row): a message for the marketer."""
 
@@ -247,7 +252,7 @@ def preview(source: str | os.PathLike, rows: int = 5) -> Preview:
     try:
         first_line = text.readline()
         if not first_line.strip():
-            raise BatchError("the file is empty: the first line must name the columns")
+            raise BatchError(N_("the file is empty: the first line must name the columns"))
         delimiter = _sniff_delimiter(first_line)
         reader = csv.reader(itertools.chain([first_line], text), delimiter=delimiter)
         header = [h.strip() for h in next(reader)]
@@ -510,7 +515,7 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
     encoding = "utf-8" if scanned.encoding == "utf-8-sig" else scanned.encoding
     first_line = _read_header(scanned, encoding)
     if not first_line.strip():
-        raise BatchError("the file is empty: the first line must name the columns")
+        raise BatchError(N_("the file is empty: the first line must name the columns"))
     delimiter = _sniff_delimiter(first_line)
     header = [h.strip() for h in next(csv.reader([first_line], delimiter=delimiter))]
     width = len(header)
