@@ -429,6 +429,16 @@ def test_revoke_cli_by_code_recipient_and_all(app, client, runner, campaign, tmp
 
 # --- QR codes -------------------------------------------------------------------------------
 
+def test_a_qr_folder_with_the_delimiter_in_its_name_keeps_the_csv_intact(
+        app, campaign, tmp_path):
+    source = write(tmp_path / "in.csv", GERMAN)  # semicolons
+    run(app, campaign, source, tmp_path / "out.csv", qr_dir=tmp_path / "Druck;Herbst")
+    header, rows = read(tmp_path / "out.csv")
+    assert header[-1] == "qr_file" and all(len(r) == len(header) for r in rows)
+    assert [r["qr_file"].split("/")[0] for r in rows] == ["Druck;Herbst"] * 4
+    assert all((tmp_path / r["qr_file"]).exists() for r in rows)
+
+
 def test_qr_files_per_recipient_named_by_id(app, campaign, runner, tmp_path):
     source = write(tmp_path / "in.csv", GERMAN)
     out = tmp_path / "out.csv"

@@ -792,8 +792,8 @@ class _Run:
                     self.result.reused += 1
                     line = relink(line, self.sign, row, public_id, code)
                 if self.qr is not None:
-                    line = line.replace(QR_MARK + rows[k][0],
-                                        self.qr.reference(rid, self.dir_of_out), 1)
+                    line = line.replace(QR_MARK + rows[k][0], self._cell(
+                        self.qr.reference(rid, self.dir_of_out)), 1)
                     qr_jobs.append((rid, self.plan.link_base + self.sign(public_id)))
                 final[k] = line
             if not retry:
@@ -811,6 +811,12 @@ class _Run:
         self.out_file.write("".join(line for line in final if line is not None))
         if qr_jobs:
             self.qr.draw(qr_jobs)
+
+    def _cell(self, value: str) -> str:
+        """One cell as the csv writer would write it (a folder name may hold a delimiter)."""
+        if any(c in value for c in (self.plan.delimiter, '"', "\r", "\n")):
+            return '"' + value.replace('"', '""') + '"'
+        return value
 
     def _duplicate(self, prepared: Prepared, k: int, row: Row, line: str) -> tuple[int, str]:
         plan = self.plan
