@@ -226,18 +226,16 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
             if max(map(len, values)) > _SHORTEST or (email and not _EMAIL.fullmatch(email)):
                 reason = check(_, values, column_of)
         if reason is None:
-            if ext:
-                identity = "id:" + ext
-            elif email:
-                identity = "email:" + email.lower()
+            if ext or email:  # identity_for, inlined for the million-row case
+                identity = "id:" + ext if ext else "email:" + email.lower()
+                if len(identity) > IDENTITY_LIMIT:
+                    identity = identity_for(ext, email, first, last, company)
             elif first or last or company:
                 # Two Anna Müllers at different addresses are two people.
                 extra = "".join(f"\x1f{k}={cells[i]}" for k, i in attribute_columns if cells[i])
                 identity = identity_for(ext, email, first, last, company, extra)
             else:
                 reason = _("no usable identity: no customer id, email address or name")
-            if len(identity) > IDENTITY_LIMIT:
-                identity = identity_for(ext, email, first, last, company)
         if reason is None:
             earlier = seen.get(identity)
             if earlier is None:
