@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Date, cast, func, literal, select
+from sqlalchemy import Date, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from .models import Event, Product, Recipient, ShopperProfile, as_utc
@@ -187,28 +187,44 @@ class QuestionStep:
     question_id: str
     answered: int
     of_started: float | None
-    lost: int  # answered the question before but not this one
+    # Started, did not finish, and this is the furthest question they answered. Not
+    # "answered the one before but not this": a question only some answers lead to (show_if)
+    # is skipped by the others on purpose, which is no loss.
+    stopped_after: int
 
 
 def question_dropoff(
     session: Session, campaign_id: int, question_ids: Sequence[str]
 ) -> list[QuestionStep]:
-    """Per quiz question (in quiz order): distinct recipients who answered it."""
+    """Per quiz question (in quiz order): distinct recipients who answered it, and how many
+    stopped after it."""
+    real = (Event.campaign_id == campaign_id, Event.is_seed.is_(False),
+            Recipient.is_seed.is_(False))
     answered = dict(session.execute(
         select(Event.question_id, func.count(func.distinct(Event.recipient_id)))
         .join(Recipient, Recipient.id == Event.recipient_id)
-        .where(Event.campaign_id == campaign_id, Event.kind == "answer",
-               Event.is_seed.is_(False), Recipient.is_seed.is_(False))
+        .where(*real, Event.kind == "answer")
         .group_by(Event.question_id)
     ).all())
+    finished = select(Event.recipient_id).where(
+        Event.campaign_id == campaign_id, Event.kind == "quiz_complete",
+        Event.recipient_id.is_not(None))
+    position = case({q: i for i, q in enumerate(question_ids)}, value=Event.question_id,
+                    else_=-1)
+    furthest = (
+        select(Event.recipient_id, func.max(position).label("furthest"))
+        .join(Recipient, Recipient.id == Event.recipient_id)
+        .where(*real, Event.kind == "answer", Event.recipient_id.not_in(finished))
+        .group_by(Event.recipient_id)
+        .subquery()
+    )
+    stopped = dict(session.execute(
+        select(furthest.c.furthest, func.count()).group_by(furthest.c.furthest)).all())
     started = funnel(session, campaign_id)["quiz_start"]
-    result, previous = [], started
-    for question_id in question_ids:
-        count = answered.get(question_id, 0)
-        result.append(QuestionStep(question_id, count, count / started if started else None,
-                                   max(previous - count, 0)))
-        previous = count
-    return result
+    return [QuestionStep(question_id, answered.get(question_id, 0),
+                         answered.get(question_id, 0) / started if started else None,
+                         stopped.get(i, 0))
+            for i, question_id in enumerate(question_ids)]
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,8 @@ def test_funnel_equals_the_events_made_per_channel_and_variant(app, client, demo
                             "product_click": 3}
     assert [(q.question_id, q.answered) for q in dropoff] == [
         ("tier", 7), ("bedarf", 5), ("budget", 5), ("wichtig", 5)]
-    assert dropoff[1].lost == 2
+    # The two who answered only the first question stopped after it.
+    assert [q.stopped_after for q in dropoff] == [2, 0, 0, 0]
     assert [(t.product.id, t.clicks, t.shoppers) for t in top] == [(product_id, 6, 3)]
 
     login(client, MARKETER, MARKETER_PASSWORD)
@@ -215,3 +216,32 @@ def test_events_export_is_a_formula_safe_csv(app, client, demo, users):  # noqa:
     assert len(rows) == 2
     assert rows[1][1] == "visit" and rows[1][5] == "'=HYPERLINK(\"http://evil.example\")"
     assert rows[1][8] == "no"
+
+
+def test_a_question_only_some_answers_lead_to_is_no_drop_off(app, demo):
+    """Cats skip the dog owners' age question by design: only real stops count."""
+    campaign_id = _campaign(app, [])
+    with app.app_context():
+        camp = db.session.get(Campaign, campaign_id)
+        minted = mint(db.session, camp, [NewRecipient(first_name=n, email=f"{n}@example.org")
+                                         for n in ("hund", "katze", "fertig")])
+        db.session.commit()
+        tokens = [sign(r.public_id, TEST_KEYS) for r in minted]
+    shopper = app.test_client()
+
+    def answer(token: str, question: str, value: str) -> None:
+        path = f"/p/{token}/quiz/{question}"
+        page = shopper.get(path).get_data(as_text=True)
+        assert shopper.post(path, data={"csrf_token": csrf_token(page),
+                                        "answer": value}).status_code == 303
+
+    answer(tokens[0], "tier", "hund")
+    answer(tokens[0], "alter", "welpe")  # a dog owner stops after the age question
+    answer(tokens[1], "tier", "katze")  # a cat owner stops after the first question
+    for question, value in QUIZ:  # and a cat owner who finishes
+        answer(tokens[2], question, value)
+    order = ["tier", "alter", "bedarf", "budget", "wichtig"]
+    with app.app_context():
+        steps = analytics.question_dropoff(db.session, campaign_id, order)
+    assert [(q.question_id, q.answered, q.stopped_after) for q in steps] == [
+        ("tier", 3, 1), ("alter", 1, 1), ("bedarf", 1, 0), ("budget", 1, 0), ("wichtig", 1, 0)]
