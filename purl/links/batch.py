@@ -47,6 +47,7 @@ from ..models import Batch, Campaign, Recipient, utcnow
 from . import codes, tokens
 from .rows import (
     FIELDS,
+    N_,
     QR_MARK,
     ROW_FIELDS,
     Plan,
@@ -88,11 +89,6 @@ HEADER_ALIASES: Mapping[str, str] = {
                      "organization", "firmenname"), "company"),
     **dict.fromkeys(("seed", "test", "testempfanger", "testempfaenger", "seedadresse"), "seed"),
 }
-
-
-def N_(message: str) -> str:
-    """Marks a message for the catalog; the console translates it when it shows it."""
-    return message
 
 
 class BatchError(ValueError):
@@ -247,19 +243,13 @@ class Preview:
 def preview(source: str | os.PathLike, rows: int = 5) -> Preview:
     """Read the file as ``generate`` will: encoding, delimiter, header mapping, first rows."""
     scanned = _scan(source)
-    text = io.TextIOWrapper(scanned.binary, encoding=scanned.encoding, errors="replace",
-                            newline="")
-    try:
-        first_line = text.readline()
-        if not first_line.strip():
-            raise BatchError(N_("the file is empty: the first line must name the columns"))
-        delimiter = _sniff_delimiter(first_line)
-        reader = csv.reader(itertools.chain([first_line], text), delimiter=delimiter)
-        header = [h.strip() for h in next(reader)]
+    with scanned.binary:
+        encoding, delimiter, header = _read_columns(scanned)
         found = map_header(header, {})
-        sample = list(itertools.islice((r for r in reader if any(r)), rows))
-    finally:
-        text.close()
+        with io.TextIOWrapper(scanned.binary, encoding=encoding, errors="replace",
+                              newline="") as text:
+            reader = csv.reader(text, delimiter=delimiter)
+            sample = list(itertools.islice((r for r in reader if any(r)), rows))
     by_index = {i: f for f, i in found.items()}
     return Preview(scanned.encoding, delimiter, header,
                    {name: by_index.get(i, "attribute") for i, name in enumerate(header)},
@@ -495,8 +485,10 @@ def generate(
 
 
 
-def _read_header(scanned: _Input, encoding: str) -> str:
-    """The first line as text; leaves the file at the first byte after it."""
+def _read_columns(scanned: _Input) -> tuple[str, str, list[str]]:
+    """(encoding of the rest, delimiter, column names) from the first line; leaves the file
+    at the first byte after it, where the records start."""
+    encoding = "utf-8" if scanned.encoding == "utf-8-sig" else scanned.encoding
     start = len(codecs.BOM_UTF8) if scanned.encoding == "utf-8-sig" else 0
     binary = scanned.binary
     binary.seek(start)
@@ -506,18 +498,18 @@ def _read_header(scanned: _Input, encoding: str) -> str:
     if probe[cut - 1:cut + 1] == b"\r\n":
         cut += 1
     binary.seek(start + cut)
-    return probe[:cut].decode(encoding, errors="replace")
+    first_line = probe[:cut].decode(encoding, errors="replace")
+    if not first_line.strip():
+        raise BatchError(N_("the file is empty: the first line must name the columns"))
+    delimiter = _sniff_delimiter(first_line)
+    header = [h.strip() for h in next(csv.reader([first_line], delimiter=delimiter))]
+    return encoding, delimiter, header
 
 
 def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
               errors_path: Path, manifest_path: Path, keys: Sequence[str], base_url: str,
               options: Options, progress: Progress | None, started: dt.datetime) -> Result:
-    encoding = "utf-8" if scanned.encoding == "utf-8-sig" else scanned.encoding
-    first_line = _read_header(scanned, encoding)
-    if not first_line.strip():
-        raise BatchError(N_("the file is empty: the first line must name the columns"))
-    delimiter = _sniff_delimiter(first_line)
-    header = [h.strip() for h in next(csv.reader([first_line], delimiter=delimiter))]
+    encoding, delimiter, header = _read_columns(scanned)
     width = len(header)
     mapping = map_header(header, options.mapping)
     if not ({"external_id", "email", "first_name", "last_name", "company"} & mapping.keys()):

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 
+from .galois import Field
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DATA_SYMBOLS = 12
 LENGTH = DATA_SYMBOLS + 1
@@ -23,23 +25,12 @@ _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 _VALUE.update({"O": 0, "I": 1, "L": 1})
 
 # GF(2^5) with the primitive polynomial x^5 + x^2 + 1.
-_EXP = [0] * 62
-_LOG = [0] * 32
-_x = 1
-for _i in range(31):
-    _EXP[_i] = _EXP[_i + 31] = _x
-    _LOG[_x] = _i
-    _x <<= 1
-    if _x & 0x20:
-        _x ^= 0x25
-
-
-def _mul(a: int, b: int) -> int:
-    return 0 if a == 0 or b == 0 else _EXP[_LOG[a] + _LOG[b]]
+_GF32 = Field.of(5, 0b100101)
 
 
 # Position i (0 = leftmost) weighs with alpha^(i+1); precomputed per position and value.
-_WEIGHTED = [[_mul(_EXP[i + 1], v) for v in range(32)] for i in range(DATA_SYMBOLS)]
+_WEIGHTED = [[_GF32.mul(_GF32.exp[i + 1], v) for v in range(32)]
+             for i in range(DATA_SYMBOLS)]
 # Minting a million codes must be cheap: each random byte becomes one symbol in C (its low
 # five bits; 256 is a multiple of 32, so every symbol is equally likely), and the check weighs
 # two symbols per lookup.
@@ -86,6 +77,7 @@ def normalise(typed: str) -> str | None:
     return canonical
 
 
-def display(code: str) -> str:
-    """Groups of four for print: ``7KQ2-M9XD-4RTB-F``."""
-    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+def display(code: str | None) -> str:
+    """Groups of four for print: ``7KQ2-M9XD-4RTB-F`` (empty for a link without a code)."""
+    # Slices, not a join over a generator: a batch calls this for every row.
+    return f"{code[:4]}-{code[4:8]}-{code[8:12]}-{code[12:]}" if code else ""

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Campaign, Recipient, as_utc, utcnow
 from . import codes, tokens
-from .batch import identity_for
+from .rows import identity_for
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,8 @@ from qrcode.base import rs_blocks
 from qrcode.constants import ERROR_CORRECT_M
 from qrcode.util import MODE_8BIT_BYTE, QRData
 
+from .galois import Field
+
 log = logging.getLogger(__name__)
 _RUNS = re.compile(rb"1+")
 
@@ -52,24 +54,12 @@ def choose(url: str) -> tuple[int, int]:
 def _rs_generator(count: int) -> list[int]:
     poly = [1]
     for i in range(count):  # product of (x - alpha^i), as log-free coefficients
-        poly = [a ^ (_gmul(b, _GEXP[i]) if b else 0)
+        poly = [a ^ (_GF256.mul(b, _GF256.exp[i]) if b else 0)
                 for a, b in zip([*poly, 0], [0, *poly], strict=True)]
-    return [_GLOG[c] for c in poly[1:]]
+    return [_GF256.log[c] for c in poly[1:]]
 
 
-_GEXP = [0] * 512
-_GLOG = [0] * 256
-_v = 1
-for _i in range(255):
-    _GEXP[_i] = _GEXP[_i + 255] = _v
-    _GLOG[_v] = _i
-    _v <<= 1
-    if _v & 0x100:
-        _v ^= 0x11D
-
-
-def _gmul(a: int, b: int) -> int:
-    return _GEXP[_GLOG[a] + _GLOG[b]] if a and b else 0
+_GF256 = Field.of(8, 0x11D)  # QR's field: x^8 + x^4 + x^3 + x^2 + 1
 
 
 _GENERATORS: dict[int, list[int]] = {}
@@ -80,8 +70,8 @@ def _generator_table(count: int) -> list[int]:
     gen = _rs_generator(count)
     table = [0] * 256
     for factor in range(1, 256):
-        lf = _GLOG[factor]
-        table[factor] = int.from_bytes(bytes(_GEXP[lf + g] for g in gen))
+        lf = _GF256.log[factor]
+        table[factor] = int.from_bytes(bytes(_GF256.exp[lf + g] for g in gen))
     return table
 
 

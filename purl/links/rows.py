@@ -79,23 +79,27 @@ def reasons_in(locale: str) -> Translate:
     return catalog.gettext
 
 
+def N_(message: str) -> str:
+    """Marks a message for the catalog; it is translated where it is used."""
+    return message
+
+
+# (what identified the person, whether the earlier line is known) -> reason
+_DUPLICATE = {
+    ("id", True): N_("duplicate of line %(line)d: same customer id %(value)s"),
+    ("id", False): N_("duplicate of an earlier row: same customer id %(value)s"),
+    ("email", True): N_("duplicate of line %(line)d: same email address %(value)s"),
+    ("email", False): N_("duplicate of an earlier row: same email address %(value)s"),
+    ("row", True): N_("duplicate of line %(line)d: same name and details"),
+    ("row", False): N_("duplicate of an earlier row: same name and details"),
+}
+
+
 def duplicate_reason(_: Translate, identity: str, external_id: str | None, email: str | None,
                      earlier_line: int | None = None) -> str:
-    if identity.startswith("id:"):
-        if earlier_line:
-            return _("duplicate of line %(line)d: same customer id %(value)s") % {
-                "line": earlier_line, "value": repr(external_id)}
-        return _("duplicate of an earlier row: same customer id %(value)s") % {
-            "value": repr(external_id)}
-    if identity.startswith("email:"):
-        if earlier_line:
-            return _("duplicate of line %(line)d: same email address %(value)s") % {
-                "line": earlier_line, "value": repr(email)}
-        return _("duplicate of an earlier row: same email address %(value)s") % {
-            "value": repr(email)}
-    if earlier_line:
-        return _("duplicate of line %(line)d: same name and details") % {"line": earlier_line}
-    return _("duplicate of an earlier row: same name and details")
+    kind = identity.split(":", 1)[0]
+    value = {"id": external_id, "email": email}.get(kind)
+    return _(_DUPLICATE[kind, bool(earlier_line)]) % {"line": earlier_line, "value": repr(value)}
 
 
 _LIMITED = [(FIELDS.index(name), limit) for name, limit in LIMITS.items()]
@@ -112,10 +116,6 @@ def check(_: Translate, values: list[str], column_of: Mapping[str, str]) -> str 
         return _("%(column)s %(value)s is not a valid email address") % {
             "column": column_of["email"], "value": repr(email)}
     return None
-
-
-def code_display(code: str | None) -> str:
-    return f"{code[:4]}-{code[4:8]}-{code[8:12]}-{code[12:]}" if code else ""
 
 
 @dataclass(frozen=True)
@@ -271,7 +271,7 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
             good, tokens.public_ids(len(good)), codes.new_codes(len(good)), strict=True):
         _identity, _ext, _email, first, last, gender, title, *_rest = values
         extra = [link_base + sign(public_id),
-                 f"{code[:4]}-{code[4:8]}-{code[8:12]}-{code[12:]}",
+                 codes.display(code),
                  salutation_line(first, last, gender, title, locale, tone)]
         if qr:
             extra.append(QR_MARK + public_id)
@@ -299,7 +299,7 @@ def relink(line: str, sign: Callable[[str], str], drawn: Row, public_id: str,
     """An output line whose drawn link and code are replaced by another (an existing
     recipient's, or a fresh draw after a collision). Both are random, so they occur once."""
     line = line.replace(sign(drawn[0]), sign(public_id), 1)
-    return line.replace(code_display(drawn[1]), code_display(code), 1)
+    return line.replace(codes.display(drawn[1]), codes.display(code), 1)
 
 
 def _line_breaks(block: bytes, end: int) -> int:
