@@ -75,7 +75,8 @@ def test_branching_back_two_steps_and_change_leaves_no_stale_answer(
     number = page.get_by_role("spinbutton", name="Wie viel darf eine Packung höchstens kosten?")
     slider = page.get_by_role("slider")
     if javascript:
-        assert slider.is_visible()  # the slider is an enhancement beside the number field
+        # The slider is an enhancement beside the number field, shown once htmx has settled.
+        slider.wait_for(state="visible", timeout=5000)
         slider.fill("22")
         assert number.input_value() == "22"
     else:
