@@ -6,7 +6,7 @@ Not a test: it prints figures and ratios measured side by side in one run.
     .venv/bin/python bench/batch.py --rows 1000000 \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/DB   # PostgreSQL
 
-The raw baseline reads the same CSV, draws and HMAC-signs the same kind of ids and writes the
+The raw baseline reads the same CSV, draws and HMAC-signs the same kind of codes and writes the
 same output columns (link, code, salutation) with no database: the floor the engine is
 measured against. Peak memory is the largest sum, sampled while the engine runs, of the
 proportional set sizes of the main process and its workers (what they really use together:
@@ -71,9 +71,8 @@ def raw_baseline(source: Path, target: Path) -> float:
 
 def _raw_chunk(chunk: list[list[str]], writer: csv.writer, sign) -> None:  # noqa: ANN001
     out = []
-    for row, public_id, code in zip(chunk, tokens.public_ids(len(chunk)),
-                                    codes.new_codes(len(chunk)), strict=True):
-        out.append([*row, "http://localhost/p/" + sign(public_id), codes.display(code),
+    for row, code in zip(chunk, codes.new_codes(len(chunk)), strict=True):
+        out.append([*row, "http://localhost/p/" + sign(code), codes.display(code),
                     salutation_line(row[1], row[2], "f", None)])
     writer.writerows(out)
 
@@ -158,7 +157,7 @@ def _default_draw(urls: list[str]) -> int:
 def qr_figures(count: int, folder: Path) -> tuple[float, float]:
     """(codes/s with the library's defaults, codes/s with version and mask fixed), all cores."""
     sign = tokens.signer_for_batch(KEYS)
-    urls = ["http://localhost/p/" + sign(tokens.new_public_id()) for _ in range(count)]
+    urls = ["http://localhost/p/" + sign(code) for code in codes.new_codes(count)]
     cores = os.cpu_count() or 1
     started = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(cores) as pool:

@@ -72,16 +72,20 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-# Built once: SQLAlchemy then reuses its compiled form and cache key on every request.
-_PRELOAD = (
+_PRELOAD_ALL = (
     select(Campaign, ShopperProfile, QuizResponse)
     .select_from(Recipient)
     .join(Campaign, Campaign.id == Recipient.campaign_id)
     .outerjoin(ShopperProfile, ShopperProfile.recipient_id == Recipient.id)
     .outerjoin(QuizResponse, and_(QuizResponse.profile_id == ShopperProfile.id,
                                   QuizResponse.quiz_slug == Campaign.quiz_slug))
-    .where(Recipient.public_id == bindparam("public_id"))
 )
+# Built once per kind of link key (see links.link_key_column): SQLAlchemy then reuses the
+# compiled form and cache key on every request.
+_PRELOAD = {
+    column.key: _PRELOAD_ALL.where(column == bindparam("key"))
+    for column in (Recipient.code, Recipient.public_id)
+}
 
 
 def _preload(token: str) -> Any:
@@ -91,10 +95,10 @@ def _preload(token: str) -> Any:
     identity map, where the lazy ``recipient.campaign`` after ``links.resolve`` (which still
     decides 404/410) finds its campaign instead of asking the database again.
     """
-    public_id = tokens.unsign(token, current_app.config["SECRET_KEYS"])
-    if public_id is None:
+    key = tokens.unsign(token, current_app.config["SECRET_KEYS"])
+    if key is None:
         return None
-    row = db.session.execute(_PRELOAD, {"public_id": public_id}).first()
+    row = db.session.execute(_PRELOAD[links.link_key_column(key).key], {"key": key}).first()
     # The caller keeps the row: the identity map holds objects only weakly.
     return row
 

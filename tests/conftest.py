@@ -136,7 +136,7 @@ def demo(app: Flask) -> Demo:
         db.session.commit()
         return Demo(
             campaign_id=summary.campaign.id,
-            tokens={r.first_name: sign(r.public_id, TEST_KEYS) for r in summary.recipients},
+            tokens={r.first_name: sign(r.link_key, TEST_KEYS) for r in summary.recipients},
             recipient_ids={r.first_name: r.id for r in summary.recipients},
         )
 

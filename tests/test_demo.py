@@ -21,13 +21,13 @@ def test_demo_load_is_idempotent(app, runner):
     assert first.exit_code == 0, first.output
     before = counts(app)
     with app.app_context():
-        links = sorted(db.session.scalars(select(Recipient.public_id)))
+        links = sorted(db.session.scalars(select(Recipient.code)))
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0, second.output
     assert "0 products added, 0 updated" in second.output
     assert counts(app) == before
     with app.app_context():
-        assert sorted(db.session.scalars(select(Recipient.public_id))) == links
+        assert sorted(db.session.scalars(select(Recipient.code))) == links
 
 
 def test_demo_shop_has_a_real_catalog(app, runner):

@@ -69,7 +69,7 @@ def test_funnel_equals_the_events_made_per_channel_and_variant(app, client, demo
         people.append(NewRecipient(first_name="Seed", email="seed@shop.example", is_seed=True))
         minted = mint(db.session, camp, people)
         db.session.commit()
-        recipients = [(r.id, r.channel, r.variant, sign(r.public_id, TEST_KEYS)) for r in minted]
+        recipients = [(r.id, r.channel, r.variant, sign(r.link_key, TEST_KEYS)) for r in minted]
         product_id = db.session.scalar(select(Product.id).where(Product.url.is_not(None)))
     shopper = app.test_client()
     # The seed (last) goes all the way; none of its steps may count.
@@ -226,7 +226,7 @@ def test_a_question_only_some_answers_lead_to_is_no_drop_off(app, demo):
         minted = mint(db.session, camp, [NewRecipient(first_name=n, email=f"{n}@example.org")
                                          for n in ("hund", "katze", "fertig")])
         db.session.commit()
-        tokens = [sign(r.public_id, TEST_KEYS) for r in minted]
+        tokens = [sign(r.link_key, TEST_KEYS) for r in minted]
     shopper = app.test_client()
 
     def answer(token: str, question: str, value: str) -> None:

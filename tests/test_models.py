@@ -5,11 +5,15 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from purl.extensions import db
+from purl.links import codes, tokens
 from purl.links.logic import NewRecipient, mint
 from purl.models import Campaign, Recipient, ShopperProfile
+
+from .conftest import TEST_KEYS
 
 
 def test_models_and_migrations_never_drift_apart(app):
@@ -45,7 +49,7 @@ def test_one_person_gets_one_link_per_channel(app):
                                                               channel="print")])
         assert print_link[0].id != first[0].id
         db.session.commit()
-        duplicate = Recipient(campaign_id=campaign.id, public_id="x" * 16,
+        duplicate = Recipient(campaign_id=campaign.id, code="X" * 13,
                               identity=first[0].identity, channel="email", attributes={})
         db.session.add(duplicate)
         with pytest.raises(IntegrityError):
@@ -59,3 +63,55 @@ def test_a_profile_belongs_to_someone(app):
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
+
+
+@pytest.fixture
+def empty_database(database_url: str, tmp_path):  # noqa: ANN001, ANN201
+    """A database of its own, beside the suite's: a SQLite file, or a PostgreSQL schema."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'upgraded.sqlite3'}"
+        return
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS upgrade_check CASCADE"))
+        conn.execute(text("CREATE SCHEMA upgrade_check"))
+    separator = "&" if "?" in database_url else "?"
+    yield f"{database_url}{separator}options=-csearch_path%3Dupgrade_check"
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA upgrade_check CASCADE"))
+    engine.dispose()
+
+
+def test_links_minted_before_the_code_was_the_key_keep_working(make_app, empty_database):
+    """Upgrading a database whose recipients carry public ids (and are referred to by
+    profiles and events) keeps their links, and new links carry the code."""
+    app = make_app(SQLALCHEMY_DATABASE_URI=empty_database)
+    cli = app.test_cli_runner()
+    assert cli.invoke(args=["db", "upgrade", "0007"]).exit_code == 0
+    old_id, code = "AbCdEfGh0123456789abcdef", codes.new_code()
+    with app.app_context():
+        # The model's columns are all there at 0007: the ORM writes the old shape too.
+        campaign = _campaign()
+        anna = Recipient(campaign_id=campaign.id, public_id=old_id, code=code,
+                         identity="email:anna@example.org", channel="email",
+                         first_name="Anna", attributes={})
+        db.session.add(anna)
+        db.session.flush()
+        db.session.add(ShopperProfile(recipient_id=anna.id))
+        db.session.commit()
+    result = cli.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    old_link = client.get("/p/" + tokens.sign(old_id, TEST_KEYS))
+    assert old_link.status_code == 200 and "Anna" in old_link.get_data(as_text=True)
+    assert client.get("/c/" + codes.display(code).lower()).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ShopperProfile)) == 1
+        with db.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
+        campaign = db.session.scalar(select(Campaign))
+        new = mint(db.session, campaign, [NewRecipient(first_name="Ben", email="ben@x.de")])[0]
+        db.session.commit()
+        assert new.public_id is None and new.link_key == new.code
+        token = tokens.sign(new.link_key, TEST_KEYS)
+    assert "Ben" in client.get("/p/" + token).get_data(as_text=True)

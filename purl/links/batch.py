@@ -378,7 +378,8 @@ class _Store:
         return cur.rowcount
 
     def existing(self, identities: Sequence[str]) -> dict[str, tuple[int, str, str | None, Any]]:
-        """identity -> (id, public_id, code, batch_id) of this campaign's people on this channel."""
+        """identity -> (id, link key, code, batch_id) of this campaign's people on this
+        channel (the link key: see ``Recipient.link_key``)."""
         found: dict[str, tuple[int, str, str | None, Any]] = {}
         cur = self.cursor()
         for start in range(0, len(identities), 5000):
@@ -390,7 +391,7 @@ class _Store:
                 [self.campaign_id, self.channel, *part],
             )
             for identity, rid, public_id, code, batch_id in cur.fetchall():
-                found[identity] = (rid, public_id, code, batch_id)
+                found[identity] = (rid, public_id or code, code, batch_id)
         return found
 
     def progress(self, result: Result, processed: int) -> None:
@@ -709,15 +710,15 @@ class _Run:
     def _count(self, prepared: Prepared, more_errors: list[tuple[int, str]]) -> None:
         """A dry run: who would be minted, who is there already, who is in the file twice."""
         prepared.unpack()
-        known = self.store.existing([row[2] for row in prepared.rows])
+        known = self.store.existing([row[1] for row in prepared.rows])
         lines = prepared.out_lines()
         for k, row in enumerate(prepared.rows):
-            key = hash(row[2])
+            key = hash(row[1])
             if key in self.seen:
                 more_errors.append(self._duplicate(prepared, k, row, lines[k]))
                 continue
             self.seen.add(key)
-            if row[2] in known:
+            if row[1] in known:
                 self.result.reused += 1
             else:
                 self.result.minted += 1
@@ -759,42 +760,41 @@ class _Run:
         qr_jobs = []
         todo = list(range(len(rows)))
         for _attempt in range(3):
-            known = self.store.existing([drawn[k][2] for k in todo])
+            known = self.store.existing([drawn[k][1] for k in todo])
             retry = []
             for k in todo:
                 row = drawn[k]
-                found = known.get(row[2])
+                found = known.get(row[1])
                 if found is None:
                     retry.append(k)
                     continue
-                rid, public_id, code, batch_id = found
+                rid, link_key, code, batch_id = found
                 line = lines[k]
-                if public_id == row[0]:
+                if code == row[0]:
                     self.result.minted += 1
                 elif batch_id is not None and batch_id == self.store.batch_id:
                     # A row further up this very file minted this person's link.
                     more_errors.append(self._duplicate(prepared, k, row, line))
                     continue
                 else:
-                    key = hash(row[2])
+                    key = hash(row[1])
                     if key in self.seen:
                         more_errors.append(self._duplicate(prepared, k, row, line))
                         continue
                     self.seen.add(key)
                     self.result.reused += 1
-                    line = relink(line, self.sign, row, public_id, code)
+                    line = relink(line, self.sign, row[0], link_key, code)
                 if self.qr is not None:
                     line = line.replace(QR_MARK + rows[k][0], self._cell(
                         self.qr.reference(rid, self.dir_of_out)), 1)
-                    qr_jobs.append((rid, self.plan.link_base + self.sign(public_id)))
+                    qr_jobs.append((rid, self.plan.link_base + self.sign(link_key)))
                 final[k] = line
             if not retry:
                 break
-            # Their random id or code was someone else's already: draw again, insert again.
-            for k, public_id, code in zip(retry, tokens.public_ids(len(retry)),
-                                          codes.new_codes(len(retry)), strict=True):
-                lines[k] = relink(lines[k], self.sign, drawn[k], public_id, code)
-                drawn[k] = (public_id, code, *drawn[k][2:])
+            # Their random code was someone else's already: draw again, insert again.
+            for k, code in zip(retry, codes.new_codes(len(retry)), strict=True):
+                lines[k] = relink(lines[k], self.sign, drawn[k][0], code, code)
+                drawn[k] = (code, *drawn[k][1:])
             self.store.insert([drawn[k] for k in retry])
             todo = retry
         else:
@@ -820,7 +820,7 @@ class _Run:
         number = prepared.lines[k]
         text = io.StringIO()
         csv.writer(text, delimiter=plan.delimiter).writerow(
-            safe([str(number), duplicate_reason(reasons_in(plan.locale), row[2], row[3], row[4]),
+            safe([str(number), duplicate_reason(reasons_in(plan.locale), row[1], row[2], row[3]),
                   *cells]))
         return number, text.getvalue()
 def _write_manifest(path: Path, campaign: Campaign, scanned: _Input, result: Result,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ..models import Campaign, Recipient, as_utc, utcnow
 from . import codes, tokens
@@ -119,7 +119,6 @@ def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -
             continue
         recipient = Recipient(
             campaign_id=campaign.id,
-            public_id=tokens.new_public_id(),
             code=codes.new_code(),
             identity=identity,
             channel=person.channel,
@@ -143,17 +142,23 @@ def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -
 
 def link_url(recipient: Recipient, campaign: Campaign, keys: Sequence[str], base_url: str) -> str:
     base = (campaign.base_url or base_url).rstrip("/")
-    return f"{base}/p/{tokens.sign(recipient.public_id, keys)}"
+    return f"{base}/p/{tokens.sign(recipient.link_key, keys)}"
+
+
+def link_key_column(key: str) -> InstrumentedAttribute[str | None]:
+    """Where to find the recipient whose link carries ``key``: a code, or an older link's
+    public id (24 characters, never a code's 13)."""
+    return Recipient.code if len(key) == codes.LENGTH else Recipient.public_id
 
 
 def resolve(
     session: Session, token: str, keys: Sequence[str], now: dt.datetime | None = None
 ) -> Recipient:
     """The recipient a followed link belongs to, or LinkNotFound / LinkGone."""
-    public_id = tokens.unsign(token, keys)
-    if public_id is None:
+    key = tokens.unsign(token, keys)
+    if key is None:
         raise LinkNotFound
-    recipient = session.scalar(select(Recipient).where(Recipient.public_id == public_id))
+    recipient = session.scalar(select(Recipient).where(link_key_column(key) == key))
     if recipient is None:
         raise LinkNotFound
     now = now or utcnow()

@@ -23,7 +23,7 @@ from typing import IO
 
 from babel.support import NullTranslations, Translations
 
-from . import codes, tokens
+from . import codes
 from .salutation import parse_gender, salutation_line
 
 FIELDS = ("external_id", "email", "first_name", "last_name", "gender", "title", "company", "seed")
@@ -36,12 +36,12 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 # What a spreadsheet would run as a formula (DESIGN.md: formula-safe CSV).
 _RISKY = frozenset("=+-@\t\r")
 # Stands in an output line's ``qr_file`` cell until the main process knows the recipient's
-# database id (the file is named after it). Followed by the row's public id, so it is unique.
+# database id (the file is named after it). Followed by the row's drawn code, so it is unique.
 QR_MARK = "\x1eqr:"
 
 # A recipient row as the database takes it, in this order.
-ROW_FIELDS = ("public_id", "code", "identity", "external_id", "email", "first_name",
-              "last_name", "gender", "title", "company", "attributes", "is_seed")
+ROW_FIELDS = ("code", "identity", "external_id", "email", "first_name", "last_name",
+              "gender", "title", "company", "attributes", "is_seed")
 Row = tuple
 
 
@@ -260,21 +260,20 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
     write = csv.writer(out, delimiter=plan.delimiter).writerow
     sizes = result.out_sizes
     if not plan.mint:  # a dry run: the rows as read, to report a duplicate of another block
-        result.rows = [(None, None, *values) for _cells, values in good]
+        result.rows = [(None, *values) for _cells, values in good]
         result.out_sizes = [write(safe(cells)) for cells, _values in good]
         result.out_text = out.getvalue()
         return result
     rows = result.rows
     link_base, locale, tone, qr = plan.link_base, plan.locale, plan.tone, plan.qr
     targets, out_width = plan.targets, plan.out_width
-    for (cells, values), public_id, code in zip(
-            good, tokens.public_ids(len(good)), codes.new_codes(len(good)), strict=True):
+    for (cells, values), code in zip(good, codes.new_codes(len(good)), strict=True):
         _identity, _ext, _email, first, last, gender, title, *_rest = values
-        extra = [link_base + sign(public_id),
+        extra = [link_base + sign(code),
                  codes.display(code),
                  salutation_line(first, last, gender, title, locale, tone)]
         if qr:
-            extra.append(QR_MARK + public_id)
+            extra.append(QR_MARK + code)
         line = safe(cells)
         if targets:
             line.extend([""] * (out_width - len(line)))
@@ -283,7 +282,7 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
         else:
             line.extend(extra)
         sizes.append(write(line))
-        rows.append((public_id, code, *values))
+        rows.append((code, *values))
     result.out_text = out.getvalue()
     if plan.copy_shared is not None:
         copy = io.StringIO()
@@ -294,12 +293,13 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
     return result
 
 
-def relink(line: str, sign: Callable[[str], str], drawn: Row, public_id: str,
+def relink(line: str, sign: Callable[[str], str], drawn: str, key: str,
            code: str | None) -> str:
-    """An output line whose drawn link and code are replaced by another (an existing
-    recipient's, or a fresh draw after a collision). Both are random, so they occur once."""
-    line = line.replace(sign(drawn[0]), sign(public_id), 1)
-    return line.replace(codes.display(drawn[1]), codes.display(code), 1)
+    """An output line whose link and code, both from the ``drawn`` code, are replaced by
+    another's (an existing recipient's link key and code, or a fresh draw after a
+    collision). The drawn code is random, so its link and printed form occur once."""
+    line = line.replace(sign(drawn), sign(key), 1)
+    return line.replace(codes.display(drawn), codes.display(code), 1)
 
 
 def _line_breaks(block: bytes, end: int) -> int:

@@ -1,52 +1,23 @@
 """Signed link tokens.
 
-A token is ``<public_id>.<signature>``: the public id is random and opaque (itsdangerous signs,
-it does not encrypt, so nothing personal may go in). Each purpose signs with its own salt, so a
+A token is ``<key>.<signature>``: the key is the recipient's typeable code (links minted before
+it was the key carry an older random public id), random and opaque (itsdangerous signs, it
+does not encrypt, so nothing personal may go in). Each purpose signs with its own salt, so a
 token minted for one purpose never verifies for another. ``SECRET_KEYS`` lists keys newest
 first: links are signed with the newest, and every listed key still verifies.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
-import os
-import time
 from collections.abc import Callable, Sequence
 
 from itsdangerous import BadSignature, Signer
 from itsdangerous.encoding import base64_decode, base64_encode
 
 LINK_SALT = "purl.link.v1"
-
-
-# Base64url's 64 symbols in ASCII order, so that encoded numbers sort as the numbers do.
-_SORTED = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
-_TO_SORTED = bytes.maketrans(
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", _SORTED)
-
-
-def public_ids(count: int) -> list[str]:
-    """``count`` fresh public ids: 8 characters of minting time, then 96 random bits.
-
-    The random part is what makes an id unguessable; the time prefix (milliseconds, sorting
-    as text) keeps the ids minted together next to each other in the unique index, so a
-    million-row batch touches a few index pages at its end instead of every page at random.
-    """
-    # The top bit set keeps the first character a letter (no leading "-" for a spreadsheet).
-    millis = time.time_ns() // 1_000_000 | 1 << 47
-    stamp = base64.urlsafe_b64encode(millis.to_bytes(6))
-    prefix = stamp.translate(_TO_SORTED).decode("ascii")
-    # 12 random bytes encode to exactly 16 URL-safe characters: one draw for all of them.
-    text = base64.urlsafe_b64encode(os.urandom(12 * count)).decode("ascii")
-    return [prefix + text[i:i + 16] for i in range(0, 16 * count, 16)]
-
-
-def new_public_id() -> str:
-    """One fresh public id (see :func:`public_ids`), 24 URL-safe characters."""
-    return public_ids(1)[0]
 
 
 def _signer(keys: Sequence[str], salt: str) -> Signer:
@@ -56,14 +27,14 @@ def _signer(keys: Sequence[str], salt: str) -> Signer:
     )
 
 
-def sign(public_id: str, keys: Sequence[str], salt: str = LINK_SALT) -> str:
-    return _signer(keys, salt).sign(public_id).decode("ascii")
+def sign(key: str, keys: Sequence[str], salt: str = LINK_SALT) -> str:
+    return _signer(keys, salt).sign(key).decode("ascii")
 
 
 def unsign(token: str, keys: Sequence[str], salt: str = LINK_SALT) -> str | None:
-    """The public id the token carries, or None if no listed key verifies it."""
+    """The key the token carries, or None if no listed key verifies it."""
     try:
-        public_id = _signer(keys, salt).unsign(token).decode("ascii")
+        key = _signer(keys, salt).unsign(token).decode("ascii")
     except (BadSignature, UnicodeError):
         return None
     # Base64 ignores the spare low bits of the last character, so several spellings decode to
@@ -71,7 +42,7 @@ def unsign(token: str, keys: Sequence[str], salt: str = LINK_SALT) -> str | None
     signature = token.rsplit(".", 1)[1]
     if base64_encode(base64_decode(signature)).decode("ascii") != signature:
         return None
-    return public_id
+    return key
 
 
 def key_id(keys: Sequence[str]) -> str:
@@ -93,13 +64,13 @@ def signer_for_batch(keys: Sequence[str], salt: str = LINK_SALT) -> Callable[[st
     encode = binascii.b2a_base64
     url_safe = bytes.maketrans(b"+/", b"-_")
 
-    def sign_one(public_id: str) -> str:
+    def sign_one(key: str) -> str:
         mac = inner.copy()
-        mac.update(public_id.encode("ascii"))
+        mac.update(key.encode("ascii"))
         signed = outer.copy()
         signed.update(mac.digest())
         # 32 bytes are 43 base64 symbols and one "=" of padding, which itsdangerous drops.
-        return public_id + "." + encode(signed.digest(), newline=False)[:43].translate(
+        return key + "." + encode(signed.digest(), newline=False)[:43].translate(
             url_safe).decode("ascii")
 
     return sign_one

@@ -56,7 +56,7 @@ def code(typed: str):  # noqa: ANN201
     recipient = stored and db.session.scalar(select(Recipient).where(Recipient.code == stored))
     if not recipient:
         abort(404)
-    token = tokens.sign(recipient.public_id, current_app.config["SECRET_KEYS"])
+    token = tokens.sign(recipient.link_key, current_app.config["SECRET_KEYS"])
     # Resolve as the link itself would, so revoked and expired codes get the same 410 page.
     trip = journey.from_token(token)
     return redirect(trip.url("links.landing"), 303)

@@ -75,7 +75,7 @@ def _visitor_campaign(trip: journey.Journey) -> Campaign | None:
 def _seed(trip: journey.Journey) -> str:
     # Stable per shopper, so a shuffled question shows the same order on every visit.
     if trip.recipient is not None:
-        return trip.recipient.public_id
+        return trip.recipient.link_key
     return hashlib.sha256((trip.visitor_key or "").encode()).hexdigest()
 
 
