@@ -76,6 +76,7 @@ def _tune_sqlite(app: Flask) -> None:
     def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
         # WAL lets the showroom read while a batch writes; foreign keys are off by default.
         cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA page_size=8192")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
