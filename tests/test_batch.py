@@ -570,6 +570,27 @@ def test_record_blocks_end_only_between_records():
         assert text.split("\n")[line - 1].startswith(first[0] + ";")
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r", "mixed"])
+def test_record_blocks_without_quotes_cut_at_every_kind_of_line_end(ending):
+    """Blocks with no quote in them take the short way (the last line break): at every
+    block size, reading the blocks gives what reading the whole file gives."""
+    from purl.links.rows import record_blocks
+
+    endings = ["\n", "\r\n", "\r"] if ending == "mixed" else [ending]
+    body = "".join(f"K{i};Anna;;x{i}@example.de{endings[i % len(endings)]}"
+                   for i in range(60)).encode()
+    whole = list(csv.reader(io.StringIO(body.decode(), newline=""), delimiter=";"))
+    for size in (1, 2, 3, 7, 13, 64):
+        blocks = list(record_blocks(io.BytesIO(body), ";", size, 2))
+        assert b"".join(b for b, _ in blocks) == body
+        pieces = [r for b, _ in blocks
+                  for r in csv.reader(io.StringIO(b.decode(), newline=""), delimiter=";")]
+        assert pieces == whole, size
+        # Each block starts on the line a text editor shows for its first record.
+        for block, line in blocks:
+            assert block.startswith(f"K{line - 2};".encode())
+
+
 def test_every_core_gives_what_one_core_gives(app, campaign, tmp_path):
     source = write(tmp_path / "in.csv", nasty_export(300))
     with app.app_context():

@@ -303,8 +303,9 @@ def relink(line: str, sign: Callable[[str], str], drawn: str, key: str,
 
 
 def _line_breaks(block: bytes, end: int) -> int:
-    return (block.count(b"\n", 0, end) + block.count(b"\r", 0, end)
-            - block.count(b"\r\n", 0, end))
+    breaks = block.count(b"\n", 0, end)
+    returns = block.count(b"\r", 0, end)
+    return breaks + returns - block.count(b"\r\n", 0, end) if returns else breaks
 
 
 # --- cutting a file into blocks of whole records ------------------------------------------
@@ -337,7 +338,11 @@ def record_blocks(binary: IO[bytes], delimiter: str, size: int,
             break
         block = carry + data
         # A read may stop between the \r and \n of one line end: never cut after a last \r.
-        end = complete(block, 0, len(block) - block.endswith(b"\r")).end()
+        limit = len(block) - block.endswith(b"\r")
+        if b'"' in block:
+            end = complete(block, 0, limit).end()
+        else:  # no quoted field (most exports): every line break ends a record
+            end = max(block.rfind(b"\n", 0, limit), block.rfind(b"\r", 0, limit)) + 1
         if end == 0:  # not one whole record yet (a huge quoted field): read on
             carry = block
             continue
