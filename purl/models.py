@@ -35,10 +35,10 @@ from .extensions import db
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
-def OpaqueKey(length: int) -> String:  # noqa: N802 (reads as a type)
-    """Text compared byte by byte: random ids and codes have no language to sort by, and on
-    PostgreSQL the database's default collation costs each index comparison a locale lookup.
-    SQLite compares bytes anyway."""
+def BytewiseString(length: int) -> String:  # noqa: N802 (reads as a type)
+    """Text compared byte by byte, for random ids and codes and for code words such as a
+    channel: they have no language to sort by, and on PostgreSQL the database's default
+    collation costs every index comparison a locale lookup. SQLite compares bytes anyway."""
     return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
@@ -167,10 +167,10 @@ class Recipient(db.Model):
     # recipients up by batch, batches are never deleted, and checking the key row by row
     # cost PostgreSQL a fifth of a million-row batch.
     batch_id: Mapped[int | None] = mapped_column(Integer)
-    public_id: Mapped[str | None] = mapped_column(OpaqueKey(32))
-    code: Mapped[str | None] = mapped_column(OpaqueKey(16), unique=True)
-    identity: Mapped[str] = mapped_column(OpaqueKey(128))
-    channel: Mapped[str] = mapped_column(String(16), default="email")
+    public_id: Mapped[str | None] = mapped_column(BytewiseString(32))
+    code: Mapped[str | None] = mapped_column(BytewiseString(16), unique=True)
+    identity: Mapped[str] = mapped_column(BytewiseString(128))
+    channel: Mapped[str] = mapped_column(BytewiseString(16), default="email")
     external_id: Mapped[str | None] = mapped_column(String(128))
     email: Mapped[str | None] = mapped_column(String(254))
     first_name: Mapped[str | None] = mapped_column(String(100))

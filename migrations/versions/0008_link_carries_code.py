@@ -2,7 +2,7 @@
 
 A million-row batch spent a third of its PostgreSQL time on keys it did not need: a second
 random id beside the code (its own unique index), a foreign-key check per row for batch_id,
-and locale-aware comparisons of random text in every index.
+and locale-aware comparisons of random text (and of the channel) in every index.
 
 Revision ID: 0008
 Revises: 0007
@@ -18,7 +18,8 @@ branch_labels = None
 depends_on = None
 
 _NOT_NULL = sa.text("public_id IS NOT NULL")
-_OPAQUE = {"public_id": 32, "code": 16, "identity": 128}
+# Compared byte by byte on PostgreSQL: random keys, and the channel, a code word.
+_BYTEWISE = {"public_id": 32, "code": 16, "identity": 128, "channel": 16}
 
 
 def upgrade():
@@ -30,14 +31,14 @@ def upgrade():
     op.create_index('uq_recipient_public_id', 'recipient', ['public_id'], unique=True,
                     sqlite_where=_NOT_NULL, postgresql_where=_NOT_NULL)
     if op.get_bind().dialect.name == 'postgresql':
-        for column, length in _OPAQUE.items():
+        for column, length in _BYTEWISE.items():
             op.alter_column('recipient', column, type_=sa.String(length, collation='C'),
                             existing_type=sa.String(length))
 
 
 def downgrade():
     if op.get_bind().dialect.name == 'postgresql':
-        for column, length in _OPAQUE.items():
+        for column, length in _BYTEWISE.items():
             op.alter_column('recipient', column, type_=sa.String(length),
                             existing_type=sa.String(length, collation='C'))
     op.drop_index('uq_recipient_public_id', table_name='recipient')
