@@ -358,7 +358,7 @@ class _Store:
         return True
 
     def insert(self, rows: list[tuple]) -> int:
-        """Insert what is new; a row whose person (or random id) is there already is left out."""
+        """Insert what is new; a row whose person (or random code) is there already is left out."""
         cur = self.cursor()
         if self.postgres:
             # COPY into a scratch table, then one INSERT … SELECT that skips known people.
@@ -805,7 +805,7 @@ class _Run:
             self.store.insert([drawn[k] for k in retry])
             todo = retry
         else:
-            raise RuntimeError("could not draw unique random ids for a block")
+            raise RuntimeError("could not draw unique random codes for a block")
         assert self.out_file is not None
         self.out_file.write("".join(line for line in final if line is not None))
         if qr_jobs:

@@ -96,7 +96,7 @@ def identity_of(person: NewRecipient) -> str:
 
 
 def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -> list[Recipient]:
-    """Give each person a recipient row with a fresh random public id; reuse existing ones.
+    """Give each person a recipient row with a fresh random code; reuse existing ones.
 
     One ORM object per row: fine for a handful (demo, tests). Large lists go through the
     bulk path of the batch importer.
