@@ -386,15 +386,20 @@ class _Store:
         if self.postgres and not self.planned:
             self._refresh_statistics()
         cur = self.cursor()
-        for start in range(0, len(identities), 5000):
-            part = identities[start:start + 5000]
-            cur.execute(
-                f"SELECT identity, id, public_id, code, batch_id FROM recipient WHERE "
-                f"campaign_id = {self.mark} AND channel = {self.mark} AND identity IN "
-                f"({', '.join([self.mark] * len(part))})",
-                [self.campaign_id, self.channel, *part],
-            )
-            for identity, rid, public_id, code, batch_id in cur.fetchall():
+        select = ("SELECT identity, id, public_id, code, batch_id FROM recipient WHERE "
+                  f"campaign_id = {self.mark} AND channel = {self.mark} AND identity ")
+        if self.postgres:  # one array parameter: a block's 10,000 identities in one go
+            cur.execute(select + "= ANY(%s)", [self.campaign_id, self.channel, list(identities)])
+            parts = [cur.fetchall()]
+        else:  # SQLite: 5,000 parameters at a time, well under its limit
+            parts = []
+            for start in range(0, len(identities), 5000):
+                part = identities[start:start + 5000]
+                cur.execute(select + f"IN ({', '.join('?' * len(part))})",
+                            [self.campaign_id, self.channel, *part])
+                parts.append(cur.fetchall())
+        for part in parts:
+            for identity, rid, public_id, code, batch_id in part:
                 found[identity] = (rid, public_id or code, code, batch_id)
         return found
 
