@@ -695,10 +695,12 @@ class _Run:
         self.committed = 0
         # Where the main process's time goes (logged at the end): the batch's critical path.
         self.timing = dict.fromkeys(("waiting", "inserting", "committing"), 0.0)
-        # Hashes of identities that were known before this batch (a dry run: all of them), to
-        # tell a second row for the same person in this file. A fresh list leaves it empty:
-        # the unique constraint tells those apart.
+        # To tell a second row for the same person in this file. A dry run keeps the hashes
+        # of all identities; a real run only needs the people known before this batch (the
+        # unique constraint tells the new ones apart), marked by recipient id in a bitmap:
+        # a set of a million ints cost a re-run 75 MB, the bitmap costs a bit per id.
         self.seen: set[int] = set()
+        self.reused_ids = bytearray()
 
     def wait(self, pending: Any) -> Prepared:
         started = time.perf_counter()
@@ -807,11 +809,9 @@ class _Run:
                     more_errors.append(self._duplicate(prepared, k, row, line))
                     continue
                 else:
-                    key = hash(row[1])
-                    if key in self.seen:
+                    if self._reused_before(rid):
                         more_errors.append(self._duplicate(prepared, k, row, line))
                         continue
-                    self.seen.add(key)
                     self.result.reused += 1
                     line = relink(line, self.sign, row[0], link_key, code)
                 if self.qr is not None:
@@ -833,6 +833,16 @@ class _Run:
         self.out_file.write("".join(line for line in final if line is not None))
         if qr_jobs:
             self.qr.draw(qr_jobs)
+
+    def _reused_before(self, rid: int) -> bool:
+        """Whether an earlier row of this file reused recipient ``rid``; marks it if not."""
+        byte, bit = rid >> 3, 1 << (rid & 7)
+        if byte >= len(self.reused_ids):
+            self.reused_ids.extend(bytes(byte + 1 - len(self.reused_ids) + (1 << 16)))
+        if self.reused_ids[byte] & bit:
+            return True
+        self.reused_ids[byte] |= bit
+        return False
 
     def _cell(self, value: str) -> str:
         """One cell as the csv writer would write it (a folder name may hold a delimiter)."""
