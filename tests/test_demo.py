@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from purl.extensions import db
@@ -43,8 +45,12 @@ def test_demo_shop_has_a_real_catalog(app, runner):
     assert {"Müller", "Şahin", "Weiß"} <= names
 
 
-def test_demo_load_prints_purls_and_the_console_login(runner):
+def test_demo_load_prints_purls_a_code_and_the_console_login(runner, client):
     output = runner.invoke(args=["demo", "load"]).output
     assert output.count("http://localhost/p/") == 5
     assert "Liebe Anna," in output
     assert "demo@purl.example" in output
+    # A code to type, as from a printed letter; it leads to that recipient's page.
+    typed = re.search(r"http://localhost(/c/[0-9A-Z-]{16}) ", output).group(1)
+    page = client.get(typed.lower(), follow_redirects=True)
+    assert page.status_code == 200 and "Liebe Anna," in page.get_data(as_text=True)

@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..extensions import db
+from ..links import codes
 from ..links.logic import link_url
 from ..links.salutation import salutation_for
 from .load import DEMO_PASSWORD, DEMO_USER, load_demo
@@ -31,6 +32,9 @@ def load() -> None:
         url = link_url(recipient, campaign, config["SECRET_KEYS"], config["PURL_BASE_URL"])
         click.echo(f"  {salutation_for(recipient, campaign):<32} {url}")
     base = config["PURL_BASE_URL"]
-    click.echo(f"\nQuiz without a link:  {base}/q/{campaign.quiz_slug}")
+    first = summary.recipients[0]
+    click.echo(f"\nTyped from a letter:  {base}/c/{codes.display(first.code)}  "
+               f"({first.first_name}'s code; case and O for 0 do not matter)")
+    click.echo(f"Quiz without a link:  {base}/q/{campaign.quiz_slug}")
     click.echo(f"Second demo quiz:     {base}/q/roestwerk  (a coffee roaster)")
     click.echo(f"Marketer console:     {base}/console/  ({DEMO_USER} / {DEMO_PASSWORD})")
