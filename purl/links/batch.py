@@ -385,22 +385,20 @@ class _Store:
         found: dict[str, tuple[int, str, str | None, Any]] = {}
         if self.postgres and not self.planned:
             self._refresh_statistics()
-        cur = self.cursor()
         select = ("SELECT identity, id, public_id, code, batch_id FROM recipient WHERE "
                   f"campaign_id = {self.mark} AND channel = {self.mark} AND identity ")
+        shared = [self.campaign_id, self.channel]
         if self.postgres:  # one array parameter: a block's 10,000 identities in one go
-            cur.execute(select + "= ANY(%s)", [self.campaign_id, self.channel, list(identities)])
-            parts = [cur.fetchall()]
+            queries = [(select + "= ANY(%s)", [*shared, list(identities)])]
         else:  # SQLite: 5,000 parameters at a time, well under its limit
-            parts = []
-            for start in range(0, len(identities), 5000):
-                part = identities[start:start + 5000]
-                cur.execute(select + f"IN ({', '.join('?' * len(part))})",
-                            [self.campaign_id, self.channel, *part])
-                parts.append(cur.fetchall())
-        for part in parts:
-            for identity, rid, public_id, code, batch_id in part:
-                found[identity] = (rid, public_id or code, code, batch_id)
+            queries = [(select + f"IN ({', '.join('?' * len(part))})", [*shared, *part])
+                       for part in (identities[i:i + 5000]
+                                    for i in range(0, len(identities), 5000))]
+        cur = self.cursor()
+        for sql, params in queries:
+            cur.execute(sql, params)
+            for identity, rid, public_id, code, batch_id in cur.fetchall():
+                found[identity] = (rid, Recipient.key_of(public_id, code), code, batch_id)
         return found
 
     def _refresh_statistics(self) -> None:
