@@ -18,6 +18,7 @@ setup: $(VENV)/.runtime translations/de/LC_MESSAGES/messages.mo
 
 test: $(VENV)/.dev translations/de/LC_MESSAGES/messages.mo
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev

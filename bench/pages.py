@@ -37,13 +37,13 @@ def build_database(url: str, products: int) -> dict[str, str]:
     from flask_migrate import upgrade
 
     from purl import create_app
+    from purl.catalog.store import upsert_products
     from purl.demo.catalog import demo_products
     from purl.demo.load import load_demo
     from purl.extensions import db
     from purl.links.tokens import sign
     from purl.models import QuizResponse, ShopperProfile, utcnow
-    from purl.quiz.definition import get_quiz
-    from purl.showroom.catalog import upsert_products
+    from purl.quiz.format import get_quiz
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEYS": [KEY]})
     with app.app_context():

@@ -8,17 +8,11 @@ from pathlib import Path
 from flask import Flask, g, request
 from flask_babel import format_currency, format_decimal, get_locale
 
-from .config import load_config
-from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
+from purl.config import load_config
+from purl.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-    "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
-)
-
 
 def create_app(config: dict | None = None) -> Flask:
     """Application factory: ``config`` overrides what the environment says (tests use it)."""
@@ -31,7 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path, config))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from .logs import install_redaction
+    from purl.logs import install_redaction
 
     install_redaction()
     _init_extensions(app)
@@ -52,7 +46,7 @@ def _select_locale() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import models  # noqa: F401 - registers the tables on db.metadata
+    from purl import models  # noqa: F401 - registers the tables on db.metadata
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -85,18 +79,21 @@ def _tune_sqlite(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .console.views import bp as console_bp
-    from .core import bp as core_bp
-    from .links.views import bp as links_bp
-    from .quiz.views import bp as quiz_bp
-    from .showroom.views import bp as showroom_bp
+    from purl import web
 
-    for bp in (core_bp, links_bp, quiz_bp, showroom_bp, console_bp):
+    # The route modules hang their views on their surface's blueprint when imported.
+    from purl.console import batches, campaigns, funnel, links, signin, users  # noqa: F401
+    from purl.console import bp as console_bp
+    from purl.shopper import bp as shopper_bp
+    from purl.shopper import landing, quiz, showroom  # noqa: F401
+
+    web.init_app(app)
+    for bp in (shopper_bp, console_bp):
         app.register_blueprint(bp)
 
 
 def _register_hooks(app: Flask) -> None:
-    from .quiz.definition import localize
+    from purl.quiz.format import localize
 
     @app.template_filter("money")
     def money(value, currency: str = "EUR") -> str:  # noqa: ANN001
@@ -119,24 +116,8 @@ def _register_hooks(app: Flask) -> None:
         return {"shop_name": own or app.config["SHOP_NAME"], "shop_logo": not own,
                 "current_locale": str(get_locale() or "de")}
 
-    @app.after_request
-    def security_headers(response):  # noqa: ANN001, ANN202
-        h = response.headers
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("Referrer-Policy", "no-referrer")
-        if request.endpoint != "static":
-            # Pages are personal (a shopper's name, a marketer's lists): never cache them.
-            h["Cache-Control"] = "private, no-store"
-        return response
-
 
 def _register_cli(app: Flask) -> None:
-    from .console.cli import user_cli
-    from .demo.cli import demo_cli
-    from .links.cli import campaign_cli, purl_cli
-    from .quiz.cli import quiz_cli
-    from .showroom.cli import catalog_cli
+    from purl.cli import register
 
-    for group in (demo_cli, user_cli, quiz_cli, campaign_cli, purl_cli, catalog_cli):
-        app.cli.add_command(group)
+    register(app)

@@ -9,7 +9,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -28,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from purl.extensions import db
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a real BIGINT for the
 # tables that grow to millions of rows.
@@ -53,8 +52,8 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
-class User(UserMixin, db.Model):
-    """A marketer who signs in to the console."""
+class User(db.Model):
+    """A marketer who signs in to the console (Flask-Login reads the four members below)."""
 
     __tablename__ = "user"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,9 +66,15 @@ class User(UserMixin, db.Model):
     # all sessions of this user, even copies of the cookie.
     session_nonce: Mapped[str | None] = mapped_column(String(32))
 
+    is_authenticated = True
+    is_anonymous = False
+
     @property
-    def is_active(self) -> bool:  # Flask-Login asks this
+    def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
 
     @property
     def is_admin(self) -> bool:

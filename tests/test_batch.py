@@ -21,10 +21,9 @@ from sqlalchemy import func, select, text
 
 from purl.extensions import db
 from purl.links import batch, codes, qr, tokens
-from purl.links.logic import NewRecipient, identity_of, mint
+from purl.links.recipients import NewRecipient, identity_of, mint
 from purl.models import Batch, Campaign, Recipient
-
-from .conftest import TEST_KEYS
+from tests.conftest import TEST_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -553,7 +552,7 @@ def nasty_export(rows: int) -> str:
 
 
 def test_record_blocks_end_only_between_records():
-    from purl.links.rows import record_blocks
+    from purl.links.batch.source import record_blocks
 
     data = nasty_export(200).encode()
     body = io.BytesIO(data[data.index(b"\n") + 1:])
@@ -575,7 +574,7 @@ def test_record_blocks_end_only_between_records():
 def test_record_blocks_without_quotes_cut_at_every_kind_of_line_end(ending):
     """Blocks with no quote in them take the short way (the last line break): at every
     block size, reading the blocks gives what reading the whole file gives."""
-    from purl.links.rows import record_blocks
+    from purl.links.batch.source import record_blocks
 
     endings = ["\n", "\r\n", "\r"] if ending == "mixed" else [ending]
     body = "".join(f"K{i};Anna;;x{i}@example.de{endings[i % len(endings)]}"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
+from purl.catalog.feeds import RowError, detect_format, parse_price
+from purl.catalog.store import import_catalog
 from purl.extensions import db
 from purl.models import Product, ProductTag
-from purl.showroom.catalog import import_catalog
-from purl.showroom.feeds import RowError, detect_format, parse_price
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "catalog"
 SHOP = "https://shop.example"

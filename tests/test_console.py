@@ -7,13 +7,12 @@ import time
 import pytest
 from sqlalchemy import select
 
+from purl.accounts import create_user
 from purl.config import load_config
-from purl.console.auth import create_user
 from purl.demo.load import DEMO_PASSWORD, DEMO_USER
 from purl.extensions import db
 from purl.models import Campaign, Event, Recipient, User
-
-from .conftest import csrf_token
+from tests.conftest import csrf_token
 
 HX = {"HX-Request": "true"}
 ADMIN, ADMIN_PASSWORD = "admin@shop.example", "admin password 123"
@@ -358,7 +357,7 @@ def test_campaign_form_names_the_field_in_error(app, client, users, change, fiel
 
 
 def test_a_variant_with_links_cannot_be_removed(app, client, users):
-    from purl.links.logic import NewRecipient, mint
+    from purl.links.recipients import NewRecipient, mint
 
     login(client, MARKETER, MARKETER_PASSWORD)
     post(client, "/console/campaigns/new", CAMPAIGN | variants(("a", "A", ""), ("b", "B", "")))
@@ -412,7 +411,7 @@ def test_preview_shows_the_landing_page_without_counting_a_visit(app, client, de
 
 
 def test_preview_and_revoke_stay_inside_their_campaign(app, client, demo):
-    from purl.links.logic import NewRecipient, mint
+    from purl.links.recipients import NewRecipient, mint
 
     with app.app_context():
         other = Campaign(slug="other", name="Other", quiz_slug="zoohandlung", variants=[])

@@ -12,9 +12,8 @@ from sqlalchemy import select
 from purl.demo.load import DEMO_PASSWORD, DEMO_USER
 from purl.extensions import db
 from purl.models import Batch, Campaign, Recipient
-
-from .conftest import csrf_token
-from .test_console import HX, login
+from tests.conftest import csrf_token
+from tests.test_console import HX, login
 
 # A German Excel "CSV (Trennzeichen-getrennt)" export: semicolons, Windows-1252, a header
 # Excel users write. "Kunden-Nr." is not a name we know, so the marketer maps it by hand.

@@ -11,14 +11,15 @@ import re
 import pytest
 from sqlalchemy import select
 
-from purl import analytics
+from purl import spreadsheet
+from purl.analytics import abtest, events, export
+from purl.analytics import funnel as reports
 from purl.extensions import db
-from purl.links.logic import NewRecipient, mint
+from purl.links.recipients import NewRecipient, mint
 from purl.links.tokens import sign
 from purl.models import Campaign, Event, Product, Recipient
-
-from .conftest import TEST_KEYS, csrf_token
-from .test_console import MARKETER, MARKETER_PASSWORD, login, users  # noqa: F401
+from tests.conftest import TEST_KEYS, csrf_token
+from tests.test_console import MARKETER, MARKETER_PASSWORD, login, users  # noqa: F401
 
 # A cat owner: the quiz asks no dog-age question on this path.
 QUIZ = ("tier", "katze"), ("bedarf", "futter"), ("budget", "bis-50"), ("wichtig", "natur")
@@ -28,13 +29,13 @@ STEPS = ("visit", "quiz_start", "quiz_complete", "product_click")
 def test_two_proportion_z_matches_a_hand_computation():
     # 30 of 200 against 50 of 200: pooled p = 0.2, se = sqrt(0.2 * 0.8 * (2 / 200)) = 0.04,
     # z = (0.25 - 0.15) / 0.04 = 2.5, two-sided p = 2 * (1 - Phi(2.5)) = 2 * 0.00621 = 0.0124.
-    z, p = analytics.two_proportion_z(30, 200, 50, 200)
+    z, p = abtest.two_proportion_z(30, 200, 50, 200)
     assert z == pytest.approx(2.5)
     assert p == pytest.approx(0.0124, abs=5e-5)
-    z, p = analytics.two_proportion_z(50, 200, 30, 200)
+    z, p = abtest.two_proportion_z(50, 200, 30, 200)
     assert z == pytest.approx(-2.5)
-    assert analytics.two_proportion_z(0, 0, 1, 5) is None  # no trials: no test
-    assert analytics.two_proportion_z(5, 5, 7, 7) is None  # no variance: no test
+    assert abtest.two_proportion_z(0, 0, 1, 5) is None  # no trials: no test
+    assert abtest.two_proportion_z(5, 5, 7, 7) is None  # no variance: no test
 
 
 @pytest.mark.parametrize(("value", "cell"), [
@@ -43,7 +44,7 @@ def test_two_proportion_z_matches_a_hand_computation():
     ("Anna", "Anna"), ("", ""), (None, ""), (42, "42"),
 ])
 def test_export_cells_are_formula_safe(value, cell):
-    assert analytics.safe_cell(value) == cell
+    assert spreadsheet.safe_cell(value) == cell
 
 
 def _campaign(app, variants: list[str]) -> int:  # noqa: ANN001
@@ -100,11 +101,12 @@ def test_funnel_equals_the_events_made_per_channel_and_variant(app, client, demo
         return result
 
     with app.app_context():
-        by_channel = analytics.funnels(db.session, campaign_id, by="channel")
-        by_variant = analytics.funnels(db.session, campaign_id, by="variant")
-        total = analytics.funnel(db.session, campaign_id)
-        dropoff = analytics.question_dropoff(db.session, campaign_id, [q for q, _ in QUIZ])
-        top = analytics.top_products(db.session, campaign_id)
+        by_channel = reports.funnels(db.session, campaign_id, by="channel")
+        by_variant = reports.funnels(db.session, campaign_id, by="variant")
+        total = reports.funnel(db.session, campaign_id)
+        dropoff = reports.quiz_reach(db.session, [q for q, _ in QUIZ],
+                                     campaign_id=campaign_id).questions
+        top = reports.top_products(db.session, campaign_id)
         assert db.session.scalar(select(Event).where(Event.is_seed.is_(True))) is not None
     assert {k: f.counts for k, f in by_channel.items()} == expected(lambda c, v: c)
     assert {k: f.counts for k, f in by_variant.items()} == expected(lambda c, v: v)
@@ -140,10 +142,10 @@ def _ab_events(app, campaign_id: int, a: tuple[int, int], b: tuple[int, int]) ->
         day = dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)
         for key, (visited, completed) in (("a", a), ("b", b)):
             for i, recipient in enumerate(by_variant[key][:visited]):
-                analytics.record(db.session, "visit", recipient=recipient,
+                events.record(db.session, "visit", recipient=recipient,
                                  created_at=day + dt.timedelta(days=i % 3))
                 if i < completed:
-                    analytics.record(db.session, "quiz_complete", recipient=recipient,
+                    events.record(db.session, "quiz_complete", recipient=recipient,
                                      created_at=day + dt.timedelta(days=i % 3, hours=1))
         db.session.commit()
 
@@ -162,8 +164,8 @@ def test_ab_statement_matches_a_hand_computation(app, client, users, b, signific
     campaign_id = _campaign(app, ["a", "b"])
     _ab_events(app, campaign_id, (40, 10), b)
     with app.app_context():
-        (comparison,) = analytics.compare_variants(
-            analytics.funnels(db.session, campaign_id, by="variant"))
+        (comparison,) = abtest.compare_variants(
+            reports.funnels(db.session, campaign_id, by="variant"))
     assert comparison.significant is significant
     x2, n2 = b[1], b[0]
     pooled = (10 + x2) / (40 + n2)
@@ -186,7 +188,7 @@ def test_funnel_page_draws_charts_without_script_or_inline_style(app, client, us
     with app.app_context():
         camp = db.session.get(Campaign, campaign_id)
         camp.starts_on = dt.date(2026, 11, 1)
-        days = analytics.daily(db.session, campaign_id, dt.date(2026, 11, 1),
+        days = reports.daily(db.session, campaign_id, dt.date(2026, 11, 1),
                                dt.date(2026, 11, 5))
         db.session.commit()
     # 12 visitors spread over three days (i % 3), completes one hour after their visit.
@@ -212,7 +214,7 @@ def test_events_export_is_a_formula_safe_csv(app, client, demo, users):  # noqa:
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == list(analytics.EXPORT_COLUMNS)
+    assert rows[0] == list(export.EXPORT_COLUMNS)
     assert len(rows) == 2
     assert rows[1][1] == "visit" and rows[1][5] == "'=HYPERLINK(\"http://evil.example\")"
     assert rows[1][8] == "no"
@@ -242,6 +244,42 @@ def test_a_question_only_some_answers_lead_to_is_no_drop_off(app, demo):
         answer(tokens[2], question, value)
     order = ["tier", "alter", "bedarf", "budget", "wichtig"]
     with app.app_context():
-        steps = analytics.question_dropoff(db.session, campaign_id, order)
-    assert [(q.question_id, q.answered, q.stopped_after) for q in steps] == [
+        reach = reports.quiz_reach(db.session, order, campaign_id=campaign_id)
+    assert [(q.question_id, q.answered, q.stopped_after) for q in reach.questions] == [
         ("tier", 3, 1), ("alter", 1, 1), ("bedarf", 1, 0), ("budget", 1, 0), ("wichtig", 1, 0)]
+    assert (reach.started, reach.completed) == (3, 1)
+
+
+def test_drop_off_is_where_the_last_answer_was(app, demo):
+    """A shopper who went back and changed the first answer, then left, left at the first
+    question, not at the furthest one they had reached; visitors without a link count too."""
+    campaign_id = _campaign(app, [])
+    with app.app_context():
+        camp = db.session.get(Campaign, campaign_id)
+        token = sign(mint(db.session, camp, [NewRecipient(email="zurueck@example.org")])[0]
+                     .link_key, TEST_KEYS)
+        db.session.commit()
+    shopper = app.test_client()
+
+    def answer(path: str, value: str) -> None:
+        page = shopper.get(path).get_data(as_text=True)
+        assert shopper.post(path, data={"csrf_token": csrf_token(page),
+                                        "answer": value}).status_code == 303
+
+    answer(f"/p/{token}/quiz/tier", "katze")
+    answer(f"/p/{token}/quiz/bedarf", "futter")
+    answer(f"/p/{token}/quiz/tier", "hund")  # back to the first question, then gone
+    visitor = app.test_client()
+    visitor.get("/q/zoohandlung")
+    page = visitor.get("/q/zoohandlung/quiz/tier").get_data(as_text=True)
+    visitor.post("/q/zoohandlung/quiz/tier", data={"csrf_token": csrf_token(page),
+                                                   "answer": "katze"})
+    with app.app_context():
+        mine = reports.quiz_reach(db.session, ["tier", "alter", "bedarf"],
+                                  campaign_id=campaign_id)
+        quiz_wide = reports.quiz_reach(db.session, ["tier", "alter", "bedarf"],
+                                       quiz_slug="zoohandlung")
+    assert [(q.question_id, q.stopped_after) for q in mine.questions] == [
+        ("tier", 1), ("alter", 0), ("bedarf", 0)]
+    assert [(q.question_id, q.answered, q.stopped_after) for q in quiz_wide.questions] == [
+        ("tier", 2, 2), ("alter", 0, 0), ("bedarf", 1, 0)]

@@ -14,8 +14,7 @@ from purl.links import codes, tokens
 from purl.links.salutation import parse_gender, salutation_line
 from purl.logs import RedactingFilter, redact
 from purl.models import Campaign, Event, Recipient
-
-from .conftest import TEST_KEYS
+from tests.conftest import TEST_KEYS
 
 
 def visits(app) -> int:  # noqa: ANN001
@@ -205,7 +204,7 @@ def test_campaign_create_cli(runner, app):
 
 
 def test_revoke_one_link_or_the_whole_campaign(app, client, demo):
-    from purl.links.logic import revoke
+    from purl.links.recipients import revoke
 
     with app.app_context():
         campaign = db.session.get(Campaign, demo.campaign_id)
@@ -222,7 +221,8 @@ def test_revoke_one_link_or_the_whole_campaign(app, client, demo):
 
 
 def test_landing_variants_split_evenly_and_show_their_copy(app, client):
-    from purl.links.logic import NewRecipient, landing_copy, mint
+    from purl.campaigns.variants import landing_copy
+    from purl.links.recipients import NewRecipient, mint
 
     with app.app_context():
         campaign = Campaign(slug="ab", name="AB", quiz_slug="zoohandlung", headline="Standard",
@@ -234,7 +234,7 @@ def test_landing_variants_split_evenly_and_show_their_copy(app, client):
         people = [NewRecipient(first_name=f"P{i}", email=f"p{i}@example.org") for i in range(9)]
         recipients = mint(db.session, campaign, people[:5]) + mint(db.session, campaign, people[5:])
         assert [r.variant for r in recipients] == list("ababababa")
-        assert landing_copy(campaign, recipients[1]) == ("Variante B", "Text")
+        assert landing_copy(campaign, recipients[1].variant) == ("Variante B", "Text")
         db.session.commit()
         token = tokens.sign(recipients[0].link_key, TEST_KEYS)
     html = client.get(f"/p/{token}").get_data(as_text=True)

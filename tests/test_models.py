@@ -10,10 +10,9 @@ from sqlalchemy.exc import IntegrityError
 
 from purl.extensions import db
 from purl.links import codes, tokens
-from purl.links.logic import NewRecipient, mint
+from purl.links.recipients import NewRecipient, mint
 from purl.models import Campaign, Recipient, ShopperProfile
-
-from .conftest import TEST_KEYS
+from tests.conftest import TEST_KEYS
 
 
 def test_models_and_migrations_never_drift_apart(app):

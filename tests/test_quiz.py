@@ -10,10 +10,9 @@ from sqlalchemy import func, select
 
 from purl.extensions import db
 from purl.models import Event, QuizResponse
-from purl.quiz.definition import QuizError, load_quiz_file, parse_quiz
-from purl.quiz.logic import preferences
-
-from .conftest import csrf_token
+from purl.quiz.flow import preferences
+from purl.quiz.format import QuizError, load_quiz_file, parse_quiz
+from tests.conftest import csrf_token
 
 QUIZ_FOLDER = Path(__file__).resolve().parent.parent / "quizzes"
 HX = {"HX-Request": "true"}

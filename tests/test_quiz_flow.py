@@ -9,9 +9,8 @@ from sqlalchemy import select
 
 from purl.extensions import db
 from purl.models import Event, QuizResponse, Recipient, ShopperProfile
-
-from .conftest import csrf_token
-from .test_quiz import HX, answer, stored_answers
+from tests.conftest import csrf_token
+from tests.test_quiz import HX, answer, stored_answers
 
 COFFEE = "/q/roestwerk/quiz/"
 
@@ -245,6 +244,10 @@ def test_quiz_report_shows_where_shoppers_drop_off(app, client, demo, runner):
     assert lines["started"] == "2" and lines["zubereitung"] == "2"
     assert lines["muehle"] == "1" and lines["milch"] == "1" and lines["koffein"] == "0"
     assert lines["completed"] == "1"
+    # The same drop-off the console shows: one shopper left after the first question.
+    left = {line.split()[0]: line.split()[3] for line in result.output.splitlines()
+            if line.split()[0] in ("zubereitung", "muehle")}
+    assert left == {"zubereitung": "1", "muehle": "0"}
     assert runner.invoke(args=["quiz", "report", "nope"]).exit_code == 1
 
 

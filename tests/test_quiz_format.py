@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from purl.models import Recipient
-from purl.quiz import logic
-from purl.quiz.definition import QuizError, load_quiz_file, parse_quiz
+from purl.quiz import flow as logic
+from purl.quiz.format import QuizError, load_quiz_file, parse_quiz
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken_quizzes"

@@ -9,14 +9,13 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from sqlalchemy import func, select
 
+from purl.catalog.recommend import Filters, recommend, recommend_showroom, with_utm
 from purl.extensions import db
 from purl.models import Campaign, Event, Product, Recipient
-from purl.quiz.definition import load_quiz_file
-from purl.quiz.logic import preferences
-from purl.showroom import views as showroom_views
-from purl.showroom.logic import Filters, recommend, recommend_showroom, with_utm
-
-from .test_quiz import answer
+from purl.quiz.flow import preferences
+from purl.quiz.format import load_quiz_file
+from purl.shopper import showroom as showroom_views
+from tests.test_quiz import answer
 
 QUIZ = load_quiz_file(Path(__file__).resolve().parent.parent / "quizzes" / "zoohandlung.yaml")
 

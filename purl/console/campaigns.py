@@ -1,122 +1,119 @@
-"""Campaign and link logic for the console: plain functions over the session, only flushing."""
+"""Campaign pages: the list, create, show, edit, archive."""
+
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from flask import (
+    current_app,
+    flash,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
-from ..models import Campaign, Recipient, as_utc, utcnow
+from purl.analytics import funnel as reports
+from purl.campaigns import records as logic
+from purl.campaigns import variants
+from purl.campaigns.defaults import campaign_defaults
+from purl.console import bp
+from purl.console.forms import CampaignForm, slug_from
+from purl.extensions import db
+from purl.links import recipients
+from purl.links.batch import uploads
+from purl.models import Campaign
+from purl.quiz.format import list_quizzes, localize
+from purl.web import leave_to
 
 log = logging.getLogger(__name__)
 
-# The console's dates are the shop's calendar days.
-SHOP_TZ = ZoneInfo("Europe/Berlin")
-CAMPAIGN_FIELDS = ("name", "quiz_slug", "locale", "tone", "headline", "message", "starts_on",
-                   "ends_on", "utm_source", "utm_medium", "utm_campaign", "offer_code",
-                   "offer_text")
 
 
-def expires_at_for(day: dt.date | None) -> dt.datetime | None:
-    """Links work until the end of ``day`` in the shop's time zone."""
-    if day is None:
-        return None
-    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, SHOP_TZ)
-    return midnight.astimezone(dt.UTC)
+def campaign_or_404(slug: str) -> Campaign:
+    """The campaign this URL names, or 404."""
+    return db.first_or_404(select(Campaign).where(Campaign.slug == slug))
 
 
-def expiry_day(expires_at: dt.datetime | None) -> dt.date | None:
-    if expires_at is None:
-        return None
-    return (as_utc(expires_at).astimezone(SHOP_TZ) - dt.timedelta(seconds=1)).date()
+def quiz_choices() -> list[SelectChoice]:
+    return [SelectChoice(q.slug, f"{localize(q.title, 'de')} ({q.slug})")
+            for q in list_quizzes(current_app.config["QUIZ_FOLDER"])]
 
 
-def slug_taken(session: Session, slug: str) -> bool:
-    return session.scalar(select(Campaign.id).where(Campaign.slug == slug)) is not None
+@bp.get("/")
+def campaigns():  # noqa: ANN201
+    archived = request.args.get("archived") == "1"
+    query = select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    query = query.where(Campaign.archived_at.is_not(None) if archived
+                        else Campaign.archived_at.is_(None))
+    rows = [(c, reports.funnel(db.session, c.id)) for c in db.session.scalars(query)]
+    return render_template("console/campaigns.html", rows=rows, archived=archived)
 
 
-def unique_slug(session: Session, wanted: str) -> str:
-    slug, n = wanted, 2
-    while slug_taken(session, slug):
-        suffix = f"-{n}"
-        slug, n = wanted[: 64 - len(suffix)] + suffix, n + 1
-    return slug
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+def new_campaign():  # noqa: ANN201
+    # A new campaign starts from the defaults an admin set in the settings.
+    form = CampaignForm(data=campaign_defaults(db.session) if request.method == "GET" else None)
+    form.quiz_slug.choices = quiz_choices()
+    if form.validate_on_submit():
+        wanted = form.slug.data or slug_from(form.name.data)
+        if form.slug.data and logic.slug_taken(db.session, wanted):
+            form.slug.errors = [*form.slug.errors, _("This short name is taken already.")]
+        else:
+            camp = logic.create_campaign(db.session, logic.unique_slug(db.session, wanted),
+                                         form.data, form.variant_list())
+            db.session.commit()
+            flash(_("Campaign “%(name)s” created.", name=camp.name), "success")
+            return leave_to(url_for("console.campaign", slug=camp.slug))
+    status = 422 if form.errors else 200
+    return render_template("console/campaign_form.html", form=form, campaign=None), status
 
 
-def apply_settings(campaign: Campaign, data: dict, variants: list[dict[str, str]]) -> None:
-    """Copy the campaign form's values onto ``campaign``; empty texts become None/""."""
-    for name in CAMPAIGN_FIELDS:
-        value = data.get(name)
-        if isinstance(value, str):
-            value = value.strip()
-        if name in ("headline", "message"):
-            value = value or ""
-        elif name.startswith(("utm_", "offer_")):
-            value = value or None
-        setattr(campaign, name, value)
-    campaign.expires_at = expires_at_for(data.get("expires_on"))
-    campaign.variants = variants
+@bp.get("/campaigns/<slug>")
+def campaign(slug: str):  # noqa: ANN201
+    camp = campaign_or_404(slug)
+    return render_template(
+        "console/campaign.html", campaign=camp, funnel=reports.funnel(db.session, camp.id),
+        expires_on=logic.expiry_day(camp.expires_at),
+        active_links=recipients.active_links(db.session, camp),
+        usage=variants.variant_usage(db.session, camp),
+        batches=uploads.recent_batches(db.session, camp),
+    )
 
 
-def create_campaign(session: Session, slug: str, data: dict,
-                    variants: list[dict[str, str]]) -> Campaign:
-    campaign = Campaign(slug=slug)
-    apply_settings(campaign, data, variants)
-    session.add(campaign)
-    session.flush()
-    log.info("campaign %s created", slug)
-    return campaign
+@bp.route("/campaigns/<slug>/edit", methods=["GET", "POST"])
+def edit_campaign(slug: str):  # noqa: ANN201
+    camp = campaign_or_404(slug)
+    usage = variants.variant_usage(db.session, camp)
+    form = CampaignForm(obj=camp, used_variants=usage)
+    form.quiz_slug.choices = quiz_choices()
+    if request.method == "GET":
+        form.expires_on.data = logic.expiry_day(camp.expires_at)
+        for entry, variant in zip(form.variants.entries, camp.variants or [], strict=False):
+            entry.form.key.data = variant.get("key", "")
+            entry.form.headline.data = variant.get("headline", "")
+            entry.form.message.data = variant.get("message", "")
+    if form.validate_on_submit():
+        logic.apply_settings(camp, form.data, form.variant_list())
+        db.session.commit()
+        flash(_("Changes saved."), "success")
+        return leave_to(url_for("console.campaign", slug=camp.slug))
+    status = 422 if form.errors else 200
+    return render_template("console/campaign_form.html", form=form, campaign=camp), status
 
 
-def set_archived(campaign: Campaign, archived: bool) -> None:
-    """Archiving hides a campaign from the list; its links keep working (revoke ends them)."""
-    campaign.archived_at = (campaign.archived_at or utcnow()) if archived else None
+@bp.route("/campaigns/<slug>/archive", methods=["GET", "POST"])
+def archive_campaign(slug: str):  # noqa: ANN201
+    camp = campaign_or_404(slug)
+    if request.method == "POST":
+        archive = request.form.get("archive") == "1"
+        logic.set_archived(camp, archive)
+        db.session.commit()
+        flash(_("Campaign archived.") if archive else _("Campaign restored."), "success")
+        return leave_to(url_for("console.campaign", slug=camp.slug))
+    return render_template("console/confirm_archive.html", campaign=camp)
 
 
-def variant_usage(session: Session, campaign: Campaign) -> dict[str, int]:
-    """How many links each landing variant already has."""
-    return dict(session.execute(
-        select(Recipient.variant, func.count())
-        .where(Recipient.campaign_id == campaign.id, Recipient.variant.is_not(None))
-        .group_by(Recipient.variant)
-    ).all())
-
-
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def search_recipients(
-    session: Session, campaign: Campaign, query: str, limit: int = 50, offset: int = 0
-) -> tuple[list[Recipient], int]:
-    """Recipients whose name, email, external id or code contain every word of ``query``.
-
-    Returns one page of them (in minting order) and how many match in all.
-    """
-    columns = (Recipient.first_name, Recipient.last_name, Recipient.email,
-               Recipient.external_id, Recipient.code)
-    conditions = [Recipient.campaign_id == campaign.id]
-    for word in query.split()[:8]:
-        pattern = _like(word.lower())
-        conditions.append(or_(*(func.lower(c).like(pattern, escape="\\") for c in columns)))
-    where = and_(*conditions)
-    total = session.scalar(select(func.count()).select_from(Recipient).where(where)) or 0
-    rows = session.scalars(
-        select(Recipient).where(where).order_by(Recipient.id).limit(limit).offset(offset)
-    ).all()
-    return list(rows), total
-
-
-def campaign_recipient(session: Session, campaign: Campaign, recipient_id: int) -> Recipient | None:
-    """A recipient of this campaign only: an id from another campaign finds nothing."""
-    return session.scalar(select(Recipient).where(
-        Recipient.id == recipient_id, Recipient.campaign_id == campaign.id))
-
-
-def active_links(session: Session, campaign: Campaign) -> int:
-    return session.scalar(select(func.count()).select_from(Recipient).where(
-        Recipient.campaign_id == campaign.id, Recipient.revoked_at.is_(None))) or 0

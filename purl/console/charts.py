@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..analytics import Day, Funnel
+from purl.analytics.funnel import Day, Funnel
 
 
 @dataclass(frozen=True)

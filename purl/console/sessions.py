@@ -15,10 +15,10 @@ from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
-from ..extensions import db, login_manager
-from ..models import User
-from ..pages import leave_to, wants_fragment
-from .auth import new_session_nonce
+from purl.accounts import new_session_nonce
+from purl.extensions import db, login_manager
+from purl.models import User
+from purl.web import leave_to, wants_fragment
 
 log = logging.getLogger(__name__)
 

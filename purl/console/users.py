@@ -11,12 +11,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import User
-from . import settings as console_settings
-from .auth import create_user, set_active, set_role
-from .forms import ROLE_CHOICES, RoleForm, SettingsForm, UserForm
-from .views import bp, quiz_choices
+from purl.accounts import create_user, set_active, set_role
+from purl.campaigns import defaults as console_settings
+from purl.console import bp
+from purl.console.campaigns import quiz_choices
+from purl.console.forms import ROLE_CHOICES, RoleForm, SettingsForm, UserForm
+from purl.extensions import db
+from purl.models import User
 
 log = logging.getLogger(__name__)
 ROLE_LABELS = {choice.value: choice.label for choice in ROLE_CHOICES}

@@ -2,7 +2,7 @@
 
 All brands and products are invented. :func:`demo_products` builds the catalog from the
 tables below by pure combinatorics (item x size variant), so every call returns the same list
-in the same order with the same SKUs.
+in the same order with the same SKUs. (Long because it is data: the tables are the catalog.)
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .catalog import CATEGORY_LABELS, TYPE_LABELS
+from purl.demo.catalog import CATEGORY_LABELS, TYPE_LABELS
 
 # category -> (background, accent)
 _COLOURS: dict[str, tuple[str, str]] = {

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..console.auth import create_user
-from ..links.logic import NewRecipient, mint
-from ..models import Campaign, Recipient, User
-from ..showroom.catalog import upsert_products
-from .catalog import demo_products
-from .coffee import coffee_products
+from purl.accounts import create_user
+from purl.campaigns.records import create_campaign
+from purl.catalog.store import upsert_products
+from purl.demo.catalog import demo_products
+from purl.demo.coffee import coffee_products
+from purl.links.recipients import NewRecipient, mint
+from purl.models import Campaign, Recipient, User
 
 log = logging.getLogger(__name__)
 
@@ -66,34 +67,31 @@ def load_demo(session: Session, static_url: str = "/static/") -> DemoSummary:
 
     campaign = session.scalar(select(Campaign).where(Campaign.slug == DEMO_CAMPAIGN))
     if campaign is None:
-        campaign = Campaign(
-            slug=DEMO_CAMPAIGN,
-            name="Winter 2026 – Stammkunden",
-            quiz_slug=DEMO_QUIZ,
-            locale="de",
-            tone="du",
-            headline="Dein Wintervorrat, persönlich ausgesucht",
-            message=(
+        campaign = create_campaign(session, DEMO_CAMPAIGN, {
+            "name": "Winter 2026 – Stammkunden",
+            "quiz_slug": DEMO_QUIZ,
+            "locale": "de",
+            "tone": "du",
+            "headline": "Dein Wintervorrat, persönlich ausgesucht",
+            "message": (
                 "Schön, dass du wieder da bist! Beantworte uns ein paar kurze Fragen, und wir "
                 "stellen dir eine Auswahl zusammen, die zu dir und deinem Tier passt."
             ),
-            utm_source="newsletter",
-            utm_medium="email",
-            utm_campaign="winter-2026",
-            offer_code="WINTER15",
-            offer_text="15 % auf deine erste Bestellung aus dieser Auswahl, bis 31.12.2026.",
-            variants=[],
-        )
-        session.add(campaign)
-        session.flush()
+            "utm_source": "newsletter",
+            "utm_medium": "email",
+            "utm_campaign": "winter-2026",
+            "offer_code": "WINTER15",
+            "offer_text": "15 % auf deine erste Bestellung aus dieser Auswahl, bis 31.12.2026.",
+        })
     recipients = mint(session, campaign, DEMO_RECIPIENTS)
     for recipient in recipients:
         if not recipient.attributes and recipient.first_name in DEMO_ATTRIBUTES:
             recipient.attributes = DEMO_ATTRIBUTES[recipient.first_name]
     for slug, name, quiz_slug in VISITOR_CAMPAIGNS:
         if session.scalar(select(Campaign).where(Campaign.slug == slug)) is None:
-            session.add(Campaign(slug=slug, name=name, quiz_slug=quiz_slug, locale="de",
-                                 tone="du", utm_source="quiz", utm_medium="web", variants=[]))
+            create_campaign(session, slug, {"name": name, "quiz_slug": quiz_slug, "locale": "de",
+                                            "tone": "du", "utm_source": "quiz",
+                                            "utm_medium": "web"})
     session.flush()
 
     if session.scalar(select(User).where(User.email == DEMO_USER)) is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from .galois import Field
+from purl.links.galois import Field
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DATA_SYMBOLS = 12

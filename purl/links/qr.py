@@ -24,7 +24,7 @@ from qrcode.base import rs_blocks
 from qrcode.constants import ERROR_CORRECT_M
 from qrcode.util import MODE_8BIT_BYTE, QRData
 
-from .galois import Field
+from purl.links.galois import Field
 
 log = logging.getLogger(__name__)
 _RUNS = re.compile(rb"1+")

@@ -10,9 +10,9 @@ import zipfile
 
 import pytest
 
-from ..test_console_batch import excel_export
-from .conftest import screenshot
-from .test_console_flow import sign_in
+from tests.browser.conftest import screenshot
+from tests.browser.test_console_flow import sign_in
+from tests.test_console_batch import excel_export
 
 
 def reload(page) -> None:  # noqa: ANN001

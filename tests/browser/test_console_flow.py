@@ -8,13 +8,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from purl import analytics
+from purl.analytics import events
 from purl.demo.load import DEMO_PASSWORD, DEMO_USER
 from purl.extensions import db
-from purl.links.logic import NewRecipient, mint
+from purl.links.recipients import NewRecipient, mint
 from purl.models import Campaign, Product
-
-from .conftest import screenshot
+from tests.browser.conftest import screenshot
 
 
 def sign_in(page, live_server: str) -> None:  # noqa: ANN001
@@ -79,17 +78,17 @@ def _busy_campaign(app, demo) -> None:  # noqa: ANN001
             if i % 5 == 4:
                 continue
             when = start + dt.timedelta(days=i % 14, hours=i % 7)
-            analytics.record(db.session, "visit", recipient=recipient, created_at=when)
+            events.record(db.session, "visit", recipient=recipient, created_at=when)
             if i % 4 != 3 or recipient.variant == "b":
-                analytics.record(db.session, "quiz_start", recipient=recipient, created_at=when)
+                events.record(db.session, "quiz_start", recipient=recipient, created_at=when)
                 for q in ("tier", "bedarf", "budget", "wichtig")[: 2 + i % 3]:
-                    analytics.record(db.session, "answer", recipient=recipient,
+                    events.record(db.session, "answer", recipient=recipient,
                                      question_id=q, created_at=when)
                 if i % 3 != 1:
-                    analytics.record(db.session, "quiz_complete", recipient=recipient,
+                    events.record(db.session, "quiz_complete", recipient=recipient,
                                      created_at=when)
                     if i % 2 == 0:
-                        analytics.record(db.session, "product_click", recipient=recipient,
+                        events.record(db.session, "product_click", recipient=recipient,
                                          product_id=products[i % 5].id, created_at=when)
         db.session.commit()
 

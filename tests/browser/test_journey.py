@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from purl.extensions import db
 from purl.models import QuizResponse
-
-from .conftest import screenshot
+from tests.browser.conftest import screenshot
 
 
 def choose(page, label: str) -> None:  # noqa: ANN001

@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 from purl.extensions import db
 from purl.models import QuizResponse
-
-from .conftest import screenshot
-from .test_journey import choose, next_step
+from tests.browser.conftest import screenshot
+from tests.browser.test_journey import choose, next_step
 
 JS = pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 

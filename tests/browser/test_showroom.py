@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from ..test_quiz import answer
-from .conftest import screenshot
+from tests.browser.conftest import screenshot
+from tests.test_quiz import answer
 
 
 def finish_quiz(client, demo) -> None:  # noqa: ANN001

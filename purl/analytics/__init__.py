@@ -1,0 +1,1 @@
+"""Analytics: events recorded along a shopper's journey, and what the console reads of them."""

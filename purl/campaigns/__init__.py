@@ -1,0 +1,1 @@
+"""Campaigns, the central noun: settings, tone, landing variants, defaults, link base."""

@@ -1,0 +1,430 @@
+"""The showroom: turn a shopper's stated preferences into ranked catalog products.
+
+Hard filters from the answers narrow the catalog inside the database query (indexed); soft
+preferences score what remains; a gentle penalty keeps one product type from filling the whole
+page. When the answers leave too few products, the weakest constraint is relaxed first and the
+shopper is told which. The shopper's own catalog filters (category, price, tags, sort) then
+refine that personal set. :func:`recommend` is a plain function of (preferences, filters,
+catalog), testable without a request; :func:`cached_recommend` memoises it per catalog version
+for the hot read path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from purl.catalog.criteria import Criterion, Preferences
+from purl.models import Product, ProductTag
+
+log = logging.getLogger(__name__)
+
+MIN_PICKS = 6  # fewer than this and the answers are relaxed, weakest first
+DIVERSITY = 0.75  # score a product loses per product of its type already shown
+SORTS = ("match", "price-asc", "price-desc")
+# Which answers give way first when too few products match: a must-have tag, a price floor,
+# then the budget (raised step by step), then the kind of product. The animal never does.
+RELAX_ORDER = ("tags_any", "price_min", "price_max", "product_types")
+BUDGET_STEPS = (Decimal("1.5"), Decimal("2"), Decimal("3"))
+_FILTER_KEY = {"tags_any": "tags", "price_min": "price_min", "product_types": "product_type",
+               "price_max": "price_max"}
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A catalog product as the showroom reads it: one Core query, no ORM objects."""
+
+    id: int
+    sku: str
+    title: str
+    brand: str | None
+    category: str
+    product_type: str
+    price: Decimal
+    compare_at_price: Decimal | None
+    currency: str
+    image_url: str | None
+    tags: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Pick(_Row):
+    """A product chosen for a shopper, with the reasons it was chosen."""
+
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The shopper's own catalog filters, as carried in the showroom URL's query string."""
+
+    category: str | None = None
+    product_type: str | None = None
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    tags: tuple[str, ...] = ()
+    sort: str = "match"
+
+    @classmethod
+    def from_query(cls, args: Mapping[str, Any]) -> Filters:
+        """Read filters from request args; values that make no sense are ignored, not errors."""
+        def one(key: str) -> str | None:
+            value = args.get(key)
+            return value.strip()[:64] or None if isinstance(value, str) else None
+
+        def money(key: str) -> Decimal | None:
+            raw = (one(key) or "").replace(",", ".")
+            try:
+                value = Decimal(raw) if raw else None
+            except InvalidOperation:
+                return None
+            return value if value is not None and value.is_finite() and value >= 0 else None
+
+        getlist = getattr(args, "getlist", None)
+        tags = getlist("tag") if getlist else ([args["tag"]] if args.get("tag") else [])
+        sort = one("sort") or "match"
+        return cls(
+            category=one("category"), product_type=one("type"),
+            price_min=money("min"), price_max=money("max"),
+            tags=tuple(sorted({t.strip()[:64] for t in tags if t and t.strip()}))[:10],
+            sort=sort if sort in SORTS else "match",
+        )
+
+    def query(self, **changes: Any) -> dict[str, Any]:
+        """Query parameters for these filters (with ``changes``), for links and forms."""
+        f = replace(self, **changes)
+        args: dict[str, Any] = {}
+        if f.category:
+            args["category"] = f.category
+        if f.product_type:
+            args["type"] = f.product_type
+        if f.price_min is not None:
+            args["min"] = _plain(f.price_min)
+        if f.price_max is not None:
+            args["max"] = _plain(f.price_max)
+        if f.tags:
+            args["tag"] = list(f.tags)
+        if f.sort != "match":
+            args["sort"] = f.sort
+        return args
+
+    @property
+    def active(self) -> bool:
+        return bool(self.query(sort="match"))
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text
+
+
+@dataclass(frozen=True)
+class Facet:
+    value: str
+    count: int
+    selected: bool
+
+
+@dataclass(frozen=True)
+class Showroom:
+    """What the showroom shows: picks, how many matched, what was relaxed, and the facets."""
+
+    picks: list[Pick]
+    total: int  # products matching the answers and the shopper's filters
+    personal_total: int  # products matching the answers alone
+    relaxed: tuple[str, ...] = ()  # labels of the answers that were relaxed
+    categories: tuple[Facet, ...] = ()
+    product_types: tuple[Facet, ...] = ()
+    tags: tuple[Facet, ...] = ()
+    price_floor: Decimal | None = None
+    price_ceiling: Decimal | None = None
+    filters: Filters = field(default_factory=Filters)
+
+
+_COLUMNS = (Product.id, Product.sku, Product.title, Product.brand, Product.category,
+            Product.product_type, Product.price, Product.compare_at_price, Product.currency,
+            Product.image_url)
+
+
+def _candidates(session: Session, constraints: dict[str, Any]) -> list[_Row]:
+    """Available products meeting every hard constraint: one indexed Core query, plus tags."""
+    query = select(*_COLUMNS).where(Product.available.is_(True))
+    if constraints.get("categories") is not None:
+        query = query.where(Product.category.in_(sorted(constraints["categories"])))
+    if constraints.get("product_types") is not None:
+        query = query.where(Product.product_type.in_(sorted(constraints["product_types"])))
+    if constraints.get("price_max") is not None:
+        query = query.where(Product.price <= constraints["price_max"])
+    if constraints.get("price_min") is not None:
+        query = query.where(Product.price >= constraints["price_min"])
+    if constraints.get("tags_any"):
+        query = query.where(Product.id.in_(
+            select(ProductTag.product_id).where(ProductTag.tag.in_(sorted(constraints["tags_any"])))
+        ))
+    rows = session.execute(query).all()
+    if not rows:
+        return []
+    tags: dict[int, set[str]] = defaultdict(set)
+    wanted = {r.id for r in rows}
+    tag_query = select(ProductTag.product_id, ProductTag.tag)
+    if len(wanted) <= 900:  # stay under SQLite's bound-parameter limit
+        tag_query = tag_query.where(ProductTag.product_id.in_(wanted))
+    else:
+        tag_query = tag_query.where(ProductTag.product_id.in_(
+            select(Product.id).where(query.whereclause)  # type: ignore[arg-type]
+        ))
+    for product_id, tag in session.execute(tag_query):
+        if product_id in wanted:
+            tags[product_id].add(tag)
+    return [_Row(*r, tags=frozenset(tags[r.id])) for r in rows]
+
+
+def _matches(criterion: Criterion, row: _Row) -> bool:
+    f = criterion.filter
+
+    def listed(key: str, value: str) -> bool:
+        raw = f[key]
+        return value in (raw if isinstance(raw, list) else [raw])
+
+    if "category" in f and not listed("category", row.category):
+        return False
+    if "product_type" in f and not listed("product_type", row.product_type):
+        return False
+    if "tags" in f and not any(listed("tags", t) for t in row.tags):
+        return False
+    if "price_max" in f and row.price > Decimal(str(f["price_max"])):
+        return False
+    if "price_min" in f and row.price < Decimal(str(f["price_min"])):
+        return False
+    if criterion.prefer_tags and not (row.tags & criterion.prefer_tags.keys()):
+        return False
+    return True
+
+
+def _personal_set(session: Session, prefs: Preferences) -> tuple[list[_Row], tuple[str, ...]]:
+    """The products the answers allow, relaxing the weakest constraints while too few match."""
+    constraints = {
+        "categories": prefs.categories, "product_types": prefs.product_types,
+        "tags_any": prefs.tags_any, "price_min": prefs.price_min, "price_max": prefs.price_max,
+    }
+    rows = _candidates(session, constraints)
+    relaxed: list[str] = []
+    for kind in RELAX_ORDER:
+        if len(rows) >= MIN_PICKS:
+            break
+        if not constraints.get(kind):
+            continue
+        key = _FILTER_KEY[kind]
+        relaxed += [c.label for c in prefs.criteria if key in c.filter and c.label not in relaxed]
+        if kind == "price_max":
+            # A little over budget beats no product at all; drop the cap only as a last step.
+            cap = constraints["price_max"]
+            for step in BUDGET_STEPS:
+                constraints["price_max"] = cap * step
+                rows = _candidates(session, constraints)
+                if len(rows) >= MIN_PICKS:
+                    break
+            if len(rows) >= MIN_PICKS:
+                continue
+        constraints[kind] = None
+        rows = _candidates(session, constraints)
+    return rows, tuple(relaxed)
+
+
+def _diverse(scored: list[tuple[float, _Row]], limit: int) -> list[tuple[float, _Row]]:
+    """Best first, but each further product of the same type counts a little less."""
+    by_type: dict[str, list[tuple[float, _Row]]] = defaultdict(list)
+    for item in scored:  # already in best-first order
+        by_type[item[1].product_type].append(item)
+    taken: Counter[str] = Counter()
+    heads = {t: 0 for t in by_type}
+    result = []
+    while len(result) < limit and heads:
+        best_type = min(heads, key=lambda t: (
+            -(by_type[t][heads[t]][0] - DIVERSITY * taken[t]),
+            by_type[t][heads[t]][1].price, by_type[t][heads[t]][1].sku,
+        ))
+        result.append(by_type[best_type][heads[best_type]])
+        taken[best_type] += 1
+        heads[best_type] += 1
+        if heads[best_type] == len(by_type[best_type]):
+            del heads[best_type]
+    return result
+
+
+def recommend_showroom(
+    session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24
+) -> Showroom:
+    """The shopper's showroom for these answers and filters (a plain function, no request)."""
+    filters = filters or Filters()
+    personal, relaxed = _personal_set(session, prefs)
+
+    def keep(row: _Row, skip: str = "") -> bool:
+        if skip != "category" and filters.category and row.category != filters.category:
+            return False
+        if skip != "type" and filters.product_type and row.product_type != filters.product_type:
+            return False
+        if filters.price_min is not None and row.price < filters.price_min:
+            return False
+        if filters.price_max is not None and row.price > filters.price_max:
+            return False
+        return not (skip != "tags" and filters.tags and not set(filters.tags) <= row.tags)
+
+    shown = [r for r in personal if keep(r)]
+    # Facet counts: what each choice would give, with the shopper's other filters applied.
+    categories = Counter(r.category for r in personal if keep(r, "category"))
+    types = Counter(r.product_type for r in personal if keep(r, "type"))
+    tag_counts = Counter(t for r in shown for t in r.tags)
+    for tag in filters.tags:
+        tag_counts.setdefault(tag, 0)
+
+    def scored(row: _Row) -> float:
+        return sum(w for tag, w in prefs.tag_weights.items() if tag in row.tags)
+
+    ranked = sorted(((scored(r), r) for r in shown),
+                    key=lambda item: (-item[0], item[1].price, item[1].sku))
+    if filters.sort == "price-asc":
+        ranked = sorted(ranked, key=lambda item: (item[1].price, item[1].sku))[:limit]
+    elif filters.sort == "price-desc":
+        ranked = sorted(ranked, key=lambda item: (-item[1].price, item[1].sku))[:limit]
+    else:
+        ranked = _diverse(ranked, limit)
+
+    picks = [
+        Pick(**vars(r), score=score,
+             reasons=tuple(dict.fromkeys(c.label for c in prefs.criteria if _matches(c, r))))
+        for score, r in ranked
+    ]
+    prices = [r.price for r in personal]
+    return Showroom(
+        picks=picks, total=len(shown), personal_total=len(personal), relaxed=relaxed,
+        categories=_facets(categories, {filters.category} - {None}),
+        product_types=_facets(types, {filters.product_type} - {None}),
+        tags=_facets(tag_counts, set(filters.tags), limit=12),
+        price_floor=min(prices) if prices else None,
+        price_ceiling=max(prices) if prices else None,
+        filters=filters,
+    )
+
+
+def _facets(counts: Counter[str], selected: set[str], limit: int = 50) -> tuple[Facet, ...]:
+    top = sorted(counts.items(), key=lambda kv: (kv[0] not in selected, -kv[1], kv[0]))[:limit]
+    return tuple(Facet(v, n, v in selected) for v, n in sorted(top, key=lambda kv: kv[0]))
+
+
+def recommend(session: Session, prefs: Preferences, limit: int = 24) -> list[Pick]:
+    """Available products that satisfy the answers, best (and most varied) matches first."""
+    return recommend_showroom(session, prefs, None, limit).picks
+
+
+# ---------------------------------------------------------------- hot path
+
+class LRU:
+    """A small least-recently-used map for derived data a worker may keep (thread-safe)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> Any:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+_showrooms = LRU(512)
+_VERSION = select(func.max(Product.updated_at))  # built once: compiled form is reused
+
+
+def catalog_version(session: Session) -> Any:
+    """Changes whenever a product is added or changed (an index lookup, not a scan).
+
+    Asked on every showroom request, so it goes straight to the connection (Core), skipping
+    the ORM's per-query work.
+    """
+    return session.connection().scalar(_VERSION)
+
+
+def _prefs_key(prefs: Preferences) -> str:
+    return json.dumps({
+        "c": sorted(prefs.categories) if prefs.categories is not None else None,
+        "t": sorted(prefs.product_types) if prefs.product_types is not None else None,
+        "g": sorted(prefs.tags_any) if prefs.tags_any else None,
+        "min": str(prefs.price_min), "max": str(prefs.price_max),
+        "w": sorted(prefs.tag_weights.items()),
+        "k": [(c.question_id, c.label, c.filter, sorted(c.prefer_tags.items()))
+              for c in prefs.criteria],
+    }, sort_keys=True, default=str)
+
+
+def showroom_key(
+    session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24
+) -> tuple:
+    """What a showroom depends on: the answers' meaning, the filters and the catalog version.
+
+    Holds no personal data, so anything derived from the key alone may be shared between
+    shoppers who gave the same answers.
+    """
+    return (_prefs_key(prefs), filters or Filters(), limit, catalog_version(session))
+
+
+def cached_recommend(
+    session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24,
+    key: tuple | None = None,
+) -> Showroom:
+    """:func:`recommend_showroom`, remembered per :func:`showroom_key`.
+
+    Many shoppers give the same answers, and the catalog changes rarely, so each worker keeps
+    a small LRU of finished showrooms. It is derived data only: a new catalog version (any
+    import or edit bumps ``updated_at``) simply misses.
+    """
+    key = key or showroom_key(session, prefs, filters, limit)
+    hit = _showrooms.get(key)
+    if hit is not None:
+        return hit
+    return _showrooms.put(key, recommend_showroom(session, prefs, filters, limit))
+
+
+def with_utm(url: str, campaign: object | None, channel: str | None = None) -> str:
+    """The product URL with the campaign's UTM parameters (the shop's own ones are kept).
+
+    A personal link's channel is the medium, so the shop's analytics tells the printed
+    letter from the SMS; only email links keep a medium the campaign names itself
+    (a marketer's "newsletter").
+    """
+    if campaign is None:
+        return url
+    medium = getattr(campaign, "utm_medium", None)
+    if channel and (channel != "email" or not medium):
+        medium = channel
+    params = {
+        "utm_source": getattr(campaign, "utm_source", None),
+        "utm_medium": medium,
+        "utm_campaign": getattr(campaign, "utm_campaign", None) or getattr(campaign, "slug", None),
+    }
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    present = {k for k, _ in query}
+    query += [(k, v) for k, v in params.items() if v and k not in present]
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -1,0 +1,158 @@
+"""Catalog upserts: products keyed by the shop's own id (sku/handle), written in bulk.
+
+A large feed is compared chunk by chunk against what is stored, and only new or changed
+products are written (executemany, never one ORM object per row), so re-importing the same
+file changes nothing, not even ``updated_at``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from purl.catalog.feeds import read_feed
+from purl.models import Product, ProductTag, utcnow
+
+log = logging.getLogger(__name__)
+
+PRODUCT_FIELDS = (
+    "title", "description", "category", "product_type", "brand", "price", "compare_at_price",
+    "currency", "image_url", "url", "available", "attributes",
+)
+CHUNK = 500  # stays well under SQLite's bound-parameter limit
+
+
+@dataclass
+class ImportReport:
+    """What one import did; ``skipped`` names each refused row by its line in the file."""
+
+    format: str = ""
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    marked_unavailable: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def summary(self) -> str:
+        return (f"{self.format}: created {self.created}, updated {self.updated}, "
+                f"unchanged {self.unchanged}, marked unavailable {self.marked_unavailable}, "
+                f"skipped {len(self.skipped)}")
+
+
+def upsert_products(session: Session, rows: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
+    """Insert new products and update changed ones by sku; returns (created, updated).
+
+    Only the fields a row carries are compared and written; tags are replaced by the row's
+    tags when they differ. Only flushes; the caller commits.
+    """
+    created = updated = 0
+    rows = list(rows)
+    for start in range(0, len(rows), CHUNK):
+        c, u = _upsert_chunk(session, rows[start:start + CHUNK])
+        created += c
+        updated += u
+    session.flush()
+    return created, updated
+
+
+def _upsert_chunk(session: Session, rows: list[Mapping[str, Any]]) -> tuple[int, int]:
+    columns = [Product.id, Product.sku, *(getattr(Product, f) for f in PRODUCT_FIELDS)]
+    stored = {r.sku: r for r in session.execute(
+        select(*columns).where(Product.sku.in_([r["sku"] for r in rows]))
+    )}
+    tags_now: dict[int, set[str]] = {}
+    for product_id, tag in session.execute(
+        select(ProductTag.product_id, ProductTag.tag)
+        .where(ProductTag.product_id.in_([r.id for r in stored.values()]))
+    ):
+        tags_now.setdefault(product_id, set()).add(tag)
+
+    now = utcnow()
+    inserts, updates, retag = [], [], {}
+    for row in rows:
+        values = {k: row[k] for k in PRODUCT_FIELDS if k in row}
+        old = stored.get(row["sku"])
+        if old is None:
+            inserts.append({"sku": row["sku"], "attributes": {}, **values, "updated_at": now})
+            continue
+        changed = {k: v for k, v in values.items() if getattr(old, k) != v}
+        tags = set(row.get("tags", ()))
+        if changed:
+            updates.append({"id": old.id, **changed, "updated_at": now})
+        if "tags" in row and tags != tags_now.get(old.id, set()):
+            retag[old.id] = tags
+            if not changed:
+                updates.append({"id": old.id, "updated_at": now})
+    if inserts:
+        session.execute(insert(Product), inserts)
+        new_ids = dict(session.execute(
+            select(Product.sku, Product.id).where(Product.sku.in_([r["sku"] for r in inserts]))
+        ).all())
+        for row in rows:
+            if row["sku"] in new_ids and row.get("tags"):
+                retag[new_ids[row["sku"]]] = set(row["tags"])
+    if updates:
+        session.execute(update(Product), updates)
+    if retag:
+        session.execute(delete(ProductTag).where(ProductTag.product_id.in_(list(retag))))
+        pairs = [{"product_id": pid, "tag": t} for pid, tags in retag.items() for t in sorted(tags)]
+        if pairs:
+            session.execute(insert(ProductTag), pairs)
+    return len(inserts), len(updates)
+
+
+def mark_missing_unavailable(session: Session, keep_skus: set[str]) -> int:
+    """A full import: products the file no longer lists stop being shown (never deleted)."""
+    gone = [pid for pid, sku in session.execute(
+        select(Product.id, Product.sku).where(Product.available.is_(True))
+    ) if sku not in keep_skus]
+    now = utcnow()
+    for start in range(0, len(gone), CHUNK):
+        session.execute(
+            update(Product).where(Product.id.in_(gone[start:start + CHUNK]))
+            .values(available=False, updated_at=now)
+        )
+    return len(gone)
+
+
+def import_catalog(
+    session: Session,
+    path: str | Path,
+    fmt: str = "auto",
+    *,
+    full: bool = False,
+    shop_url: str | None = None,
+) -> ImportReport:
+    """Read a catalog file and upsert its products; FeedError if the file is unreadable.
+
+    Only flushes: the caller commits, so a failure leaves the stored catalog untouched.
+    """
+    feed = read_feed(path, fmt, shop_url)
+    report = ImportReport(format=feed.format, skipped=list(feed.skipped))
+    seen: dict[str, Mapping[str, Any]] = {}
+    for product in feed.products:
+        if product["sku"] in seen:
+            first = seen[product["sku"]].get("_line", 0)
+            report.skipped.append((product.get("_line", 0),
+                                   f"product id {product['sku']!r} already on line {first}"))
+            continue
+        seen[product["sku"]] = product
+    created, updated = upsert_products(session, seen.values())
+    report.created, report.updated = created, updated
+    report.unchanged = len(seen) - created - updated
+    if full and seen:
+        report.marked_unavailable = mark_missing_unavailable(session, set(seen))
+    report.skipped.sort()
+    session.flush()
+    log.info("catalog import %s: %s", path, report.summary())
+    return report

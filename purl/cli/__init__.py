@@ -1,0 +1,16 @@
+"""The ``flask`` command groups: a surface like the console, calling the same engines."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from purl.cli.catalog import catalog_cli
+    from purl.cli.demo import demo_cli
+    from purl.cli.links import campaign_cli, purl_cli
+    from purl.cli.quiz import quiz_cli
+    from purl.cli.users import user_cli
+
+    for group in (demo_cli, user_cli, quiz_cli, campaign_cli, purl_cli, catalog_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,44 @@
+"""``flask catalog import``: bring a shop's product export or feed into the catalog."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from flask.cli import AppGroup
+
+from purl.catalog.feeds import FORMATS, FeedError
+from purl.catalog.store import import_catalog
+from purl.extensions import db
+
+log = logging.getLogger(__name__)
+catalog_cli = AppGroup("catalog", help="Import the shop's product catalog.")
+
+
+@catalog_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
+              help="shopify = Shopify product CSV export, merchant = Google Merchant Center "
+                   "feed (XML or TSV), csv = the plain CSV described in the README.")
+@click.option("--full", is_flag=True,
+              help="The file is the whole catalog: products missing from it are marked "
+                   "unavailable (never deleted).")
+@click.option("--shop-url", metavar="URL",
+              help="The storefront address; Shopify exports need it to build product links "
+                   "(https://shop.example -> https://shop.example/products/<handle>).")
+def import_command(path: str, fmt: str, full: bool, shop_url: str | None) -> None:
+    """Upsert the products in PATH by the shop's product id or handle."""
+    try:
+        report = import_catalog(db.session, path, fmt, full=full, shop_url=shop_url)
+    except FeedError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"{path}: {exc}") from None
+    if report.imported == 0 and report.skipped:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for line, reason in report.skipped:
+        click.echo(f"{path}:{line}: skipped: {reason}", err=True)
+    click.echo(report.summary())
+    if report.imported == 0:
+        raise SystemExit(1)

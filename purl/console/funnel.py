@@ -1,0 +1,97 @@
+"""A campaign's funnel and its events export."""
+
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+from collections.abc import Iterator
+
+from flask import (
+    Response,
+    current_app,
+    render_template,
+    stream_with_context,
+)
+
+from purl.analytics import abtest, export
+from purl.analytics import funnel as reports
+from purl.console import bp
+from purl.console.campaigns import campaign_or_404
+from purl.console.charts import FUNNEL_WIDTH, funnel_bars, time_chart
+from purl.extensions import db
+from purl.models import Campaign
+from purl.quiz.format import get_quiz, localize
+
+log = logging.getLogger(__name__)
+
+CHART_DAYS = 90
+
+
+def _chart_days(camp: Campaign) -> tuple[dt.date, dt.date] | None:
+    """From the campaign's start (or first event) to today or its end; at most CHART_DAYS."""
+    span = reports.event_span(db.session, camp.id)
+    first = camp.starts_on or (span[0] if span else None)
+    if first is None:
+        return None
+    today = dt.datetime.now(dt.UTC).date()
+    last = min(camp.ends_on or today, today)
+    if span:
+        first, last = min(first, span[0]), max(last, span[1])
+    if last < first:
+        return None  # starts in the future and nothing happened yet
+    return max(first, last - dt.timedelta(days=CHART_DAYS - 1)), last
+
+
+@bp.get("/campaigns/<slug>/funnel")
+def funnel(slug: str):  # noqa: ANN201
+    camp = campaign_or_404(slug)
+    total = reports.funnel(db.session, camp.id)
+    counted = reports.funnels(db.session, camp.id, by="variant")
+    # The campaign's variants in its order (the first is the control), even before any link.
+    keys = [v["key"] for v in camp.variants or []] + sorted(set(counted) - {""} - {
+        v["key"] for v in camp.variants or []})
+    by_variant = {key: counted.get(key, reports.Funnel()) for key in keys}
+    quiz = get_quiz(current_app.config["QUIZ_FOLDER"], camp.quiz_slug)
+    questions = {q.id: localize(q.text, str(camp.locale)) for q in quiz.questions} if quiz else {}
+    span = _chart_days(camp)
+    days = reports.daily(db.session, camp.id, *span) if span else []
+    return render_template(
+        "console/funnel.html", campaign=camp, funnel=total,
+        bars=funnel_bars(total), bar_width=FUNNEL_WIDTH,
+        by_channel=reports.funnels(db.session, camp.id, by="channel"),
+        by_variant=by_variant,
+        comparisons=abtest.compare_variants(by_variant),
+        chart=time_chart(days) if days else None, days=days,
+        dropoff=reports.quiz_reach(db.session, list(questions), campaign_id=camp.id).questions,
+        questions=questions,
+        products=reports.top_products(db.session, camp.id),
+    )
+
+
+@bp.get("/campaigns/<slug>/events.csv")
+def export_events(slug: str):  # noqa: ANN201
+    camp = campaign_or_404(slug)
+    campaign_id = camp.id
+
+    def generate() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for row in export.export_rows(db.session, campaign_id):
+            writer.writerow(row)
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    return Response(
+        stream_with_context(generate()), mimetype="text/csv",
+        headers={"Content-Disposition":
+                 f'attachment; filename="{camp.slug}-events-{stamp}.csv"'},
+    )
+
+

@@ -1,0 +1,112 @@
+"""A campaign's links: search, preview as the recipient, revoke."""
+
+
+from __future__ import annotations
+
+import logging
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from purl.campaigns.variants import landing_copy
+from purl.console import bp
+from purl.console.campaigns import campaign_or_404
+from purl.extensions import db
+from purl.links import recipients
+from purl.links.recipients import link_url, revoke
+from purl.models import Campaign, Recipient
+from purl.quiz.format import get_quiz
+from purl.shopper.journey import Journey
+from purl.web import leave_to, render_page
+
+log = logging.getLogger(__name__)
+
+LINKS_PER_PAGE = 50
+
+
+@bp.get("/campaigns/<slug>/links")
+def links(slug: str):  # noqa: ANN201
+    camp = campaign_or_404(slug)
+    query = request.args.get("q", "").strip()[:200]
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = recipients.search_recipients(db.session, camp, query, LINKS_PER_PAGE,
+                                          (page - 1) * LINKS_PER_PAGE)
+    keys, base = current_app.config["SECRET_KEYS"], current_app.config["PURL_BASE_URL"]
+    return render_page(
+        "console/links.html", "console/_links_table.html", campaign=camp, query=query,
+        page_number=page, total=total, per_page=LINKS_PER_PAGE,
+        rows=[(r, link_url(r, camp, keys, base)) for r in rows],
+    )
+
+
+def _recipient(camp: Campaign, recipient_id: int) -> Recipient:
+    recipient = recipients.campaign_recipient(db.session, camp, recipient_id)
+    if recipient is None:
+        abort(404)
+    return recipient
+
+
+class PreviewJourney(Journey):
+    """The landing page's context for a preview: every link stays on the preview."""
+
+    def url(self, endpoint: str, **values: str) -> str:
+        return "#preview"
+
+
+@bp.get("/campaigns/<slug>/links/<int:recipient_id>/preview")
+def preview(slug: str, recipient_id: int):  # noqa: ANN201
+    """The recipient's landing page as they would see it; no visit is recorded."""
+    camp = campaign_or_404(slug)
+    recipient = _recipient(camp, recipient_id)
+    quiz = get_quiz(current_app.config["QUIZ_FOLDER"], camp.quiz_slug)
+    if quiz is None:
+        abort(404)
+    g.locale = camp.locale
+    trip = PreviewJourney(quiz=quiz, url_args={}, locale=camp.locale, campaign=camp,
+                          recipient=recipient)
+    headline, message = landing_copy(camp, recipient.variant)
+    flash(_("Preview: this is what %(name)s sees. Visits here are not counted.",
+            name=" ".join(filter(None, (recipient.first_name, recipient.last_name)))
+            or _("this recipient")), "info")
+    if recipient.revoked_at or camp.revoked_at:
+        flash(_("This link is revoked: the shopper sees “This link is no longer valid”."),
+              "error")
+    return render_template("shopper/landing.html", journey=trip, headline=headline,
+                           message=message)
+
+
+@bp.route("/campaigns/<slug>/links/<int:recipient_id>/revoke", methods=["GET", "POST"])
+def revoke_link(slug: str, recipient_id: int):  # noqa: ANN201
+    camp = campaign_or_404(slug)
+    recipient = _recipient(camp, recipient_id)
+    if request.method == "POST":
+        revoke(db.session, camp, [recipient.id])
+        db.session.commit()
+        log.info("campaign %s: link of recipient %s revoked", camp.id, recipient.id)
+        flash(_("The link is revoked."), "success")
+        return leave_to(url_for("console.links", slug=camp.slug))
+    return render_template("console/confirm_revoke.html", campaign=camp, recipient=recipient,
+                           count=1)
+
+
+@bp.route("/campaigns/<slug>/revoke", methods=["GET", "POST"])
+def revoke_all(slug: str):  # noqa: ANN201
+    camp = campaign_or_404(slug)
+    if request.method == "POST":
+        count = revoke(db.session, camp)
+        db.session.commit()
+        log.info("campaign %s: all links revoked", camp.id)
+        flash(_("All %(count)d links of this campaign are revoked.", count=count), "success")
+        return leave_to(url_for("console.campaign", slug=camp.slug))
+    return render_template("console/confirm_revoke.html", campaign=camp, recipient=None,
+                           count=recipients.active_links(db.session, camp))
+
+

@@ -1,0 +1,555 @@
+"""Batch minting: a CRM or Excel export in, the same list with personal links out.
+
+``generate`` is the one entry point the CLI, the console's jobs and the API call. It streams
+the input, so a million rows fit in a few hundred megabytes:
+
+1. a first pass hashes the file, counts its lines and finds its encoding (UTF-8, UTF-8 with BOM,
+   or Windows-1252 as Excel writes it);
+2. the header is mapped to recipient fields (German and English names, ``--map`` overrides);
+3. the rest is cut into blocks of whole records, and every core turns blocks into checked rows
+   with fresh links and finished output lines (``rows.prepare``); rejected rows go to
+   ``OUT.errors.csv`` with their line number;
+4. the main process inserts each block's rows through the database's bulk path, ``INSERT …
+   ON CONFLICT DO NOTHING`` against the unique (campaign, channel, identity) constraint,
+   committing every ``commit_rows``, so a re-run, an overlapping list, a run killed half-way or
+   two runs at once never mint a second link for a person and never lose one. A row that was
+   there already keeps its link: its line is rewritten with it;
+5. the lines (``purl_url``, ``purl_code``, ``salutation_line`` and ``qr_file`` added) are
+   written in input order, then a small manifest beside them.
+
+Longer than most modules here, on purpose: ``generate`` and ``_Run`` (its main-process half)
+share one plan, one store and one result, and read best side by side.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import gc
+import io
+import json
+import logging
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, scoped_session
+
+from purl.campaigns.records import link_base as campaign_link_base
+from purl.campaigns.variants import pick_variant, variant_keys
+from purl.links import codes, tokens
+from purl.links.batch.columns import (
+    CHANNELS,
+    OUTPUT_COLUMNS,
+    QR_COLUMN,
+    BatchError,
+    map_header,
+)
+from purl.links.batch.rows import (
+    FIELDS,
+    QR_MARK,
+    Plan,
+    Prepared,
+    Row,
+    duplicate_reason,
+    prepare,
+    reasons_in,
+    relink,
+)
+from purl.links.batch.source import Input, read_columns, record_blocks, scan
+from purl.links.batch.store import Store
+from purl.links.identity import IDENTIFYING
+from purl.models import Batch, Campaign, Recipient, utcnow
+from purl.spreadsheet import safe_row
+
+log = logging.getLogger(__name__)
+
+@dataclass
+class Options:
+    channel: str = "email"
+    mapping: Mapping[str, str] = field(default_factory=dict)  # column -> field
+    dry_run: bool = False
+    qr_dir: Path | None = None
+    qr_format: str = "svg"
+    qr_zip: bool = False
+    seed_emails: Iterable[str] = ()
+    excel: bool = False
+    chunk_size: int = 10_000  # rows per block that one worker reads and mints
+    commit_rows: int | None = None  # rows per commit (and progress report); 10 blocks if None
+    workers: int | None = None  # processes for the blocks; None: every core, for big files
+    errors_path: Path | None = None
+    manifest_path: Path | None = None
+    # A Batch row made beforehand (the console's upload) to run in, instead of a new one.
+    batch_id: int | None = None
+
+
+@dataclass
+class Result:
+    total_rows: int = 0
+    minted: int = 0
+    reused: int = 0
+    rejected: int = 0
+    batch_id: int | None = None
+    encoding: str = ""
+    delimiter: str = ","
+    mapping: dict[str, str] = field(default_factory=dict)  # field -> column
+    attributes: list[str] = field(default_factory=list)
+    output_path: Path | None = None
+    errors_path: Path | None = None
+    manifest_path: Path | None = None
+    qr_path: Path | None = None
+    dry_run: bool = False
+
+    @property
+    def usable(self) -> int:
+        return self.minted + self.reused
+
+    def summary(self) -> str:
+        prefix = "dry run: would have " if self.dry_run else ""
+        return f"{prefix}minted {self.minted}, reused {self.reused}, rejected {self.rejected}"
+
+
+Progress = Callable[[int, int], None]
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+
+
+# --- the blocks, on every core -------------------------------------------------------------
+
+_worker: tuple[Plan, Callable[[str], str]] | None = None
+
+
+def _start_worker(plan: Plan) -> None:
+    global _worker
+    _worker = (plan, tokens.signer_for_batch(plan.keys))
+    # A block's rows are lists and tuples of strings, freed by reference counting as soon as
+    # the block is sent: the cycle collector found nothing in them, yet walked every one of
+    # them again and again, a third of a block's time. freeze() keeps it off what the worker
+    # inherited from the main process too.
+    gc.freeze()
+    gc.disable()
+    # The main process's inserts are the batch's critical path: when the cores are all
+    # busy, the workers give way (they are ahead anyway, with blocks queued).
+    os.nice(10)
+
+
+def _prepare_in_worker(block: bytes, first_line: int) -> Prepared:
+    assert _worker is not None
+    return prepare(_worker[0], _worker[1], block, first_line).pack()
+
+
+class _Done:
+    """A block prepared in this process, looking like a pool's pending result."""
+
+    def __init__(self, prepared: Prepared) -> None:
+        self.prepared = prepared
+
+    def get(self) -> Prepared:
+        return self.prepared
+
+
+def _worker_count(options: Options, scanned: Input, block_bytes: int) -> int:
+    if options.workers is not None:
+        return options.workers
+    if "fork" not in multiprocessing.get_all_start_methods() or scanned.size < 3 * block_bytes:
+        return 0  # a few blocks: starting processes would cost more than it saves
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+def generate(
+    session: Session,
+    campaign: Campaign,
+    source: str | os.PathLike | IO[bytes],
+    out: str | os.PathLike,
+    *,
+    keys: Sequence[str],
+    base_url: str,
+    options: Options | None = None,
+    progress: Progress | None = None,
+) -> Result:
+    """Mint (or reuse) a link for every good row of ``source``; write ``out`` and its errors.
+
+    Commits per chunk (so it owns the session's transaction); raises BatchError when the file
+    cannot be used at all.
+    """
+    options = options or Options()
+    if isinstance(session, scoped_session):
+        # The helper thread needs the session itself, not the per-context proxy.
+        session = session()
+    if options.channel not in CHANNELS:
+        raise BatchError(f"unknown channel {options.channel!r} (channels: {', '.join(CHANNELS)})")
+    out = Path(out)
+    errors_path = options.errors_path or out.with_name(out.stem + ".errors.csv")
+    manifest_path = options.manifest_path or out.with_name(out.stem + ".manifest.json")
+    started = utcnow()
+    scanned = scan(source)
+    try:
+        return _generate(session, campaign, scanned, out, errors_path, manifest_path, keys,
+                         base_url, options, progress, started)
+    finally:
+        if isinstance(source, (str, os.PathLike)) or scanned.binary is not source:
+            scanned.binary.close()
+
+
+
+def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
+              errors_path: Path, manifest_path: Path, keys: Sequence[str], base_url: str,
+              options: Options, progress: Progress | None, started: dt.datetime) -> Result:
+    encoding, delimiter, header = read_columns(scanned)
+    width = len(header)
+    mapping = map_header(header, options.mapping)
+    if not (set(IDENTIFYING) & mapping.keys()):
+        raise BatchError(
+            "no column holds a customer id, an email address or a name "
+            f"(columns: {', '.join(header)}); name one with --map COLUMN=FIELD"
+        )
+    result = Result(encoding=scanned.encoding, delimiter=delimiter, dry_run=options.dry_run,
+                    mapping={f: header[i] for f, i in mapping.items()},
+                    errors_path=errors_path, manifest_path=manifest_path)
+    mapped = set(mapping.values()) | {
+        i for i, name in enumerate(header) if options.mapping.get(name) == "ignore"}
+    attribute_columns = [(header[i], i) for i in range(width)
+                         if i not in mapped and header[i] not in OUTPUT_COLUMNS + (QR_COLUMN,)]
+    result.attributes = [name for name, _ in attribute_columns]
+    # Excel wrote it (BOM or its ANSI code page), or will open it: UTF-8 with a BOM.
+    bom = scanned.encoding in ("utf-8-sig", "cp1252") or options.excel
+    out_encoding = "utf-8-sig" if bom else "utf-8"
+    # A re-run on our own output replaces our columns instead of adding them twice.
+    extra_columns = list(OUTPUT_COLUMNS) + ([QR_COLUMN] if options.qr_dir else [])
+    replaced = [c for c in extra_columns if c in header]
+    appended = [c for c in extra_columns if c not in header]
+    out_header = header + appended
+    targets = [header.index(c) if c in header else width + appended.index(c)
+               for c in extra_columns]
+    variants = variant_keys(campaign)
+    link_base = campaign_link_base(campaign, base_url) + "/p/"
+    plan = Plan(
+        encoding=encoding, delimiter=delimiter, width=width,
+        picks=tuple(mapping.get(f, -1) for f in FIELDS),
+        column_of={f: header[i] for f, i in mapping.items()},
+        attribute_columns=tuple(attribute_columns),
+        seeds=frozenset(e.strip().lower() for e in options.seed_emails if e.strip()),
+        keys=tuple(keys), link_base=link_base, locale=campaign.locale, tone=campaign.tone,
+        out_width=len(out_header), targets=tuple(targets) if replaced else (),
+        qr=bool(options.qr_dir) and not options.dry_run, mint=not options.dry_run,
+    )
+
+    batch_id = None
+    if not options.dry_run:
+        batch = session.get(Batch, options.batch_id) if options.batch_id else None
+        if batch is None:
+            batch = Batch(campaign_id=campaign.id, filename=scanned.name[:255])
+            session.add(batch)
+        batch.input_sha256, batch.channel = scanned.sha256, options.channel
+        batch.status, batch.total_rows = "running", max(scanned.lines - 1, 0)
+        batch.updated_at = utcnow()
+        session.commit()
+        batch_id = result.batch_id = batch.id
+    ordinal = session.scalar(
+        select(func.count()).where(Recipient.campaign_id == campaign.id)) or 0
+    store = Store(session, campaign, options.channel, batch_id, bool(variants))
+    if store.postgres and plan.mint and not plan.qr and not variants:
+        plan = dataclasses.replace(plan, copy_shared=store.shared())
+
+    qr = None
+    if plan.qr:
+        from purl.links.qr import QrWriter
+
+        qr = QrWriter(Path(options.qr_dir), options.qr_format, options.qr_zip)
+        result.qr_path = qr.path
+
+    out_tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    err_tmp = errors_path.with_name(f".{errors_path.name}.{os.getpid()}.tmp")
+    out_file = None if options.dry_run else open(out_tmp, "w", encoding=out_encoding, newline="")
+    err_file = open(err_tmp, "w", encoding=out_encoding, newline="")
+    average = scanned.size // max(scanned.lines, 1) or 1
+    block_bytes = max(options.chunk_size * average, 1)
+    workers = _worker_count(options, scanned, block_bytes)
+    pool = None
+    try:
+        if out_file:
+            csv.writer(out_file, delimiter=delimiter).writerow(safe_row(out_header))
+        csv.writer(err_file, delimiter=delimiter).writerow(safe_row(["line", "reason", *header]))
+        run = _Run(store, result, plan, out_file, err_file, qr, out.parent, variants, ordinal,
+                   options.commit_rows or 10 * options.chunk_size,
+                   progress, max(scanned.lines - 1, 1))
+        if workers:
+            pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (plan,))
+        pending: deque[Any] = deque()
+        for block, first in record_blocks(scanned.binary, delimiter, block_bytes, 2):
+            if pool is None:
+                pending.append(_Done(prepare(plan, run.sign, block, first)))
+            else:
+                pending.append(pool.apply_async(_prepare_in_worker, (block, first)))
+            # Keep every worker busy, and no more blocks in memory than that takes.
+            while len(pending) > 2 * workers:
+                run.take(run.wait(pending.popleft()))
+        while pending:
+            run.take(run.wait(pending.popleft()))
+        run.finish()
+    except BaseException as exc:
+        if pool is not None:
+            pool.terminate()
+        for f in (out_file, err_file):
+            if f:
+                f.close()
+        for tmp in (out_tmp, err_tmp):
+            tmp.unlink(missing_ok=True)
+        if qr:
+            qr.abort()
+        if batch_id is not None:
+            session.rollback()
+            # Committed chunks stay (a re-run reuses them); the console shows what happened.
+            failed = session.get(Batch, batch_id)
+            if failed is not None:
+                failed.status, failed.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+                session.commit()
+        raise
+    finally:
+        store.close()
+    if pool is not None:
+        pool.close()
+        pool.join()
+    if out_file:
+        out_file.close()
+        os.replace(out_tmp, out)
+        result.output_path = out
+    err_file.close()
+    os.replace(err_tmp, errors_path)
+    if qr:
+        qr.close()
+    result.total_rows = run.processed
+    if batch_id is not None:
+        batch = session.get(Batch, batch_id)
+        session.refresh(batch)
+        batch.status = "done"
+        batch.total_rows = run.processed
+        batch.processed_rows = run.processed
+        batch.minted, batch.reused, batch.rejected = result.minted, result.reused, result.rejected
+        batch.finished_at = batch.updated_at = utcnow()
+        session.commit()
+    _write_manifest(manifest_path, campaign, scanned, result, options, keys, started)
+    log.info("batch %s for campaign %s: %s", batch_id, campaign.slug, result.summary())
+    return result
+
+
+class _Run:
+    """The main process's half of a batch: each prepared block, in input order, into the
+    database and the output files."""
+
+    def __init__(self, store: Store, result: Result, plan: Plan, out_file: IO[str] | None,
+                 err_file: IO[str], qr: Any, dir_of_out: Path, variants: list[str],
+                 ordinal: int, commit_rows: int, progress: Progress | None,
+                 total: int) -> None:
+        self.store, self.result, self.plan = store, result, plan
+        self.out_file, self.err_file, self.qr, self.dir_of_out = out_file, err_file, qr, dir_of_out
+        self.variants, self.ordinal = variants, ordinal
+        self.commit_rows, self.progress, self.total = commit_rows, progress, total
+        self.sign = tokens.signer_for_batch(plan.keys)
+        self.processed = 0
+        self.committed = 0
+        # Where the main process's time goes (logged at the end): the batch's critical path.
+        self.timing = dict.fromkeys(("waiting", "inserting", "committing"), 0.0)
+        # To tell a second row for the same person in this file. A dry run keeps the hashes
+        # of all identities; a real run only needs the people known before this batch (the
+        # unique constraint tells the new ones apart), marked by recipient id in a bitmap:
+        # a set of a million ints cost a re-run 75 MB, the bitmap costs a bit per id.
+        self.seen: set[int] = set()
+        self.reused_ids = bytearray()
+
+    def wait(self, pending: Any) -> Prepared:
+        started = time.perf_counter()
+        prepared = pending.get()
+        self.timing["waiting"] += time.perf_counter() - started
+        return prepared
+
+    def take(self, prepared: Prepared) -> None:
+        self.processed += prepared.processed
+        self.result.rejected += len(prepared.err_sizes)
+        more_errors: list[tuple[int, str]] = []
+        if self.out_file is None:
+            self._count(prepared, more_errors)
+        elif prepared.out_sizes:
+            self._mint(prepared, more_errors)
+        if more_errors:
+            merged = sorted(prepared.errors() + more_errors, key=lambda e: e[0])
+            self.err_file.write("".join(text for _line, text in merged))
+        else:
+            self.err_file.write(prepared.err_text)
+        if self.out_file is not None and self.processed - self.committed >= self.commit_rows:
+            self._commit()
+        if self.progress:
+            self.progress(self.processed, max(self.total, self.processed))
+
+    def finish(self) -> None:
+        if self.out_file is not None:
+            self._commit()
+        log.info("batch %s main process: %s", self.store.batch_id,
+                 ", ".join(f"{k} {v:.1f} s" for k, v in self.timing.items()))
+
+    def _commit(self) -> None:
+        started = time.perf_counter()
+        r = self.result
+        self.store.progress(self.processed, r.minted, r.reused, r.rejected)
+        self.store.commit()
+        self.committed = self.processed
+        self.timing["committing"] += time.perf_counter() - started
+
+    def _count(self, prepared: Prepared, more_errors: list[tuple[int, str]]) -> None:
+        """A dry run: who would be minted, who is there already, who is in the file twice."""
+        prepared.unpack()
+        known = self.store.existing([row[1] for row in prepared.rows])
+        lines = prepared.out_lines()
+        for k, row in enumerate(prepared.rows):
+            key = hash(row[1])
+            if key in self.seen:
+                more_errors.append(self._duplicate(prepared, k, row, lines[k]))
+                continue
+            self.seen.add(key)
+            if row[1] in known:
+                self.result.reused += 1
+            else:
+                self.result.minted += 1
+
+    def _mint(self, prepared: Prepared, more_errors: list[tuple[int, str]]) -> None:
+        if prepared.copy_text:
+            started = time.perf_counter()
+            copied = self.store.copy_new(prepared.copy_text)
+            self.timing["inserting"] += time.perf_counter() - started
+            if copied:
+                assert self.out_file is not None
+                self.out_file.write(prepared.out_text)
+                self.result.minted += len(prepared.out_sizes)
+                return
+        prepared.unpack()
+        rows = prepared.rows
+        if self.variants:
+            # Round-robin in minting order keeps an A/B split even.
+            rows = [(*row, pick_variant(self.variants, self.ordinal + k))
+                    for k, row in enumerate(rows)]
+            self.ordinal += len(rows)
+        started = time.perf_counter()
+        inserted = self.store.insert(rows)
+        self.timing["inserting"] += time.perf_counter() - started
+        if inserted == len(rows) and self.qr is None:
+            assert self.out_file is not None
+            self.out_file.write(prepared.out_text)
+            self.result.minted += inserted
+            return
+        self._settle(prepared, rows, more_errors)
+
+    def _settle(self, prepared: Prepared, rows: list[Row],
+                more_errors: list[tuple[int, str]]) -> None:
+        """Row by row, for a block where some people were known already (or QR codes need
+        their database ids): who keeps which link, and which rows repeat an earlier one."""
+        lines = prepared.out_lines()
+        drawn = list(rows)
+        final: list[str | None] = [None] * len(rows)
+        qr_jobs = []
+        todo = list(range(len(rows)))
+        for _attempt in range(3):
+            known = self.store.existing([drawn[k][1] for k in todo])
+            retry = []
+            for k in todo:
+                row = drawn[k]
+                found = known.get(row[1])
+                if found is None:
+                    retry.append(k)
+                    continue
+                rid, link_key, code, batch_id = found
+                line = lines[k]
+                if code == row[0]:
+                    self.result.minted += 1
+                elif batch_id is not None and batch_id == self.store.batch_id:
+                    # A row further up this very file minted this person's link.
+                    more_errors.append(self._duplicate(prepared, k, row, line))
+                    continue
+                else:
+                    if self._reused_before(rid):
+                        more_errors.append(self._duplicate(prepared, k, row, line))
+                        continue
+                    self.result.reused += 1
+                    line = relink(line, self.sign, row[0], link_key, code)
+                if self.qr is not None:
+                    line = line.replace(QR_MARK + rows[k][0], self._cell(
+                        self.qr.reference(rid, self.dir_of_out)), 1)
+                    qr_jobs.append((rid, self.plan.link_base + self.sign(link_key)))
+                final[k] = line
+            if not retry:
+                break
+            # Their random code was someone else's already: draw again, insert again.
+            for k, code in zip(retry, codes.new_codes(len(retry)), strict=True):
+                lines[k] = relink(lines[k], self.sign, drawn[k][0], code, code)
+                drawn[k] = (code, *drawn[k][1:])
+            self.store.insert([drawn[k] for k in retry])
+            todo = retry
+        else:
+            raise RuntimeError("could not draw unique random codes for a block")
+        assert self.out_file is not None
+        self.out_file.write("".join(line for line in final if line is not None))
+        if qr_jobs:
+            self.qr.draw(qr_jobs)
+
+    def _reused_before(self, rid: int) -> bool:
+        """Whether an earlier row of this file reused recipient ``rid``; marks it if not."""
+        byte, bit = rid >> 3, 1 << (rid & 7)
+        if byte >= len(self.reused_ids):
+            self.reused_ids.extend(bytes(byte + 1 - len(self.reused_ids) + (1 << 16)))
+        if self.reused_ids[byte] & bit:
+            return True
+        self.reused_ids[byte] |= bit
+        return False
+
+    def _cell(self, value: str) -> str:
+        """One cell as the csv writer would write it (a folder name may hold a delimiter)."""
+        if any(c in value for c in (self.plan.delimiter, '"', "\r", "\n")):
+            return '"' + value.replace('"', '""') + '"'
+        return value
+
+    def _duplicate(self, prepared: Prepared, k: int, row: Row, line: str) -> tuple[int, str]:
+        plan = self.plan
+        self.result.rejected += 1
+        cells = next(csv.reader([line], delimiter=plan.delimiter))[:plan.width]
+        for target in plan.targets:
+            if target < plan.width:
+                cells[target] = ""  # our own columns from an earlier run: no link here
+        number = prepared.lines[k]
+        text = io.StringIO()
+        csv.writer(text, delimiter=plan.delimiter).writerow(
+            safe_row([str(number),
+                      duplicate_reason(reasons_in(plan.locale), row[1], row[2], row[3]), *cells]))
+        return number, text.getvalue()
+def _write_manifest(path: Path, campaign: Campaign, scanned: Input, result: Result,
+                    options: Options, keys: Sequence[str], started: dt.datetime) -> None:
+    manifest = {
+        "campaign": campaign.slug,
+        "batch_id": result.batch_id,
+        "input": {"file": scanned.name, "sha256": scanned.sha256, "encoding": result.encoding,
+                  "delimiter": result.delimiter},
+        "channel": options.channel,
+        "dry_run": options.dry_run,
+        "mapping": result.mapping,
+        "attributes": result.attributes,
+        "counts": {"rows": result.total_rows, "minted": result.minted, "reused": result.reused,
+                   "rejected": result.rejected},
+        "output": str(result.output_path) if result.output_path else None,
+        "errors": str(result.errors_path),
+        "qr": str(result.qr_path) if result.qr_path else None,
+        "key_id": tokens.key_id(keys),
+        "started_at": started.isoformat(),
+        "finished_at": utcnow().isoformat(),
+    }
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

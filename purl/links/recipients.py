@@ -1,0 +1,191 @@
+"""PURL logic: minting links for recipients and resolving a followed link.
+
+Plain functions over the session: the CLI, the console and the views all call these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from purl.campaigns.records import link_base
+from purl.campaigns.variants import pick_variant, variant_keys
+from purl.links import codes, tokens
+from purl.links.identity import identity_for
+from purl.models import Campaign, Recipient, as_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class LinkNotFound(LookupError):
+    """Tampered, unknown or foreign-key-signed token: answered with 404."""
+
+
+class LinkGone(LookupError):
+    """Revoked or expired link: answered with 410."""
+
+
+@dataclass(frozen=True)
+class NewRecipient:
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    external_id: str | None = None
+    gender: str | None = None
+    title: str | None = None
+    company: str | None = None
+    channel: str = "email"
+    is_seed: bool = False
+
+
+def revoke(
+    session: Session, campaign: Campaign, recipient_ids: Sequence[int] | None = None
+) -> int:
+    """Withdraw links: the given recipients' of this campaign, or the whole campaign's.
+
+    Returns how many links were newly revoked. Revoked links answer 410. Only flushes.
+    """
+    now = utcnow()
+    if recipient_ids is None:
+        if campaign.revoked_at is None:
+            campaign.revoked_at = now
+        count = session.scalar(
+            select(func.count()).where(Recipient.campaign_id == campaign.id,
+                                       Recipient.revoked_at.is_(None))
+        )
+        session.flush()
+        return count or 0
+    result = session.execute(
+        update(Recipient)
+        .where(Recipient.campaign_id == campaign.id, Recipient.id.in_(list(recipient_ids)),
+               Recipient.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.flush()
+    return result.rowcount
+
+
+def identity_of(person: NewRecipient) -> str:
+    """Who this is within a campaign: external id, else normalised email, else the content."""
+    return identity_for(
+        (person.external_id or "").strip(), (person.email or "").strip(),
+        person.first_name or "", person.last_name or "", person.company or "",
+    )
+
+
+def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -> list[Recipient]:
+    """Give each person a recipient row with a fresh random code; reuse existing ones.
+
+    One ORM object per row: fine for a handful (demo, tests). Large lists go through the
+    bulk path of the batch importer.
+    """
+    result = []
+    keys = variant_keys(campaign)
+    ordinal = session.scalar(
+        select(func.count()).where(Recipient.campaign_id == campaign.id)
+    ) or 0
+    for person in people:
+        identity = identity_of(person)
+        existing = session.scalar(
+            select(Recipient).where(
+                Recipient.campaign_id == campaign.id,
+                Recipient.channel == person.channel,
+                Recipient.identity == identity,
+            )
+        )
+        if existing is not None:
+            result.append(existing)
+            continue
+        recipient = Recipient(
+            campaign_id=campaign.id,
+            code=codes.new_code(),
+            identity=identity,
+            channel=person.channel,
+            external_id=person.external_id,
+            email=person.email,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            gender=person.gender,
+            title=person.title,
+            company=person.company,
+            is_seed=person.is_seed,
+            attributes={},
+            variant=pick_variant(keys, ordinal),
+        )
+        ordinal += 1
+        session.add(recipient)
+        result.append(recipient)
+    session.flush()
+    return result
+
+
+def link_url(recipient: Recipient, campaign: Campaign, keys: Sequence[str], base_url: str) -> str:
+    """The recipient's signed link, under the campaign's link base (``base_url`` by default)."""
+    return f"{link_base(campaign, base_url)}/p/{tokens.sign(recipient.link_key, keys)}"
+
+
+def link_key_column(key: str) -> InstrumentedAttribute[str | None]:
+    """Where to find the recipient whose link carries ``key``: a code, or an older link's
+    public id (24 characters, never a code's 13)."""
+    return Recipient.code if len(key) == codes.LENGTH else Recipient.public_id
+
+
+def resolve(
+    session: Session, token: str, keys: Sequence[str], now: dt.datetime | None = None
+) -> Recipient:
+    """The recipient a followed link belongs to, or LinkNotFound / LinkGone."""
+    key = tokens.unsign(token, keys)
+    if key is None:
+        raise LinkNotFound
+    recipient = session.scalar(select(Recipient).where(link_key_column(key) == key))
+    if recipient is None:
+        raise LinkNotFound
+    now = now or utcnow()
+    campaign = recipient.campaign
+    expires = as_utc(campaign.expires_at)
+    if recipient.revoked_at or campaign.revoked_at or (expires and expires <= now):
+        raise LinkGone
+    return recipient
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_recipients(
+    session: Session, campaign: Campaign, query: str, limit: int = 50, offset: int = 0
+) -> tuple[list[Recipient], int]:
+    """Recipients whose name, email, external id or code contain every word of ``query``.
+
+    Returns one page of them (in minting order) and how many match in all.
+    """
+    columns = (Recipient.first_name, Recipient.last_name, Recipient.email,
+               Recipient.external_id, Recipient.code)
+    conditions = [Recipient.campaign_id == campaign.id]
+    for word in query.split()[:8]:
+        pattern = _like(word.lower())
+        conditions.append(or_(*(func.lower(c).like(pattern, escape="\\") for c in columns)))
+    where = and_(*conditions)
+    total = session.scalar(select(func.count()).select_from(Recipient).where(where)) or 0
+    rows = session.scalars(
+        select(Recipient).where(where).order_by(Recipient.id).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def campaign_recipient(session: Session, campaign: Campaign, recipient_id: int) -> Recipient | None:
+    """A recipient of this campaign only: an id from another campaign finds nothing."""
+    return session.scalar(select(Recipient).where(
+        Recipient.id == recipient_id, Recipient.campaign_id == campaign.id))
+
+
+def active_links(session: Session, campaign: Campaign) -> int:
+    return session.scalar(select(func.count()).select_from(Recipient).where(
+        Recipient.campaign_id == campaign.id, Recipient.revoked_at.is_(None))) or 0

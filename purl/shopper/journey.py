@@ -1,0 +1,199 @@
+"""The shopper's journey context, shared by the landing, quiz and showroom views.
+
+A shopper arrives either through a signed PURL (``/p/<token>/…``) or anonymously through a
+quiz (``/q/<quiz-slug>/…``, tied to a first-party visitor cookie). Both resolve to a
+:class:`Journey`, and every personal URL is built from it, so a view never mixes contexts and a
+token only ever reaches its own recipient's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort, after_this_request, current_app, g, request, url_for
+from sqlalchemy import and_, bindparam, select
+from sqlalchemy.exc import IntegrityError
+
+from purl.extensions import db
+from purl.links import recipients as links
+from purl.links import tokens
+from purl.links.salutation import salutation_for
+from purl.models import Campaign, QuizResponse, Recipient, ShopperProfile
+from purl.quiz import flow as quiz_logic
+from purl.quiz.format import Quiz, get_quiz
+
+VISITOR_COOKIE = "purl_visitor"
+VISITOR_COOKIE_DAYS = 180
+
+
+@dataclass
+class Journey:
+    quiz: Quiz
+    url_args: dict[str, str]
+    locale: str
+    campaign: Campaign | None = None
+    recipient: Recipient | None = None
+    profile: ShopperProfile | None = None
+    response: QuizResponse | None = None
+    visitor_key: str | None = field(default=None, repr=False)
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return dict(self.response.answers or {}) if self.response else {}
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.response and self.response.completed_at)
+
+    @property
+    def greeting(self) -> str | None:
+        if self.recipient is None or self.campaign is None:
+            return None
+        return salutation_for(self.recipient, self.campaign)
+
+    def url(self, endpoint: str, **values: str) -> str:
+        return url_for(endpoint, **self.url_args, **values)
+
+
+def _quiz_or_404(slug: str) -> Quiz:
+    quiz = get_quiz(current_app.config["QUIZ_FOLDER"], slug)
+    if quiz is None:
+        abort(404)
+    if quiz.shop:
+        # One install may serve several shops' quizzes: the header names this one's.
+        g.shop_name = quiz.shop
+    return quiz
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+_PRELOAD_ALL = (
+    select(Campaign, ShopperProfile, QuizResponse)
+    .select_from(Recipient)
+    .join(Campaign, Campaign.id == Recipient.campaign_id)
+    .outerjoin(ShopperProfile, ShopperProfile.recipient_id == Recipient.id)
+    .outerjoin(QuizResponse, and_(QuizResponse.profile_id == ShopperProfile.id,
+                                  QuizResponse.quiz_slug == Campaign.quiz_slug))
+)
+# Built once per kind of link key (see links.link_key_column): SQLAlchemy then reuses the
+# compiled form and cache key on every request.
+_PRELOAD = {
+    column.key: _PRELOAD_ALL.where(column == bindparam("key"))
+    for column in (Recipient.code, Recipient.public_id)
+}
+
+
+def _preload(token: str) -> Any:
+    """Load a link's campaign, profile and quiz response in one query.
+
+    Every personal page starts here, so this is the hot path: the rows land in the session's
+    identity map, where the lazy ``recipient.campaign`` after ``links.resolve`` (which still
+    decides 404/410) finds its campaign instead of asking the database again.
+    """
+    key = tokens.unsign(token, current_app.config["SECRET_KEYS"])
+    if key is None:
+        return None
+    row = db.session.execute(_PRELOAD[links.link_key_column(key).key], {"key": key}).first()
+    # The caller keeps the row: the identity map holds objects only weakly.
+    return row
+
+
+def recipient_or_abort(token: str) -> Recipient:
+    """The recipient a followed link belongs to, or 404 (tampered/unknown) or 410
+    (revoked/expired): every personal URL answers a bad token the same way."""
+    try:
+        return links.resolve(db.session, token, current_app.config["SECRET_KEYS"])
+    except links.LinkGone:
+        abort(410)
+    except links.LinkNotFound:
+        abort(404)
+
+
+def from_token(token: str) -> Journey:
+    """Resolve a followed PURL, or answer 404 (tampered/unknown) or 410 (revoked/expired)."""
+    preloaded = _preload(token)
+    recipient = recipient_or_abort(token)
+    campaign = recipient.campaign
+    g.locale = campaign.locale
+    quiz = _quiz_or_404(campaign.quiz_slug)
+    profile, response = (preloaded[1], preloaded[2]) if preloaded else (None, None)
+    journey = Journey(
+        quiz=quiz, url_args={"token": token}, locale=campaign.locale,
+        campaign=campaign, recipient=recipient, profile=profile,
+    )
+    journey.response = response
+    return journey
+
+
+def from_visitor(quiz_slug: str) -> Journey:
+    """An anonymous shopper taking a quiz, recognised by the first-party visitor cookie."""
+    quiz = _quiz_or_404(quiz_slug)
+    if not quiz.public:
+        abort(404)
+    locale = request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "de"
+    key = request.cookies.get(VISITOR_COOKIE)
+    profile = None
+    if key:
+        profile = db.session.scalar(
+            select(ShopperProfile).where(ShopperProfile.visitor_id == _hash(key))
+        )
+    else:
+        key = secrets.token_urlsafe(24)
+        secure = current_app.config["SESSION_COOKIE_SECURE"]
+
+        @after_this_request
+        def _set_cookie(response):  # noqa: ANN001, ANN202
+            response.set_cookie(
+                VISITOR_COOKIE, key, max_age=VISITOR_COOKIE_DAYS * 86400,
+                httponly=True, samesite="Lax", secure=secure,
+            )
+            return response
+
+    journey = Journey(
+        quiz=quiz, url_args={"quiz_slug": quiz_slug}, locale=locale,
+        profile=profile, visitor_key=key,
+    )
+    journey.response = _response(profile, quiz)
+    return journey
+
+
+def load(token: str | None, quiz_slug: str | None) -> Journey:
+    return from_token(token) if token is not None else from_visitor(quiz_slug or "")
+
+
+def _response(profile: ShopperProfile | None, quiz: Quiz) -> QuizResponse | None:
+    if profile is None:
+        return None
+    return db.session.scalar(
+        select(QuizResponse).where(
+            QuizResponse.profile_id == profile.id, QuizResponse.quiz_slug == quiz.slug
+        )
+    )
+
+
+def ensure_started(journey: Journey) -> QuizResponse:
+    """Create the profile and the quiz response on first use (counted as quiz_start)."""
+    if journey.profile is None:
+        if journey.recipient is not None:
+            profile = ShopperProfile(recipient_id=journey.recipient.id)
+        else:
+            profile = ShopperProfile(visitor_id=_hash(journey.visitor_key or ""))
+        try:
+            # A double click can race us to it; the unique constraint decides.
+            with db.session.begin_nested():
+                db.session.add(profile)
+        except IntegrityError:
+            column = (ShopperProfile.recipient_id == journey.recipient.id if journey.recipient
+                      else ShopperProfile.visitor_id == _hash(journey.visitor_key or ""))
+            profile = db.session.scalar(select(ShopperProfile).where(column))
+        journey.profile = profile
+    if journey.response is None:
+        journey.response = quiz_logic.start(
+            db.session, journey.profile, journey.quiz, journey.recipient
+        )
+    return journey.response
