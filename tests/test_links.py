@@ -100,6 +100,54 @@ def test_landing_greets_by_name_and_records_a_visit(app, client, demo):
     assert visits(app) == 1
 
 
+class _Statements:
+    """The SQL a request sends, read from the engine as it runs (no stand-in)."""
+
+    def __init__(self, app) -> None:  # noqa: ANN001
+        self.app, self.sent = app, []
+
+    def __enter__(self) -> list[str]:
+        from sqlalchemy import event
+
+        with self.app.app_context():
+            self.engine = db.engine
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self.sent
+
+    def _seen(self, _conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        self.sent.append(statement.split()[0].upper())
+
+    def __exit__(self, *_exc) -> None:  # noqa: ANN002
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def test_the_landing_page_checks_the_link_once_with_one_query(app, client, demo, monkeypatch):
+    """The hot path: one signature check and one query for recipient, campaign, profile and
+    answers, then the visit is written."""
+    checks = []
+    real_unsign = tokens.unsign
+    monkeypatch.setattr(tokens, "unsign", lambda *a, **k: checks.append(1) or real_unsign(*a, **k))
+    client.get(demo.path("Anna"))  # warm: the first request also loads the quiz file
+    checks.clear()
+    with _Statements(app) as sent:
+        assert client.get(demo.path("Anna")).status_code == 200
+    assert len(checks) == 1
+    assert [s for s in sent if s == "SELECT"] == ["SELECT"]
+    assert "INSERT" in sent  # the visit
+
+
+def test_a_typed_code_redirects_with_one_query(app, client, demo):
+    with app.app_context():
+        code = db.session.scalar(select(Recipient.code).where(Recipient.first_name == "Anna"))
+    with _Statements(app) as sent:
+        response = client.get(f"/c/{codes.display(code).lower()}")
+    assert response.status_code == 303
+    assert response.location.endswith(demo.path("Anna"))
+    assert sent == ["SELECT"]
+
+
 def test_landing_escapes_names(app, client, demo):
     with app.app_context():
         recipient = db.session.get(Recipient, demo.recipient_ids["Anna"])

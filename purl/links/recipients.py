@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from purl.campaigns.records import link_base
@@ -136,22 +136,38 @@ def link_key_column(key: str) -> InstrumentedAttribute[str | None]:
     return Recipient.code if len(key) == codes.LENGTH else Recipient.public_id
 
 
+def check_live(recipient: Recipient, campaign: Campaign, now: dt.datetime | None = None) -> None:
+    """Raise LinkGone when the link was revoked, its campaign revoked, or the campaign ended:
+    the one rule every way in (link, typed code, QR image) applies."""
+    expires = as_utc(campaign.expires_at)
+    if recipient.revoked_at or campaign.revoked_at or (expires and expires <= (now or utcnow())):
+        raise LinkGone
+
+
+_BY_KEY = {  # built once per kind of key: SQLAlchemy reuses the compiled statement
+    column.key: select(Recipient, Campaign).join(Campaign, Campaign.id == Recipient.campaign_id)
+    .where(column == bindparam("key"))
+    for column in (Recipient.code, Recipient.public_id)
+}
+
+
+def find_by_key(session: Session, key: str) -> tuple[Recipient, Campaign] | None:
+    """The recipient whose link carries ``key`` (a code, or an older link's public id), with
+    its campaign, in one query; None when there is none."""
+    row = session.execute(_BY_KEY[link_key_column(key).key], {"key": key}).first()
+    return (row[0], row[1]) if row else None
+
+
 def resolve(
     session: Session, token: str, keys: Sequence[str], now: dt.datetime | None = None
 ) -> Recipient:
     """The recipient a followed link belongs to, or LinkNotFound / LinkGone."""
     key = tokens.unsign(token, keys)
-    if key is None:
+    found = find_by_key(session, key) if key is not None else None
+    if found is None:
         raise LinkNotFound
-    recipient = session.scalar(select(Recipient).where(link_key_column(key) == key))
-    if recipient is None:
-        raise LinkNotFound
-    now = now or utcnow()
-    campaign = recipient.campaign
-    expires = as_utc(campaign.expires_at)
-    if recipient.revoked_at or campaign.revoked_at or (expires and expires <= now):
-        raise LinkGone
-    return recipient
+    check_live(*found, now=now)
+    return found[0]
 
 
 def _like(term: str) -> str:

@@ -72,9 +72,8 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-_PRELOAD_ALL = (
-    select(Campaign, ShopperProfile, QuizResponse)
-    .select_from(Recipient)
+_BY_KEY = (
+    select(Recipient, Campaign, ShopperProfile, QuizResponse)
     .join(Campaign, Campaign.id == Recipient.campaign_id)
     .outerjoin(ShopperProfile, ShopperProfile.recipient_id == Recipient.id)
     .outerjoin(QuizResponse, and_(QuizResponse.profile_id == ShopperProfile.id,
@@ -82,25 +81,10 @@ _PRELOAD_ALL = (
 )
 # Built once per kind of link key (see links.link_key_column): SQLAlchemy then reuses the
 # compiled form and cache key on every request.
-_PRELOAD = {
-    column.key: _PRELOAD_ALL.where(column == bindparam("key"))
+_JOURNEY = {
+    column.key: _BY_KEY.where(column == bindparam("key"))
     for column in (Recipient.code, Recipient.public_id)
 }
-
-
-def _preload(token: str) -> Any:
-    """Load a link's campaign, profile and quiz response in one query.
-
-    Every personal page starts here, so this is the hot path: the rows land in the session's
-    identity map, where the lazy ``recipient.campaign`` after ``links.resolve`` (which still
-    decides 404/410) finds its campaign instead of asking the database again.
-    """
-    key = tokens.unsign(token, current_app.config["SECRET_KEYS"])
-    if key is None:
-        return None
-    row = db.session.execute(_PRELOAD[links.link_key_column(key).key], {"key": key}).first()
-    # The caller keeps the row: the identity map holds objects only weakly.
-    return row
 
 
 def recipient_or_abort(token: str) -> Recipient:
@@ -115,13 +99,23 @@ def recipient_or_abort(token: str) -> Recipient:
 
 
 def from_token(token: str) -> Journey:
-    """Resolve a followed PURL, or answer 404 (tampered/unknown) or 410 (revoked/expired)."""
-    preloaded = _preload(token)
-    recipient = recipient_or_abort(token)
-    campaign = recipient.campaign
+    """Resolve a followed PURL, or answer 404 (tampered/unknown) or 410 (revoked/expired).
+
+    Every personal page starts here, so this is the hot path: one signature check and one
+    query for the recipient, their campaign, profile and quiz response.
+    """
+    key = tokens.unsign(token, current_app.config["SECRET_KEYS"])
+    row = key and db.session.execute(_JOURNEY[links.link_key_column(key).key],
+                                     {"key": key}).first()
+    if not row:
+        abort(404)
+    recipient, campaign, profile, response = row
+    try:
+        links.check_live(recipient, campaign)
+    except links.LinkGone:
+        abort(410)
     g.locale = campaign.locale
     quiz = _quiz_or_404(campaign.quiz_slug)
-    profile, response = (preloaded[1], preloaded[2]) if preloaded else (None, None)
     journey = Journey(
         quiz=quiz, url_args={"token": token}, locale=campaign.locale,
         campaign=campaign, recipient=recipient, profile=profile,

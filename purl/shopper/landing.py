@@ -12,15 +12,14 @@ from flask import (
     redirect,
     render_template,
     request,
+    url_for,
 )
-from sqlalchemy import select
 
 from purl.analytics import events
 from purl.campaigns.variants import landing_copy
 from purl.extensions import db, limiter
 from purl.links import codes, qr, tokens
 from purl.links import recipients as links
-from purl.models import Recipient
 from purl.quiz.format import list_quizzes
 from purl.shopper import bp, journey
 
@@ -58,15 +57,21 @@ def landing(token: str):  # noqa: ANN201
 @bp.get("/c/<typed>")
 @limiter.limit(CODE_MISS_LIMIT, deduct_when=lambda response: response.status_code == 404)
 def code(typed: str):  # noqa: ANN201
-    """A code typed from a printed letter: case, dashes, O/0 and I/L/1 do not matter."""
+    """A code typed from a printed letter: case, dashes, O/0 and I/L/1 do not matter.
+
+    Only a redirect: one query, and the landing page then does the rest. Revoked and expired
+    codes get the same 410 page their link would.
+    """
     stored = codes.normalise(typed)
-    recipient = stored and db.session.scalar(select(Recipient).where(Recipient.code == stored))
-    if not recipient:
+    found = stored and links.find_by_key(db.session, stored)
+    if not found:
         abort(404)
-    token = tokens.sign(recipient.link_key, current_app.config["SECRET_KEYS"])
-    # Resolve as the link itself would, so revoked and expired codes get the same 410 page.
-    trip = journey.from_token(token)
-    return redirect(trip.url("shopper.landing"), 303)
+    try:
+        links.check_live(*found)
+    except links.LinkGone:
+        abort(410)
+    token = tokens.sign(found[0].link_key, current_app.config["SECRET_KEYS"])
+    return redirect(url_for("shopper.landing", token=token), 303)
 
 
 @bp.get("/p/<token>/qr.<fmt>")
