@@ -1,20 +1,24 @@
-"""Page throughput: the PURL landing page and the showroom against a bare template page.
+"""Page throughput: the PURL landing page, a typed code and the showroom against a bare page.
 
 Builds a fresh SQLite database with the demo shop plus a 50,000-product catalog, serves the
-app with gunicorn (2 sync workers) on 127.0.0.1, and loads three pages from that one server in
+app with gunicorn (2 sync workers) on 127.0.0.1, and loads four pages from that one server in
 one run with wrk: a bare template page of similar size (bench/server.py), a recipient's PURL
-landing page (which records a visit) and a recipient's showroom. Prints requests/s, p50/p99
-and each page's throughput as a share of the bare page's.
+landing page (GET, so it records a visit), the same recipient's code typed from a letter
+(``/c/<code>``: the 303 to the landing page itself, wrk does not follow it) and a recipient's
+showroom. Prints requests/s, p50/p99 and each page's throughput and worker CPU per request
+against the bare page's.
 
-    .venv/bin/python bench/pages.py [--products 50000] [--seconds 5] [--connections 4]
+    .venv/bin/python bench/pages.py [--products 50000] [--seconds 5] [--rounds 3]
 
-Needs ``wrk`` (Debian: apt-get install wrk). Targets: landing and showroom >= 60 % of the
-bare page, p99 < 25 ms. Figures depend on the machine and what else runs on it.
+Needs ``wrk`` (Debian: apt-get install wrk). Targets, in the gunicorn workers' CPU time per
+request over the bare page's: landing <= 1.3x, typed code <= 1.1x, showroom no worse than
+before. Figures depend on the machine and what else runs on it.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import re
 import shutil
@@ -30,6 +34,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 KEY = "bench-key-not-secret"
+# Worker CPU per request over the bare page's, at most. The showroom's is what it measured
+# before (README, 2026-11-23: 4.31 against 3.94 ms, shown there as 91 %).
+CPU_TARGETS = {"landing": 1.3, "code": 1.1, "showroom": 1.10}
+# What each page must answer; /c/ redirects to the landing page and wrk measures the 303.
+STATUS = {"code": 303}
 
 
 def build_database(url: str, products: int) -> dict[str, str]:
@@ -41,6 +50,7 @@ def build_database(url: str, products: int) -> dict[str, str]:
     from purl.demo.catalog import demo_products
     from purl.demo.load import load_demo
     from purl.extensions import db
+    from purl.links.codes import display
     from purl.links.tokens import sign
     from purl.models import QuizResponse, ShopperProfile, utcnow
     from purl.quiz.format import get_quiz
@@ -78,10 +88,14 @@ def build_database(url: str, products: int) -> dict[str, str]:
             completed_at=utcnow(),
         ))
         db.session.commit()
+        # Links sign the recipient's link key (its code; a public id only on older rows).
         return {
             "bare": "/_bench/bare",
-            "landing": "/p/" + sign(juergen.public_id, [KEY]),
-            "showroom": "/p/" + sign(anna.public_id, [KEY]) + "/showroom",
+            "landing": "/p/" + sign(juergen.link_key, [KEY]),
+            # Typed as printed on the letter, with dashes; a found code never counts against
+            # the /c/ rate limit, which only counts misses.
+            "code": "/c/" + display(juergen.code),
+            "showroom": "/p/" + sign(anna.link_key, [KEY]) + "/showroom",
         }
 
 
@@ -89,6 +103,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def fetch(port: int, path: str) -> tuple[int, int]:
+    """(status, body bytes) of one GET, not following a redirect (as wrk does not)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, len(response.read())
+    finally:
+        conn.close()
 
 
 def wait_until_up(base: str, seconds: float = 30) -> None:
@@ -167,9 +192,10 @@ def main() -> None:
         wait_until_up(base)
         sizes = {}
         for name, path in paths.items():
-            with urllib.request.urlopen(base + path) as r:  # also warms each worker's caches
-                sizes[name] = len(r.read())
-            wrk(base + path, 1, args.connections)
+            status, sizes[name] = fetch(port, path)
+            if status != STATUS.get(name, 200):
+                raise SystemExit(f"{path} answered {status}, not {STATUS.get(name, 200)}")
+            wrk(base + path, 1, args.connections)  # warms each worker's caches
         rounds: dict[str, list[dict[str, float]]] = {name: [] for name in paths}
         for _ in range(args.rounds):  # taking turns spreads other load on the machine evenly
             for name, path in paths.items():
@@ -188,16 +214,17 @@ def main() -> None:
           f"{os.getloadavg()[0]:.1f}")
     print(f"{'page':<10}{'bytes':>7}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}{'vs bare':>9}"
           f"{'cpu ms/req':>12}{'vs bare':>9}")
-    ok = True
     for name, r in results.items():
         ratio, cpu_ratio = r["rps"] / bare, cpu["bare"] / cpu[name]
         print(f"{name:<10}{sizes[name]:>7}{r['rps']:>8.0f}{r['p50']:>8.2f}{r['p99']:>8.2f}"
               f"{ratio:>9.0%}{cpu[name]:>12.2f}{cpu_ratio:>9.0%}")
-        if name != "bare":
-            ok &= ratio >= 0.60 and r["p99"] < 25
     print("req/s vs bare: throughput share; cpu vs bare: bare's worker CPU per request over "
           "this page's (what the share would be on an idle machine)")
-    print("targets (>= 60 % of bare, p99 < 25 ms):", "met" if ok else "NOT met")
+    print("targets, worker CPU per request over the bare page's:")
+    for name, limit in CPU_TARGETS.items():
+        times = cpu[name] / cpu["bare"]
+        print(f"  {name:<10}{times:>6.2f}x  <= {limit:.2f}x  "
+              f"{'met' if times <= limit else 'missed'}")
 
 
 if __name__ == "__main__":
