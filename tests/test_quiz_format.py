@@ -12,7 +12,7 @@ import pytest
 
 from purl.models import Recipient
 from purl.quiz import flow as logic
-from purl.quiz.format import QuizError, load_quiz_file, parse_quiz
+from purl.quiz.format import QuizError, get_quiz, load_quiz_file, parse_quiz
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken_quizzes"
@@ -87,6 +87,25 @@ def test_the_app_refuses_an_invalid_quiz_and_logs_why(make_app, tmp_path, caplog
 
 def quiz():  # noqa: ANN201
     return load_quiz_file(ROOT / "quizzes" / "roestwerk.yaml")
+
+
+def test_a_quiz_file_changed_added_or_removed_is_served_as_it_is_now(tmp_path):
+    """The shopper pages remember which file holds which quiz; edits still show at once."""
+    import os
+
+    shipped = (ROOT / "quizzes" / "roestwerk.yaml").read_text(encoding="utf-8")
+    target = tmp_path / "kaffee.yaml"
+    target.write_text(shipped, encoding="utf-8")
+    assert get_quiz(tmp_path, "roestwerk") is not None
+    renamed = shipped.replace("slug: roestwerk", "slug: kaffee-quiz", 1)
+    target.write_text(renamed, encoding="utf-8")
+    os.utime(target, ns=(1, 10**18))  # a new mtime even on a coarse clock
+    assert get_quiz(tmp_path, "roestwerk") is None
+    assert get_quiz(tmp_path, "kaffee-quiz") is not None
+    target.unlink()
+    assert get_quiz(tmp_path, "kaffee-quiz") is None
+    (tmp_path / "later.yaml").write_text(shipped, encoding="utf-8")
+    assert get_quiz(tmp_path, "roestwerk") is not None
 
 
 def test_show_if_follows_earlier_answers_and_combinations():

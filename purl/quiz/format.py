@@ -492,16 +492,46 @@ def load_quiz_file(path: Path) -> Quiz:
     return quiz
 
 
-def list_quizzes(folder: str | Path) -> list[Quiz]:
-    """Every valid quiz in ``folder``; invalid ones are logged and not served."""
-    quizzes = []
-    for path in sorted(Path(folder).glob("*.y*ml")):
+def _valid_files(folder: Path) -> list[tuple[Path, Quiz]]:
+    found = []
+    for path in sorted(folder.glob("*.y*ml")):
         try:
-            quizzes.append(load_quiz_file(path))
+            found.append((path, load_quiz_file(path)))
         except QuizError as exc:
             log.error("quiz not served: %s", exc)
-    return quizzes
+    return found
+
+
+def list_quizzes(folder: str | Path) -> list[Quiz]:
+    """Every valid quiz in ``folder``; invalid ones are logged and not served."""
+    return [quiz for _path, quiz in _valid_files(Path(folder))]
 
 
 def get_quiz(folder: str | Path, slug: str) -> Quiz | None:
-    return next((q for q in list_quizzes(folder) if q.slug == slug), None)
+    """The valid quiz ``slug`` in ``folder``, or None.
+
+    Every shopper page asks this, so which file holds which slug is remembered; a slug that
+    is not (or no longer) where it was remembered looks the folder through again, and the
+    file itself is still checked for edits on every call by ``load_quiz_file``.
+    """
+    folder = Path(folder)
+    built = False
+    for fresh in (False, True):
+        if fresh or folder not in _slugs:
+            if fresh and built:
+                break
+            _slugs[folder] = {q.slug: p for p, q in reversed(_valid_files(folder))}
+            built = True
+        path = _slugs[folder].get(slug)
+        if path is None:
+            continue
+        try:
+            quiz = load_quiz_file(path)
+        except (OSError, QuizError):
+            continue
+        if quiz.slug == slug:
+            return quiz
+    return None
+
+
+_slugs: dict[Path, dict[str, Path]] = {}
