@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
-from purl.catalog.feeds import RowError, detect_format, parse_price
+from purl.catalog.imports import RowError, detect_format, parse_price
 from purl.catalog.store import import_catalog
 from purl.extensions import db
 from purl.models import Product, ProductTag
