@@ -14,7 +14,7 @@ from purl.quiz.flow import preferences
 from purl.quiz.format import QuizError, load_quiz_file, parse_quiz
 from tests.conftest import HX, answer, stored_answers
 
-QUIZ_FOLDER = Path(__file__).resolve().parent.parent / "quizzes"
+QUIZ_FOLDER = Path(__file__).resolve().parents[2] / "quizzes"
 
 
 @pytest.mark.parametrize("name", ["zoohandlung.yaml", "roestwerk.yaml"])

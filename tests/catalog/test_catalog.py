@@ -13,7 +13,7 @@ from purl.catalog.store import import_catalog
 from purl.extensions import db
 from purl.models import Product, ProductTag
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "catalog"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "catalog"
 SHOP = "https://shop.example"
 
 
