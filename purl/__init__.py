@@ -93,7 +93,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
-    from purl.quiz.format import localize
+    from purl.quiz.schema import localize
 
     @app.template_filter("money")
     def money(value, currency: str = "EUR") -> str:  # noqa: ANN001

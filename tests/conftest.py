@@ -16,10 +16,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from jinja2 import StrictUndefined
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from purl import create_app
+from purl.accounts import create_user
 from purl.extensions import db
+from purl.models import QuizResponse
 
 TEST_KEYS = ["test-key-newest", "test-key-older"]
 
@@ -150,6 +152,57 @@ def csrf_token(html: str) -> str:
     match = _CSRF.search(html)
     assert match, "page has no CSRF token"
     return match.group(1) or match.group(2)
+
+
+# ---------------------------------------------------------------- helpers of several areas
+# (test modules never import each other: what more than one needs lives here)
+
+HX = {"HX-Request": "true"}
+ADMIN, ADMIN_PASSWORD = "admin@shop.example", "admin password 123"
+MARKETER, MARKETER_PASSWORD = "marketer@shop.example", "marketer password 123"
+
+
+@pytest.fixture
+def users(app):  # noqa: ANN001, ANN201
+    with app.app_context():
+        create_user(db.session, ADMIN, ADMIN_PASSWORD, "admin")
+        create_user(db.session, MARKETER, MARKETER_PASSWORD, "marketer")
+        db.session.commit()
+
+
+def login(client, email: str, password: str, **kwargs):  # noqa: ANN001, ANN003, ANN201
+    page = client.get("/console/login").get_data(as_text=True)
+    return client.post("/console/login", data={
+        "csrf_token": csrf_token(page), "email": email, "password": password}, **kwargs)
+
+
+def answer(client, path: str, *values: str, headers: dict | None = None):  # noqa: ANN001, ANN201
+    page = client.get(path)
+    assert page.status_code == 200, page.status_code
+    data = {"csrf_token": csrf_token(page.get_data(as_text=True)), "answer": list(values)}
+    return client.post(path, data=data, headers=headers or {})
+
+
+def stored_answers(app) -> dict | None:  # noqa: ANN001
+    with app.app_context():
+        response = db.session.scalar(select(QuizResponse))
+        return dict(response.answers) if response else None
+
+
+# A German Excel "CSV (Trennzeichen-getrennt)" export: semicolons, Windows-1252, a header
+# Excel users write. "Kunden-Nr." is not a name we know, so the marketer maps it by hand.
+EXCEL_ROWS = [
+    "Vorname;Nachname;Anrede;E-Mail;Kundennummer;Kunden-Nr.",
+    "Jürgen;Müller;Herr;juergen@example.org;K-1;A1",
+    "Anna;Groß;Frau;anna@example.org;K-2;A2",
+    "Zoë;Weiß;;;K-3;A3",
+    ";;;;;",
+    "Otto;Keller;Herr;kaputt-at-example;;A4",
+]
+
+
+def excel_export(rows: list[str] = EXCEL_ROWS) -> bytes:
+    return ("\r\n".join(rows) + "\r\n").encode("cp1252")
 
 
 def pytest_report_header(config: pytest.Config) -> str:

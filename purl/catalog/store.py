@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from purl.catalog.feeds import read_feed
+from purl.catalog.imports import read_feed
 from purl.models import Product, ProductTag, utcnow
 
 log = logging.getLogger(__name__)

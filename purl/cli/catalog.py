@@ -7,7 +7,7 @@ import logging
 import click
 from flask.cli import AppGroup
 
-from purl.catalog.feeds import FORMATS, FeedError
+from purl.catalog.imports import FORMATS, FeedError
 from purl.catalog.store import import_catalog
 from purl.extensions import db
 

@@ -13,7 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from purl.analytics.funnel import quiz_reach
 from purl.extensions import db
 from purl.models import Campaign
-from purl.quiz.format import QuizError, get_quiz, load_quiz_file, localize
+from purl.quiz.format import QuizError, get_quiz, load_quiz_file
+from purl.quiz.schema import localize
 
 quiz_cli = click.Group("quiz", help="Quiz definitions.")
 

@@ -26,7 +26,8 @@ from purl.extensions import db
 from purl.links import recipients
 from purl.links.batch import uploads
 from purl.models import Campaign
-from purl.quiz.format import list_quizzes, localize
+from purl.quiz.format import list_quizzes
+from purl.quiz.schema import localize
 from purl.web import leave_to
 
 log = logging.getLogger(__name__)

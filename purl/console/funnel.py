@@ -23,7 +23,8 @@ from purl.console.campaigns import campaign_or_404
 from purl.console.charts import FUNNEL_WIDTH, funnel_bars, time_chart
 from purl.extensions import db
 from purl.models import Campaign
-from purl.quiz.format import get_quiz, localize
+from purl.quiz.format import get_quiz
+from purl.quiz.schema import localize
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from purl.analytics import events
 from purl.catalog.criteria import ContentBlock, Criterion, Preferences
 from purl.links import recipients as links
 from purl.models import Campaign, QuizResponse, Recipient, ShopperProfile, utcnow
-from purl.quiz.format import Option, Question, Quiz, localize
+from purl.quiz.schema import Option, Question, Quiz, localize
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Quiz definitions: YAML files in ``quizzes/``, loaded into plain dataclasses.
+"""Quiz definitions: YAML files in ``quizzes/``, loaded into the dataclasses of ``schema``.
 
 A quiz is content, reviewed like code. Loading validates it and every problem names the file,
 the question and what is wrong, so ``flask quiz check`` and the app's log say the same thing.
@@ -10,16 +10,26 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from purl.quiz.schema import (
+    CHOICE_TYPES,
+    AnsweredBy,
+    Condition,
+    Content,
+    Option,
+    Question,
+    Quiz,
+    Range,
+    Text,
+)
+
 log = logging.getLogger(__name__)
 
-CHOICE_TYPES = {"single", "multi", "image", "yesno"}
 QUESTION_TYPES = CHOICE_TYPES | {"range", "text"}
 FILTER_FIELDS = {"category", "product_type", "tags", "price_min", "price_max"}
 RANGE_TARGETS = {"price_min", "price_max"}
@@ -41,141 +51,6 @@ QUESTION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 class QuizError(ValueError):
     """A quiz file that cannot be served; the message names file, question and problem."""
-
-
-Text = dict[str, str]
-
-
-def localize(text: Text, locale: str) -> str:
-    """The text in ``locale``, falling back to German, then to whatever there is."""
-    return text.get(locale[:2]) or text.get("de") or next(iter(text.values()), "")
-
-
-@dataclass(frozen=True)
-class Content:
-    """A content block for the showroom (advice, a how-to), shown when its option is chosen."""
-
-    title: Text
-    body: Text
-
-
-@dataclass(frozen=True)
-class Option:
-    value: str
-    label: Text
-    filter: dict[str, Any] = field(default_factory=dict)
-    prefer_tags: dict[str, float] = field(default_factory=dict)
-    image: str | None = None  # a path under static/, for image choices
-    content: tuple[Content, ...] = ()
-    reason: Text | None = None  # how the showroom and chips name it, if not by its label
-
-
-@dataclass(frozen=True)
-class Condition:
-    """``show_if``: ``equals``/``in`` test one earlier answer; ``not``/``all``/``any`` combine."""
-
-    kind: str  # "in", "not", "all" or "any"
-    question: str = ""
-    values: frozenset[str] = frozenset()
-    parts: tuple[Condition, ...] = ()
-
-    def holds(self, answers: dict[str, Any]) -> bool:
-        if self.kind == "not":
-            return not self.parts[0].holds(answers)
-        if self.kind == "all":
-            return all(p.holds(answers) for p in self.parts)
-        if self.kind == "any":
-            return any(p.holds(answers) for p in self.parts)
-        given = answers.get(self.question)
-        given = given if isinstance(given, list) else [given]
-        return any(v in self.values for v in given if v is not None)
-
-    def questions(self) -> set[str]:
-        if self.question:
-            return {self.question}
-        return set().union(*(p.questions() for p in self.parts))
-
-
-def plain(number: Decimal) -> str:
-    """A number as people write it: 40, not 4E+1 or 40.00."""
-    return format(number.normalize(), "f")
-
-
-@dataclass(frozen=True)
-class Range:
-    min: Decimal
-    max: Decimal
-    step: Decimal
-    default: Decimal
-    unit: str = ""
-    maps_to: str | None = None  # price_min or price_max
-
-    @property
-    def bounds(self) -> dict[str, str]:
-        return {"min": plain(self.min), "max": plain(self.max)}
-
-
-@dataclass(frozen=True)
-class AnsweredBy:
-    """A recipient attribute (a CRM column) that answers the question: raw value -> option."""
-
-    attribute: str
-    map: dict[str, str]
-
-    def value_for(self, attributes: dict[str, Any] | None) -> str | None:
-        attributes = attributes or {}
-        raw = attributes.get(self.attribute)
-        if raw is None:  # CRM exports vary in case: "Haustier", "haustier", "HAUSTIER"
-            wanted_key = self.attribute.casefold()
-            raw = next((v for k, v in attributes.items() if str(k).casefold() == wanted_key),
-                       None)
-        if raw is None:
-            return None
-        wanted = str(raw).strip().casefold()
-        return next((v for k, v in self.map.items() if k.casefold() == wanted), None)
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    type: str
-    text: Text
-    options: tuple[Option, ...] = ()
-    help: Text = field(default_factory=dict)
-    required: bool = True
-    shuffle: bool = False
-    show_if: Condition | None = None
-    min_choices: int = 0
-    max_choices: int | None = None
-    range: Range | None = None
-    max_length: int = 200
-    answered_by: AnsweredBy | None = None
-
-    def option(self, value: str) -> Option | None:
-        return next((o for o in self.options if o.value == value), None)
-
-    @property
-    def has_options(self) -> bool:
-        return self.type in CHOICE_TYPES
-
-
-@dataclass(frozen=True)
-class Quiz:
-    slug: str
-    version: str
-    title: Text
-    intro: Text
-    questions: tuple[Question, ...]
-    public: bool = True
-    source: str = ""
-    visitor_campaign: str | None = None
-    shop: str | None = None  # the shop's name in the header, when not the install's own
-
-    def question(self, question_id: str) -> Question | None:
-        return next((q for q in self.questions if q.id == question_id), None)
-
-    def index(self, question_id: str) -> int:
-        return next(i for i, q in enumerate(self.questions) if q.id == question_id)
 
 
 def _value(raw: Any) -> str:

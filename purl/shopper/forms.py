@@ -23,7 +23,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 
-from purl.quiz.format import Option, Question, localize
+from purl.quiz.schema import Option, Question, localize
 
 
 class CheckboxesField(SelectMultipleField):

@@ -23,7 +23,8 @@ from purl.links import tokens
 from purl.links.salutation import salutation_for
 from purl.models import Campaign, QuizResponse, Recipient, ShopperProfile
 from purl.quiz import flow as quiz_logic
-from purl.quiz.format import Quiz, get_quiz
+from purl.quiz.format import get_quiz
+from purl.quiz.schema import Quiz
 
 VISITOR_COOKIE = "purl_visitor"
 VISITOR_COOKIE_DAYS = 180

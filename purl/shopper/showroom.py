@@ -8,7 +8,7 @@ from flask import abort, make_response, redirect, render_template, request
 from markupsafe import Markup
 
 from purl.analytics import events
-from purl.catalog.feeds import web_url
+from purl.catalog.imports import web_url
 from purl.catalog.recommend import (
     LRU,
     Filters,

@@ -12,7 +12,7 @@ import pytest
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_console_flow import sign_in
-from tests.test_console_batch import excel_export
+from tests.conftest import excel_export
 
 
 def reload(page) -> None:  # noqa: ANN001

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from tests.browser.conftest import screenshot
-from tests.test_quiz import answer
+from tests.conftest import answer
 
 
 def finish_quiz(client, demo) -> None:  # noqa: ANN001

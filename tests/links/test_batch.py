@@ -25,7 +25,7 @@ from purl.links.recipients import NewRecipient, identity_of, mint
 from purl.models import Batch, Campaign, Recipient
 from tests.conftest import TEST_KEYS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 GERMAN = (
     "Vorname;Nachname;Anrede;E-Mail;Kundennummer;Haustier\r\n"

@@ -15,9 +15,9 @@ from purl.models import Campaign, Event, Product, Recipient
 from purl.quiz.flow import preferences
 from purl.quiz.format import load_quiz_file
 from purl.shopper import showroom as showroom_views
-from tests.test_quiz import answer
+from tests.conftest import answer
 
-QUIZ = load_quiz_file(Path(__file__).resolve().parent.parent / "quizzes" / "zoohandlung.yaml")
+QUIZ = load_quiz_file(Path(__file__).resolve().parents[2] / "quizzes" / "zoohandlung.yaml")
 
 
 def picks_for(app, answers: dict, limit: int = 500):  # noqa: ANN001, ANN201

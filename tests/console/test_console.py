@@ -12,17 +12,15 @@ from purl.config import load_config
 from purl.demo.load import DEMO_PASSWORD, DEMO_USER
 from purl.extensions import db
 from purl.models import Campaign, Event, Recipient, User
-from tests.conftest import csrf_token
-
-HX = {"HX-Request": "true"}
-ADMIN, ADMIN_PASSWORD = "admin@shop.example", "admin password 123"
-MARKETER, MARKETER_PASSWORD = "marketer@shop.example", "marketer password 123"
-
-
-def login(client, email: str, password: str, **kwargs):  # noqa: ANN001, ANN003, ANN201
-    page = client.get("/console/login").get_data(as_text=True)
-    return client.post("/console/login", data={
-        "csrf_token": csrf_token(page), "email": email, "password": password}, **kwargs)
+from tests.conftest import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    HX,
+    MARKETER,
+    MARKETER_PASSWORD,
+    csrf_token,
+    login,
+)
 
 
 def post(client, path: str, data: dict | None = None, **kwargs):  # noqa: ANN001, ANN003, ANN201
@@ -32,14 +30,6 @@ def post(client, path: str, data: dict | None = None, **kwargs):  # noqa: ANN001
         page = client.get("/console/login")
     token = csrf_token(page.get_data(as_text=True))
     return client.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
-
-
-@pytest.fixture
-def users(app):  # noqa: ANN001, ANN201
-    with app.app_context():
-        create_user(db.session, ADMIN, ADMIN_PASSWORD, "admin")
-        create_user(db.session, MARKETER, MARKETER_PASSWORD, "marketer")
-        db.session.commit()
 
 
 def _example_url(rule) -> str:  # noqa: ANN001

@@ -9,26 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from purl.extensions import db
-from purl.models import Event, QuizResponse
+from purl.models import Event
 from purl.quiz.flow import preferences
 from purl.quiz.format import QuizError, load_quiz_file, parse_quiz
-from tests.conftest import csrf_token
+from tests.conftest import HX, answer, stored_answers
 
-QUIZ_FOLDER = Path(__file__).resolve().parent.parent / "quizzes"
-HX = {"HX-Request": "true"}
-
-
-def answer(client, path: str, *values: str, headers: dict | None = None):  # noqa: ANN001, ANN201
-    page = client.get(path)
-    assert page.status_code == 200, page.status_code
-    data = {"csrf_token": csrf_token(page.get_data(as_text=True)), "answer": list(values)}
-    return client.post(path, data=data, headers=headers or {})
-
-
-def stored_answers(app) -> dict | None:  # noqa: ANN001
-    with app.app_context():
-        response = db.session.scalar(select(QuizResponse))
-        return dict(response.answers) if response else None
+QUIZ_FOLDER = Path(__file__).resolve().parents[2] / "quizzes"
 
 
 @pytest.mark.parametrize("name", ["zoohandlung.yaml", "roestwerk.yaml"])

@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from purl.extensions import db
 from purl.models import Event, QuizResponse, Recipient, ShopperProfile
-from tests.conftest import csrf_token
-from tests.test_quiz import HX, answer, stored_answers
+from tests.conftest import HX, answer, csrf_token, stored_answers
 
 COFFEE = "/q/roestwerk/quiz/"
 

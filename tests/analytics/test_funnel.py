@@ -18,8 +18,7 @@ from purl.extensions import db
 from purl.links.recipients import NewRecipient, mint
 from purl.links.tokens import sign
 from purl.models import Campaign, Event, Product, Recipient
-from tests.conftest import TEST_KEYS, csrf_token
-from tests.test_console import MARKETER, MARKETER_PASSWORD, login, users  # noqa: F401
+from tests.conftest import MARKETER, MARKETER_PASSWORD, TEST_KEYS, csrf_token, login
 
 # A cat owner: the quiz asks no dog-age question on this path.
 QUIZ = ("tier", "katze"), ("bedarf", "futter"), ("budget", "bis-50"), ("wichtig", "natur")
@@ -57,7 +56,7 @@ def _campaign(app, variants: list[str]) -> int:  # noqa: ANN001
         return camp.id
 
 
-def test_funnel_equals_the_events_made_per_channel_and_variant(app, client, demo, users):  # noqa: F811
+def test_funnel_equals_the_events_made_per_channel_and_variant(app, client, demo, users):
     campaign_id = _campaign(app, ["a", "b"])
     # Per recipient: channel, how far they get (0 nothing … 4 product click), repeats.
     script = [("email", 4), ("email", 3), ("email", 2), ("email", 1), ("email", 0),
@@ -159,7 +158,7 @@ def _ab_events(app, campaign_id: int, a: tuple[int, int], b: tuple[int, int]) ->
     # z = 0.05 / 0.09984 = 0.50, p = 0.617.
     ((40, 12), False, "p = 0.617", "z = 0.50"),
 ])
-def test_ab_statement_matches_a_hand_computation(app, client, users, b, significant,  # noqa: F811
+def test_ab_statement_matches_a_hand_computation(app, client, users, b, significant,
                                                  p_text, z_text):
     campaign_id = _campaign(app, ["a", "b"])
     _ab_events(app, campaign_id, (40, 10), b)
@@ -182,7 +181,7 @@ def test_ab_statement_matches_a_hand_computation(app, client, users, b, signific
         assert "ist auf dem 95-%-Niveau noch nicht signifikant" in page
 
 
-def test_funnel_page_draws_charts_without_script_or_inline_style(app, client, users):  # noqa: F811
+def test_funnel_page_draws_charts_without_script_or_inline_style(app, client, users):
     campaign_id = _campaign(app, ["a", "b"])
     _ab_events(app, campaign_id, (6, 3), (6, 2))
     with app.app_context():
@@ -203,7 +202,7 @@ def test_funnel_page_draws_charts_without_script_or_inline_style(app, client, us
     assert "02.11.2026" in page  # the day table under the chart
 
 
-def test_events_export_is_a_formula_safe_csv(app, client, demo, users):  # noqa: F811
+def test_events_export_is_a_formula_safe_csv(app, client, demo, users):
     with app.app_context():
         anna = db.session.get(Recipient, demo.recipient_ids["Anna"])
         anna.external_id = "=HYPERLINK(\"http://evil.example\")"

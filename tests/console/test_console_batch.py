@@ -12,23 +12,7 @@ from sqlalchemy import select
 from purl.demo.load import DEMO_PASSWORD, DEMO_USER
 from purl.extensions import db
 from purl.models import Batch, Campaign, Recipient
-from tests.conftest import csrf_token
-from tests.test_console import HX, login
-
-# A German Excel "CSV (Trennzeichen-getrennt)" export: semicolons, Windows-1252, a header
-# Excel users write. "Kunden-Nr." is not a name we know, so the marketer maps it by hand.
-EXCEL_ROWS = [
-    "Vorname;Nachname;Anrede;E-Mail;Kundennummer;Kunden-Nr.",
-    "Jürgen;Müller;Herr;juergen@example.org;K-1;A1",
-    "Anna;Groß;Frau;anna@example.org;K-2;A2",
-    "Zoë;Weiß;;;K-3;A3",
-    ";;;;;",
-    "Otto;Keller;Herr;kaputt-at-example;;A4",
-]
-
-
-def excel_export(rows: list[str] = EXCEL_ROWS) -> bytes:
-    return ("\r\n".join(rows) + "\r\n").encode("cp1252")
+from tests.conftest import EXCEL_ROWS, HX, csrf_token, excel_export, login
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
-from purl.catalog.feeds import RowError, detect_format, parse_price
+from purl.catalog.imports import RowError, detect_format, parse_price
 from purl.catalog.store import import_catalog
 from purl.extensions import db
 from purl.models import Product, ProductTag
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "catalog"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "catalog"
 SHOP = "https://shop.example"
 
 

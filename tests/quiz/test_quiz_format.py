@@ -14,8 +14,8 @@ from purl.models import Recipient
 from purl.quiz import flow as logic
 from purl.quiz.format import QuizError, get_quiz, load_quiz_file, parse_quiz
 
-ROOT = Path(__file__).resolve().parent.parent
-BROKEN = Path(__file__).resolve().parent / "fixtures" / "broken_quizzes"
+ROOT = Path(__file__).resolve().parents[2]
+BROKEN = Path(__file__).resolve().parents[1] / "fixtures" / "broken_quizzes"
 
 # file -> (question named in the message, the problem)
 PROBLEMS = {

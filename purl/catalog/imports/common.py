@@ -1,0 +1,187 @@
+"""What every catalog format shares: values (prices, URLs, slugs, tags), reading a text file
+into CSV/TSV records, and the checks every product row goes through.
+
+Prices are ``Decimal``, never ``float``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+CENT = Decimal("0.01")
+MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
+LIMITS = {"sku": 128, "title": 300, "brand": 120, "url": 1000}
+
+
+class FeedError(ValueError):
+    """The file as a whole cannot be read (wrong format, no header, bad XML)."""
+
+
+class RowError(ValueError):
+    """One row cannot be imported; the message says why."""
+
+
+@dataclass
+class Feed:
+    """Products read from one file, and the rows that were skipped."""
+
+    format: str
+    products: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- values
+
+_CURRENCY_SIGNS = {"€": "EUR", "$": "USD", "£": "GBP", "CHF": "CHF", "Fr.": "CHF"}
+_PRICE = re.compile(r"^(?P<pre>[A-Za-z]{3}|[€$£])?\s*(?P<num>[-+]?[\d.,' \u00a0\u202f]+?)\s*"
+                    r"(?P<post>[A-Za-z]{3}|[€$£])?$")
+
+
+def parse_price(text: str, field_name: str = "price") -> tuple[Decimal, str | None]:
+    """``"49.90 EUR"``, ``"1.299,95"``, ``"49,90 €"``, ``"1,299.95"`` -> (Decimal, currency).
+
+    The last of ``.``/``,`` is the decimal mark when both appear; a lone ``,`` with one or two
+    digits after it is a decimal comma. More than two decimals is refused as ambiguous rather
+    than guessed (``"1.299"`` could be either).
+    """
+    raw = (text or "").strip()
+    if not raw:
+        raise RowError(f"no {field_name}")
+    match = _PRICE.match(raw)
+    if not match:
+        raise RowError(f"{field_name} {raw!r} is not a price")
+    sign = match["pre"] or match["post"]
+    currency = _CURRENCY_SIGNS.get(sign, sign.upper()) if sign else None
+    num = re.sub(r"[' \u00a0\u202f]", "", match["num"])
+    if "," in num and "." in num:
+        decimal_mark = "," if num.rfind(",") > num.rfind(".") else "."
+        thousands = "." if decimal_mark == "," else ","
+        num = num.replace(thousands, "").replace(decimal_mark, ".")
+    elif "," in num:
+        if re.fullmatch(r"[-+]?\d+,\d{1,2}", num):
+            num = num.replace(",", ".")
+        elif re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+", num):
+            num = num.replace(",", "")
+        else:
+            raise RowError(f"{field_name} {raw!r} is not a price")
+    elif num.count(".") > 1 and re.fullmatch(r"[-+]?\d{1,3}(\.\d{3})+", num):
+        num = num.replace(".", "")  # German thousands: "1.299.000"
+    try:
+        value = Decimal(num)
+    except InvalidOperation:
+        raise RowError(f"{field_name} {raw!r} is not a price") from None
+    if value != value.quantize(CENT):
+        raise RowError(f"{field_name} {raw!r} is ambiguous: more than two decimals "
+                       "(write 1299 or 1.299,00)")
+    if value < 0:
+        raise RowError(f"{field_name} {raw!r} is negative")
+    if value > MAX_PRICE:
+        raise RowError(f"{field_name} {raw!r} is too large")
+    return value.quantize(CENT), currency
+
+
+def web_url(value: str | None) -> str | None:
+    """The value if it is an absolute http(s) URL, else None (never javascript:, data:, …)."""
+    value = (value or "").strip()
+    parts = urlsplit(value)
+    if parts.scheme.lower() in ("http", "https") and parts.netloc and not any(
+        ch.isspace() or ord(ch) < 32 for ch in value
+    ):
+        return value
+    return None
+
+
+def slug(text: str) -> str:
+    """A stable key for a category or product type: ``"Hunde & Katzen"`` -> ``"hunde-katzen"``."""
+    text = text.strip().lower()
+    for a, b in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(a, b)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:64]
+
+
+def split_tags(text: str | None) -> list[str]:
+    return sorted({t.strip().lower()[:64] for t in re.split(r"[,;|]", text or "") if t.strip()})
+
+
+def levels(path: str | None) -> list[str]:
+    return [p.strip() for p in (path or "").split(">") if p.strip()]
+
+
+def truthy(value: str | None, default: bool = True) -> bool:
+    value = (value or "").strip().lower()
+    if not value:
+        return default
+    return value in ("true", "1", "yes", "ja", "y", "x", "active", "aktiv", "wahr")
+
+
+def finish(row: dict[str, Any], line: int) -> dict[str, Any]:
+    """Common checks every format's row goes through; ``_line`` remembers where it came from."""
+    row["_line"] = line
+    for key, limit in LIMITS.items():
+        value = row.get(key)
+        if value and len(value) > limit:
+            raise RowError(f"{key} is longer than {limit} characters")
+    if not row.get("sku"):
+        raise RowError("no product id")
+    if not row.get("title"):
+        raise RowError("no title")
+    if row.get("url") is None:
+        raise RowError("link must be an absolute http(s) URL")
+    if not row.get("category"):
+        row["category"] = "sonstiges"
+    if not row.get("product_type"):
+        row["product_type"] = row["category"]
+    row["currency"] = (row.get("currency") or "EUR")[:3]
+    compare = row.get("compare_at_price")
+    if compare is not None and compare <= row["price"]:
+        row["compare_at_price"] = None
+    image = row.get("image_url")
+    row["image_url"] = image if image and len(image) <= 1000 else None
+    row.setdefault("tags", [])
+    row.setdefault("attributes", {})
+    row.setdefault("description", "")
+    return row
+
+
+# ---------------------------------------------------------------- text files
+
+def decode(data: bytes) -> str:
+    # German Excel still saves Windows-1252; anything else is UTF-8 (with or without BOM).
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
+
+
+def _dialect(header_line: str) -> str:
+    counts = {d: header_line.count(d) for d in ("\t", ";", ",")}
+    return max(counts, key=lambda d: counts[d])
+
+
+def records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(first line number, row) for each CSV/TSV record, whatever its delimiter."""
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_dialect(first_line))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise FeedError("the file is empty") from None
+    line = reader.line_num + 1
+    for values in reader:
+        start, line = line, reader.line_num + 1
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) > len(header) and any(v.strip() for v in values[len(header):]):
+            yield start, {"__error__": f"{len(values)} cells but the header has {len(header)}"}
+            continue
+        yield start, dict(zip(header, values + [""] * (len(header) - len(values)), strict=False))
+
