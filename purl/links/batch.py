@@ -63,8 +63,8 @@ from .rows import (
     safe,
 )
 
-__all__ = ["CHANNELS", "FIELDS", "BatchError", "Options", "Result", "generate", "identity_for",
-           "map_header", "preview"]
+__all__ = ["CHANNELS", "FIELDS", "BatchError", "Options", "Result", "TakenOver", "generate",
+           "identity_for", "map_header", "mark_failed", "preview"]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,11 @@ class BatchError(ValueError):
     """The whole file cannot be read (not a single row): a message for the marketer."""
 
 
+class TakenOver(Exception):  # noqa: N818 - a state, not a mistake
+    """This run's batch is run elsewhere now (a job whose lease ran out): stop, and leave the
+    batch to the run that has it."""
+
+
 @dataclass
 class Options:
     channel: str = "email"
@@ -113,6 +118,9 @@ class Options:
     manifest_path: Path | None = None
     # A Batch row made beforehand (the console's upload) to run in, instead of a new one.
     batch_id: int | None = None
+    # Called with the batch just before the commit that marks it done (the results are
+    # written by then), so what it stores (the files a job keeps) is committed with it.
+    on_done: Callable[[Session, Batch, Result], None] | None = None
 
 
 @dataclass
@@ -277,6 +285,9 @@ class _Store:
     def __init__(self, session: Session, campaign: Campaign, channel: str,
                  batch_id: int | None, variants: bool) -> None:
         self.session = session
+        # Whoever this batch holds at or below this id was minted by an earlier attempt of
+        # the same batch (its worker was killed), not by a row further up this run.
+        self.before = (session.scalar(select(func.max(Recipient.id))) or 0) if batch_id else 0
         self.raw = session.connection().connection.driver_connection
         self.campaign_id = campaign.id
         self.channel = channel
@@ -641,12 +652,7 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
         if qr:
             qr.abort()
         if batch_id is not None:
-            session.rollback()
-            # Committed chunks stay (a re-run reuses them); the console shows what happened.
-            failed = session.get(Batch, batch_id)
-            if failed is not None:
-                failed.status, failed.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
-                session.commit()
+            mark_failed(session, batch_id, exc)
         raise
     finally:
         store.close()
@@ -670,10 +676,25 @@ def _generate(session: Session, campaign: Campaign, scanned: _Input, out: Path,
         batch.processed_rows = run.processed
         batch.minted, batch.reused, batch.rejected = result.minted, result.reused, result.rejected
         batch.finished_at = batch.updated_at = utcnow()
+        if options.on_done is not None:
+            options.on_done(session, batch, result)
         session.commit()
     _write_manifest(manifest_path, campaign, scanned, result, options, keys, started)
     log.info("batch %s for campaign %s: %s", batch_id, campaign.slug, result.summary())
     return result
+
+
+def mark_failed(session: Session, batch_id: int, exc: BaseException) -> None:
+    """The one place a batch becomes failed: rolls back what was not committed (committed
+    chunks stay, and a re-run reuses them) and says why, for the console: a BatchError in
+    its own words, anything else with its kind."""
+    session.rollback()
+    failed = None if isinstance(exc, TakenOver) else session.get(Batch, batch_id)
+    if failed is not None:
+        message = str(exc) if isinstance(exc, BatchError) else f"{type(exc).__name__}: {exc}"
+        failed.status, failed.error = "failed", message[:2000]
+        failed.finished_at = utcnow()
+        session.commit()
 
 
 class _Run:
@@ -802,7 +823,8 @@ class _Run:
                 line = lines[k]
                 if code == row[0]:
                     self.result.minted += 1
-                elif batch_id is not None and batch_id == self.store.batch_id:
+                elif (batch_id is not None and batch_id == self.store.batch_id
+                      and rid > self.store.before):
                     # A row further up this very file minted this person's link.
                     more_errors.append(self._duplicate(prepared, k, row, line))
                     continue
@@ -810,7 +832,10 @@ class _Run:
                     if self._reused_before(rid):
                         more_errors.append(self._duplicate(prepared, k, row, line))
                         continue
-                    self.result.reused += 1
+                    if batch_id is not None and batch_id == self.store.batch_id:
+                        self.result.minted += 1  # by this batch's killed earlier attempt
+                    else:
+                        self.result.reused += 1
                     line = relink(line, self.sign, row[0], link_key, code)
                 if self.qr is not None:
                     line = line.replace(QR_MARK + rows[k][0], self._cell(
