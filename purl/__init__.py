@@ -52,7 +52,7 @@ def _select_locale() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import models  # noqa: F401 - registers the tables on db.metadata
+    from . import jobs, models  # noqa: F401 - models registers the tables on db.metadata
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -62,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "console.login"
+    jobs.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _tune_sqlite(app)
 
@@ -134,9 +135,11 @@ def _register_hooks(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from .console.cli import user_cli
     from .demo.cli import demo_cli
+    from .jobs_cli import jobs_cli
     from .links.cli import campaign_cli, purl_cli
     from .quiz.cli import quiz_cli
     from .showroom.cli import catalog_cli
 
     for group in (demo_cli, user_cli, quiz_cli, campaign_cli, purl_cli, catalog_cli):
         app.cli.add_command(group)
+    app.cli.add_command(jobs_cli)
