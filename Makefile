@@ -9,8 +9,8 @@ export PORT
 .PHONY: run setup test lint translations clean
 
 run: setup
-	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
-	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	@echo "Serving on http://127.0.0.1:$(PORT) and starting a job worker  (Ctrl-C stops both)"
+	PURL_BASE_URL="$${PURL_BASE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/honcho start -f Procfile
 
 setup: $(VENV)/.runtime translations/de/LC_MESSAGES/messages.mo
 	$(FLASK) db upgrade

@@ -46,7 +46,7 @@ def _select_locale() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
-    from purl import models  # noqa: F401 - registers the tables on db.metadata
+    from purl import jobs, models  # noqa: F401 - models registers the tables on db.metadata
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -56,6 +56,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "console.login"
+    jobs.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _tune_sqlite(app)
 

@@ -90,6 +90,25 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("PURL_MAX_UPLOAD_MB", "200")) * 1024 * 1024,
         # Uploaded lists and their results, one folder per batch; never under static/.
         "UPLOAD_FOLDER": str(instance / "uploads"),
+        # Jobs (purl.jobs): the queue in Redis when REDIS_URL is set, else in this SQLite file.
+        "REDIS_URL": redis_url,
+        "JOBS_SQLITE_PATH": os.environ.get("PURL_JOBS_SQLITE_PATH")
+        or str(instance / "jobs.sqlite3"),
+        "JOBS_QUEUE_NAME": os.environ.get("PURL_JOBS_QUEUE_NAME", "purl"),
+        "JOBS_WORKERS": int(os.environ.get("PURL_JOBS_WORKERS", "2")),
+        # A running batch's lease (Batch.updated_at) is renewed this often; once older than
+        # the lease, its worker is taken for dead and the batch is queued again (checked
+        # this often, and when a worker starts).
+        "JOBS_HEARTBEAT_SECONDS": float(os.environ.get("PURL_JOBS_HEARTBEAT_SECONDS", "10")),
+        "JOBS_LEASE_SECONDS": float(os.environ.get("PURL_JOBS_LEASE_SECONDS", "60")),
+        "JOBS_REQUEUE_SECONDS": float(os.environ.get("PURL_JOBS_REQUEUE_SECONDS", "20")),
+        # The longest an idle worker waits before it looks at the SQLite queue again.
+        "JOBS_POLL_SECONDS": float(os.environ.get("PURL_JOBS_POLL_SECONDS", "1")),
+        # A batch job commits (and shows its progress) at least every this many rows.
+        "JOBS_BATCH_COMMIT_ROWS": int(os.environ.get("PURL_JOBS_COMMIT_ROWS", "50000")),
+        # Processes a batch job mints with; unset: every core, for big lists.
+        "JOBS_BATCH_PROCESSES": (int(os.environ["PURL_JOBS_BATCH_PROCESSES"])
+                                 if os.environ.get("PURL_JOBS_BATCH_PROCESSES") else None),
     }
     config.update(overrides)
     return config

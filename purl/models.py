@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -132,6 +133,15 @@ class Batch(db.Model):
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # A run's last sign of life: set when it starts and at every commit of its rows.
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # A batch run as a job (purl.jobs): what to run, so any worker can (re-)run it, the lists
+    # in and out as stored files any machine reads, and how often it was queued again after
+    # its worker went silent (its lease, ``updated_at``, ran out).
+    options: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    input_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
+    output_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
+    errors_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
+    qr_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # A run commits every 100,000 rows, far more often than this, even while it draws QR codes.
     STALL_AFTER = dt.timedelta(minutes=10)
@@ -316,3 +326,25 @@ class Setting(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class StoredFile(db.Model):
+    """A file kept in the database (uploads, results), so a worker on any machine reads it.
+
+    Its bytes are in ``StoredFileChunk`` rows of 1 MiB; see ``purl.files``."""
+
+    __tablename__ = "stored_file"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StoredFileChunk(db.Model):
+    __tablename__ = "stored_file_chunk"
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_file.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

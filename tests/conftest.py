@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -23,6 +27,7 @@ from purl.accounts import create_user
 from purl.extensions import db
 from purl.models import QuizResponse
 
+ROOT = Path(__file__).resolve().parent.parent
 TEST_KEYS = ["test-key-newest", "test-key-older"]
 
 
@@ -80,11 +85,13 @@ def _empty_tables() -> None:
 
 
 @pytest.fixture
-def make_app(_schema: None, database_url: str) -> Iterator:
+def make_app(_schema: None, database_url: str, tmp_path: Path) -> Iterator:
     """Build apps with extra config; tables are emptied after the test."""
     apps: list[Flask] = []
 
     def factory(**extra: object) -> Flask:
+        # The job queue of a test's apps is the test's own (never instance/jobs.sqlite3).
+        extra.setdefault("JOBS_SQLITE_PATH", str(tmp_path / "jobs.sqlite3"))
         app = create_app(_config(database_url, **extra))
         app.jinja_env.undefined = StrictUndefined
         apps.append(app)
@@ -210,3 +217,72 @@ def pytest_report_header(config: pytest.Config) -> str:
     if url:
         return f"purl database: PostgreSQL ({url.rsplit('@', 1)[-1]})"
     return "purl database: SQLite (a fresh file per run)"
+
+
+# Leases short enough for a test to wait on them.
+FAST = {"JOBS_LEASE_SECONDS": 1.5, "JOBS_HEARTBEAT_SECONDS": 0.2, "JOBS_REQUEUE_SECONDS": 1,
+        "JOBS_POLL_SECONDS": 0.05}
+
+
+# --- a worker process ----------------------------------------------------------------------
+
+
+def worker_env(database_url: str, queue_path: Path, **settings: object) -> dict[str, str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEYS": ",".join(TEST_KEYS),
+           "PURL_BASE_URL": "http://localhost", "PURL_JOBS_SQLITE_PATH": str(queue_path),
+           "PURL_JOBS_LEASE_SECONDS": str(FAST["JOBS_LEASE_SECONDS"]),
+           "PURL_JOBS_HEARTBEAT_SECONDS": str(FAST["JOBS_HEARTBEAT_SECONDS"]),
+           "PURL_JOBS_REQUEUE_SECONDS": str(FAST["JOBS_REQUEUE_SECONDS"]),
+           "PURL_JOBS_POLL_SECONDS": str(FAST["JOBS_POLL_SECONDS"])}
+    env.pop("REDIS_URL", None)
+    env.update({k: str(v) for k, v in settings.items()})
+    return env
+
+
+class Worker:
+    """``flask --app wsgi jobs work`` in a session of its own (it and its minting processes)."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log_path = log
+        self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "work"], cwd=ROOT,
+            env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self, signum: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=15)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # whatever is left: minting processes
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture
+def start_worker(tmp_path):  # noqa: ANN001, ANN201
+    started: list[Worker] = []
+
+    def start(env: dict[str, str]) -> Worker:
+        worker = Worker(env, tmp_path / f"worker-{len(started) + 1}.log")
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

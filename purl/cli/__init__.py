@@ -8,9 +8,10 @@ from flask import Flask
 def register(app: Flask) -> None:
     from purl.cli.catalog import catalog_cli
     from purl.cli.demo import demo_cli
+    from purl.cli.jobs import jobs_cli
     from purl.cli.links import campaign_cli, purl_cli
     from purl.cli.quiz import quiz_cli
     from purl.cli.users import user_cli
 
-    for group in (demo_cli, user_cli, quiz_cli, campaign_cli, purl_cli, catalog_cli):
+    for group in (demo_cli, user_cli, quiz_cli, campaign_cli, purl_cli, catalog_cli, jobs_cli):
         app.cli.add_command(group)

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Mapping
+from pathlib import Path
 
 from flask import (
-    Flask,
+    Response,
     abort,
     current_app,
     flash,
@@ -20,12 +19,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from purl import files, jobs
 from purl.console import bp
 from purl.console.campaigns import campaign_or_404
 from purl.extensions import db
-from purl.links import batch as engine
-from purl.links.batch import columns, uploads
-from purl.models import Batch, Campaign, utcnow
+from purl.links.batch import BatchError, columns, uploads
+from purl.models import Campaign
 from purl.web import leave_to, render_page
 
 log = logging.getLogger(__name__)
@@ -57,8 +56,7 @@ def upload_batch(slug: str):  # noqa: ANN201
     if upload is None or not upload.filename:
         flash(_("Please choose a CSV file to upload."), "error")
         return leave_to(url_for("console.campaign", slug=camp.slug) + "#upload")
-    found = uploads.store_upload(db.session, camp, upload.stream, upload.filename,
-                                 current_app.config["UPLOAD_FOLDER"])
+    found = uploads.store_upload(db.session, camp, upload.stream, upload.filename)
     db.session.commit()
     log.info("campaign %s: list uploaded as batch %s", camp.id, found.id)
     return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
@@ -66,10 +64,9 @@ def upload_batch(slug: str):  # noqa: ANN201
 
 def _preview_page(camp: Campaign, found, mapping: dict | None = None,  # noqa: ANN001
                   problems: list[str] | None = None, status: int = 200):  # noqa: ANN202
-    folder = uploads.folder_of(current_app.config["UPLOAD_FOLDER"], found)
     try:
-        seen = engine.preview(folder / uploads.INPUT)
-    except (engine.BatchError, OSError) as exc:
+        seen = uploads.preview_upload(db.session, found, current_app.config["UPLOAD_FOLDER"])
+    except (BatchError, OSError) as exc:
         return render_template("console/batch.html", campaign=camp, batch=found, preview=None,
                                unreadable=_(str(exc))), 422
     return render_template(
@@ -86,10 +83,10 @@ def batch(slug: str, batch_id: int):  # noqa: ANN201
     found = _batch(camp, batch_id)
     if found.status == "uploaded":
         return _preview_page(camp, found)
-    folder = uploads.folder_of(current_app.config["UPLOAD_FOLDER"], found)
     return render_page("console/batch.html", "console/_batch_progress.html", campaign=camp,
                        batch=found, preview=None, unreadable=None,
-                       has_qr=(folder / uploads.QR).exists())
+                       has_qr=uploads.result_file(found, uploads.QR,
+                                                  current_app.config["UPLOAD_FOLDER"]) is not None)
 
 
 @bp.post("/campaigns/<slug>/batches/<int:batch_id>")
@@ -99,10 +96,10 @@ def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
     if found.status != "uploaded":
         flash(_("This list is being minted already."), "info")
         return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
-    folder = uploads.folder_of(current_app.config["UPLOAD_FOLDER"], found)
     try:
-        header = engine.preview(folder / uploads.INPUT, rows=0).header
-    except (engine.BatchError, OSError):
+        header = uploads.preview_upload(db.session, found, current_app.config["UPLOAD_FOLDER"],
+                                        rows=0).header
+    except (BatchError, OSError):
         return _preview_page(camp, found)
     mapping = {name: request.form.get(f"map-{i}", "attribute") for i, name in enumerate(header)}
     channel = request.form.get("channel", "email")
@@ -121,15 +118,17 @@ def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
         problems.append(_("Please choose a channel from the list."))
     if problems:
         return _preview_page(camp, found, mapping, problems, 422)
-    claimed = uploads.queue(db.session, found)
+    queued = uploads.queue_batch(db.session, found, mapping, channel,
+                                 request.form.get("qr") == "1")
     db.session.commit()
-    if not claimed:
+    if not queued:
         flash(_("This list is being minted already."), "info")
         return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
-    thread = _start(current_app._get_current_object(), found.id, mapping, channel,
-                           request.form.get("qr") == "1")
+    # A worker mints it (make run starts one); the page shows its progress from the row.
     if current_app.config.get("CONSOLE_BATCH_WAIT"):
-        thread.join()  # tests: the page after the redirect shows the finished batch
+        jobs.run_batch_here(found.id)  # tests: the page after the redirect shows it finished
+    else:
+        jobs.enqueue_batch(found.id)
     log.info("campaign %s: batch %s queued", camp.id, found.id)
     return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
 
@@ -137,12 +136,16 @@ def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
 def _download(slug: str, batch_id: int, name: str, label: str, mimetype: str):  # noqa: ANN202
     camp = campaign_or_404(slug)
     found = _batch(camp, batch_id)
-    path = uploads.folder_of(current_app.config["UPLOAD_FOLDER"], found) / name
-    if found.status != "done" or not path.exists():
+    stored = uploads.result_file(found, name, current_app.config["UPLOAD_FOLDER"])
+    if found.status != "done" or stored is None:
         abort(404)
-    suffix = name.rsplit(".", 1)[1]
-    return send_file(path, mimetype=mimetype, as_attachment=True,
-                     download_name=f"{camp.slug}-{found.id}-{label}.{suffix}")
+    filename = f"{camp.slug}-{found.id}-{label}.{name.rsplit('.', 1)[1]}"
+    if isinstance(stored, Path):  # a list minted before results were stored in the database
+        return send_file(stored, mimetype=mimetype, as_attachment=True, download_name=filename)
+    # Streamed a chunk at a time, on connections of its own: a 100 MB list never sits whole
+    # in memory, and the request's session is gone by the time the body is sent.
+    return Response(files.iter_chunks(db.engine, stored), mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.get("/campaigns/<slug>/batches/<int:batch_id>/links.csv")
@@ -158,41 +161,3 @@ def batch_errors(slug: str, batch_id: int):  # noqa: ANN201
 @bp.get("/campaigns/<slug>/batches/<int:batch_id>/qr.zip")
 def batch_qr(slug: str, batch_id: int):  # noqa: ANN201
     return _download(slug, batch_id, uploads.QR, "qr", "application/zip")
-
-
-# The console's batch runs in a thread of this web process until the job queue takes it.
-def _run(app: Flask, batch_id: int, mapping: Mapping[str, str], channel: str, qr: bool) -> None:
-    """Mint a queued batch; runs in its own thread with its own app context and session."""
-    with app.app_context():
-        session = db.session()
-        try:
-            batch = session.get(Batch, batch_id)
-            campaign = session.get(Campaign, batch.campaign_id)
-            folder = uploads.folder_of(app.config["UPLOAD_FOLDER"], batch)
-            engine.generate(
-                session, campaign, folder / uploads.INPUT, folder / uploads.OUTPUT,
-                keys=app.config["SECRET_KEYS"],
-                base_url=app.config["PURL_BASE_URL"],
-                options=engine.Options(channel=channel, mapping=dict(mapping),
-                                       qr_dir=folder / "qr" if qr else None, qr_zip=qr,
-                                       batch_id=batch_id),
-            )
-        except Exception as exc:  # noqa: BLE001 - whatever it was, the page must say so
-            log.exception("batch %s failed", batch_id)
-            session.rollback()
-            failed = session.get(Batch, batch_id)
-            if failed is not None and failed.status != "failed":
-                failed.status, failed.error = "failed", str(exc)[:2000]
-                failed.finished_at = utcnow()
-                session.commit()
-        finally:
-            db.session.remove()
-
-
-def _start(app: Flask, batch_id: int, mapping: Mapping[str, str], channel: str,
-          qr: bool) -> threading.Thread:
-    """Mint in a daemon thread, so the marketer's request returns at once."""
-    thread = threading.Thread(target=_run, args=(app, batch_id, dict(mapping), channel, qr),
-                              name=f"batch-{batch_id}", daemon=True)
-    thread.start()
-    return thread

@@ -12,7 +12,7 @@ import pytest
 
 from tests.browser.conftest import screenshot
 from tests.browser.test_console_flow import sign_in
-from tests.conftest import excel_export
+from tests.conftest import FAST, excel_export, worker_env
 
 
 def reload(page) -> None:  # noqa: ANN001
@@ -23,13 +23,18 @@ def reload(page) -> None:  # noqa: ANN001
 
 @pytest.fixture
 def app(make_app, tmp_path):  # noqa: ANN001, ANN201
-    # Minting runs in its real background thread here; only the upload folder is private.
-    return make_app(UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    return make_app(UPLOAD_FOLDER=str(tmp_path / "uploads"), **FAST)
+
+
+@pytest.fixture
+def worker(app, database_url, start_worker):  # noqa: ANN001, ANN201
+    """A real job worker (`flask jobs work`) on the live server's database and queue."""
+    return start_worker(worker_env(database_url, app.config["JOBS_SQLITE_PATH"]))
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_create_campaign_upload_correct_mapping_mint_download_and_open_links(
-        app, demo, live_server, new_page, javascript, tmp_path):
+        app, demo, live_server, worker, new_page, javascript, tmp_path):
     page = new_page(javascript=javascript, width=1280, height=900)
     sign_in(page, live_server)
     # The whole job in one go: a new campaign for this letter, then its recipient list.

@@ -9,6 +9,7 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
+from purl import files
 from purl.demo.load import DEMO_PASSWORD, DEMO_USER
 from purl.extensions import db
 from purl.models import Batch, Campaign, Recipient
@@ -17,7 +18,8 @@ from tests.conftest import EXCEL_ROWS, HX, csrf_token, excel_export, login
 
 @pytest.fixture
 def console(make_app, demo, tmp_path):  # noqa: ANN001, ANN201
-    """A signed-in client whose batches finish before the redirect (the thread is joined)."""
+    """A signed-in client whose batches finish before the redirect (run in the request, as a
+    worker would run them)."""
     app = make_app(UPLOAD_FOLDER=str(tmp_path / "uploads"), CONSOLE_BATCH_WAIT=True)
     client = app.test_client()
     login(client, DEMO_USER, DEMO_PASSWORD)
@@ -37,8 +39,12 @@ def test_upload_preview_mint_download_and_follow_a_link(console, tmp_path):
     assert response.status_code == 303
     batch_url = response.location
     assert batch_url.startswith("/console/campaigns/winter-2026/batches/")
-    stored = list((tmp_path / "uploads").glob("*/input.csv"))
-    assert len(stored) == 1 and stored[0].read_bytes() == excel_export()
+    # Kept in the database, where a worker on any machine reads it; nothing on this disk.
+    assert not (tmp_path / "uploads").exists()
+    with console.application.app_context():
+        found = db.session.scalar(select(Batch))
+        with files.open_file(db.session, found.input_file_id) as stored:
+            assert stored.read() == excel_export()
 
     page = console.get(batch_url).get_data(as_text=True)
     assert "Windows-1252 (Excel)" in page and "Semikolon" in page

@@ -71,6 +71,11 @@ from purl.spreadsheet import safe_row
 
 log = logging.getLogger(__name__)
 
+class TakenOver(Exception):  # noqa: N818 - a state, not a mistake
+    """This run's batch is run elsewhere now (a job whose lease ran out): stop, and leave the
+    batch to the run that has it."""
+
+
 @dataclass
 class Options:
     channel: str = "email"
@@ -88,6 +93,9 @@ class Options:
     manifest_path: Path | None = None
     # A Batch row made beforehand (the console's upload) to run in, instead of a new one.
     batch_id: int | None = None
+    # Called with the batch just before the commit that marks it done (the results are
+    # written by then), so what it stores (the files a job keeps) is committed with it.
+    on_done: Callable[[Session, Batch, Result], None] | None = None
 
 
 @dataclass
@@ -309,12 +317,7 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         if qr:
             qr.abort()
         if batch_id is not None:
-            session.rollback()
-            # Committed chunks stay (a re-run reuses them); the console shows what happened.
-            failed = session.get(Batch, batch_id)
-            if failed is not None:
-                failed.status, failed.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
-                session.commit()
+            mark_failed(session, batch_id, exc)
         raise
     finally:
         store.close()
@@ -338,10 +341,25 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         batch.processed_rows = run.processed
         batch.minted, batch.reused, batch.rejected = result.minted, result.reused, result.rejected
         batch.finished_at = batch.updated_at = utcnow()
+        if options.on_done is not None:
+            options.on_done(session, batch, result)
         session.commit()
     _write_manifest(manifest_path, campaign, scanned, result, options, keys, started)
     log.info("batch %s for campaign %s: %s", batch_id, campaign.slug, result.summary())
     return result
+
+
+def mark_failed(session: Session, batch_id: int, exc: BaseException) -> None:
+    """The one place a batch becomes failed: rolls back what was not committed (committed
+    chunks stay, and a re-run reuses them) and says why, for the console: a BatchError in
+    its own words, anything else with its kind."""
+    session.rollback()
+    failed = None if isinstance(exc, TakenOver) else session.get(Batch, batch_id)
+    if failed is not None:
+        message = str(exc) if isinstance(exc, BatchError) else f"{type(exc).__name__}: {exc}"
+        failed.status, failed.error = "failed", message[:2000]
+        failed.finished_at = utcnow()
+        session.commit()
 
 
 class _Run:
@@ -471,7 +489,8 @@ class _Run:
                 line = lines[k]
                 if code == row[0]:
                     self.result.minted += 1
-                elif batch_id is not None and batch_id == self.store.batch_id:
+                elif (batch_id is not None and batch_id == self.store.batch_id
+                      and rid > self.store.before):
                     # A row further up this very file minted this person's link.
                     more_errors.append(self._duplicate(prepared, k, row, line))
                     continue
@@ -479,7 +498,10 @@ class _Run:
                     if self._reused_before(rid):
                         more_errors.append(self._duplicate(prepared, k, row, line))
                         continue
-                    self.result.reused += 1
+                    if batch_id is not None and batch_id == self.store.batch_id:
+                        self.result.minted += 1  # by this batch's killed earlier attempt
+                    else:
+                        self.result.reused += 1
                     line = relink(line, self.sign, row[0], link_key, code)
                 if self.qr is not None:
                     line = line.replace(QR_MARK + rows[k][0], self._cell(

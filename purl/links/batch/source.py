@@ -82,7 +82,7 @@ class Preview:
     lines: int
 
 
-def preview(source: str | os.PathLike, rows: int = 5) -> Preview:
+def preview(source: str | os.PathLike | IO[bytes], rows: int = 5) -> Preview:
     """Read the file as ``generate`` will: encoding, delimiter, header mapping, first rows."""
     scanned = scan(source)
     with scanned.binary:

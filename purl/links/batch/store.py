@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from purl.links.batch.rows import ROW_FIELDS
@@ -21,6 +22,9 @@ class Store:
     def __init__(self, session: Session, campaign: Campaign, channel: str,
                  batch_id: int | None, variants: bool) -> None:
         self.session = session
+        # Whoever this batch holds at or below this id was minted by an earlier attempt of
+        # the same batch (its worker was killed), not by a row further up this run.
+        self.before = (session.scalar(select(func.max(Recipient.id))) or 0) if batch_id else 0
         self.raw = session.connection().connection.driver_connection
         self.campaign_id = campaign.id
         self.channel = channel

@@ -1,0 +1,224 @@
+"""The job queue: long work (batches) runs in worker processes, never in a web request.
+
+Huey carries the messages; the truth about a job is its database row, so any worker on any
+machine can take it over. The queue lives in SQLite beside the app (``JOBS_SQLITE_PATH``,
+``instance/jobs.sqlite3`` by default: one machine), or in Redis when ``REDIS_URL`` is set
+(any number of machines).
+
+The tasks are registered on the one module-level ``huey``; its storage is bound per app by
+``init_app`` (Huey's own extension point, a storage class: ``AppStorage`` hands every call
+to the queue of the current app, or outside an app context to the app the worker runs).
+The web process only enqueues; ``flask --app wsgi jobs work`` runs the consumer.
+
+A batch is leased, not locked: ``Batch.updated_at`` is its lease, renewed every
+``JOBS_HEARTBEAT_SECONDS`` by a thread of the worker running it (and at every commit of its
+rows). A periodic task (every ``JOBS_REQUEUE_SECONDS``, and once when a worker starts) queues
+again every batch that is queued or running with a lease older than ``JOBS_LEASE_SECONDS``:
+its worker was killed, or its message was lost. Before it runs, a task claims its batch with
+one conditional UPDATE, so a batch runs in one place at a time and a duplicate message is
+dropped quietly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import Flask, current_app, has_app_context
+from huey import Huey
+from huey.consumer import Consumer, Scheduler
+from huey.storage import RedisStorage, SqliteStorage
+from sqlalchemy.orm import Session
+
+from purl.extensions import db
+from purl.links.batch import lease
+from purl.links.batch.job import run_batch
+
+__all__ = ["AppStorage", "consumer", "enqueue_batch", "huey", "init_app", "requeue_stale",
+           "run_batch_here"]
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "purl.jobs"
+
+
+@dataclass
+class Queue:
+    """One app's queue: where it lives, built on first use (the web process may never)."""
+
+    app: Flask
+    config: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.config = self.app.config
+
+    @property
+    def name(self) -> str:
+        return self.config.get("JOBS_QUEUE_NAME") or "purl"
+
+    @property
+    def sqlite_path(self) -> str:
+        return (self.config.get("JOBS_SQLITE_PATH")
+                or os.path.join(self.app.instance_path, "jobs.sqlite3"))
+
+    @cached_property
+    def storage(self) -> Any:
+        url = self.config.get("REDIS_URL")
+        if url:
+            return RedisStorage(self.name, url=url, client_name=f"purl-{self.name}")
+        Path(self.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteStorage(self.name, filename=self.sqlite_path)
+
+    def describe(self) -> str:
+        url = self.config.get("REDIS_URL")
+        if url:
+            parts = urlsplit(url)
+            host = parts.hostname or ""
+            port = f":{parts.port}" if parts.port else ""
+            return f"Redis {urlunsplit((parts.scheme, host + port, parts.path, '', ''))} " \
+                   f"(queue {self.name!r})"
+        return f"SQLite {self.sqlite_path} (queue {self.name!r})"
+
+
+_bound: Queue | None = None  # the queue outside an app context: the worker's, or the last app's
+
+
+def _queue() -> Queue:
+    if has_app_context():
+        found = current_app.extensions.get(EXTENSION)
+        if found is not None:
+            return found
+    if _bound is None:
+        raise RuntimeError("purl.jobs: no app is bound to the queue; call jobs.init_app(app)")
+    return _bound
+
+
+class AppStorage:
+    """Huey's storage class: every call goes to the queue of the app it is made for."""
+
+    def __init__(self, name: str = "purl", **_kwargs: Any) -> None:
+        self.name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(_queue().storage, attribute)
+
+
+huey = Huey("purl", results=False, storage_class=AppStorage)
+
+
+def init_app(app: Flask) -> None:
+    """Bind ``app``'s queue (SQLite, or Redis with ``REDIS_URL``); nothing is opened yet."""
+    global _bound
+    queue = Queue(app)
+    app.extensions[EXTENSION] = queue
+    _bound = queue
+
+
+def _app() -> Flask:
+    """The app a task runs for: the current one, else the one the worker was started with."""
+    return current_app._get_current_object() if has_app_context() else _queue().app
+
+
+def _seconds(config: Any, key: str) -> float:
+    return float(config[key])
+
+
+# --- the lease -----------------------------------------------------------------------------
+
+
+# --- tasks ---------------------------------------------------------------------------------
+
+
+@huey.task(name="purl.batch")
+def batch_task(batch_id: int) -> None:
+    app = _app()
+    with app.app_context():
+        try:
+            run_batch(db.session, app.config, batch_id)
+        finally:
+            db.session.remove()
+
+
+def run_batch_here(batch_id: int) -> str:
+    """Run a queued batch in this process, as a worker would (the console's tests wait for it
+    this way). Returns ``done``, ``failed`` or ``skipped``."""
+    return run_batch(db.session, current_app.config, batch_id)
+
+
+def enqueue_batch(batch_id: int) -> bool:
+    """Queue a batch for a worker. Commit the batch (status ``queued``) first: the worker
+    reads it from the database. False when the queue cannot be reached (Redis down): the
+    batch is queued again by a worker once its lease ran out, so nothing is lost."""
+    try:
+        batch_task(batch_id)
+    except Exception as exc:  # noqa: BLE001 - the lease catches up; the request must not fail
+        log.warning("batch %s: could not reach the job queue (%s); a worker will queue it "
+                    "again once its lease ran out", batch_id, exc)
+        return False
+    return True
+
+
+def requeue_stale(session: Session, lease_seconds: float) -> list[int]:
+    """Queue again every batch whose lease ran out (see ``lease.requeue_stale``)."""
+    batch_ids = lease.requeue_stale(session, lease_seconds)
+    for batch_id in batch_ids:
+        enqueue_batch(batch_id)
+    return batch_ids
+
+
+def _every_check(_timestamp: dt.datetime) -> bool:
+    return True  # how often: the scheduler's period, JOBS_REQUEUE_SECONDS (see consumer)
+
+
+@huey.periodic_task(_every_check, name="purl.requeue_stale", expires=60)
+def requeue_task() -> None:
+    app = _app()
+    with app.app_context():
+        try:
+            requeue_stale(db.session, _seconds(app.config, "JOBS_LEASE_SECONDS"))
+        except Exception as exc:  # noqa: BLE001 - busy (SQLite): the next period tries again
+            log.warning("could not check the batches' leases: %s",
+                        getattr(exc, "orig", None) or exc)
+        finally:
+            db.session.remove()
+
+
+def _child_stops_on_sigterm() -> None:
+    # The consumer's SIGTERM handler only raises a flag; a batch's minting processes (forked
+    # from a worker thread) inherit it, and would then outlive a SIGTERM and keep the
+    # stopping worker waiting for them forever.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+_forks_watched = False
+
+
+def consumer(app: Flask, workers: int | None = None) -> Consumer:
+    """A Huey consumer for ``app``: ``workers`` threads (a batch uses every core already
+    through its own processes), periodic tasks every ``JOBS_REQUEUE_SECONDS``."""
+    global _bound, _forks_watched
+    if not _forks_watched and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_child_stops_on_sigterm)
+        _forks_watched = True
+    queue = app.extensions[EXTENSION]
+    _bound = queue  # the worker's threads run outside an app context
+    config = app.config
+    period = max(1, round(_seconds(config, "JOBS_REQUEUE_SECONDS")))
+
+    class _Scheduler(Scheduler):
+        periodic_task_seconds = period
+
+    class _Consumer(Consumer):
+        scheduler_class = _Scheduler
+
+    poll = max(_seconds(config, "JOBS_POLL_SECONDS"), 0.01)
+    return _Consumer(huey, workers=workers or int(config["JOBS_WORKERS"]), worker_type="thread",
+                     periodic=True, initial_delay=min(0.1, poll), max_delay=poll,
+                     scheduler_interval=1)
