@@ -145,18 +145,28 @@ class Batch(db.Model):
 
     # A run commits every 100,000 rows, far more often than this, even while it draws QR codes.
     STALL_AFTER = dt.timedelta(minutes=10)
+    # A job's worker renews its lease every ~10 s: three missed beats mean it is gone.
+    INTERRUPTED_AFTER = dt.timedelta(seconds=30)
+
+    def _silent_for(self, now: dt.datetime | None) -> dt.timedelta | None:
+        if self.status not in ("queued", "running"):
+            return None
+        seen = as_utc(self.updated_at or self.created_at)
+        return None if seen is None else (now or utcnow()) - seen
 
     def stalled(self, now: dt.datetime | None = None) -> bool:
-        """Queued or running, but silent for too long: its process was stopped (a restart, a
-        killed command). Nothing is lost; running the list again finishes it."""
-        if self.status not in ("queued", "running"):
-            return False
-        seen = self.updated_at or self.created_at
-        if seen is None:
-            return False
-        if seen.tzinfo is None:  # SQLite hands back naive UTC
-            seen = seen.replace(tzinfo=dt.UTC)
-        return (now or utcnow()) - seen > self.STALL_AFTER
+        """A ``purl generate`` run silent for too long: its process was stopped (a restart, a
+        killed command). Nothing is lost; running the list again finishes it. (A job is never
+        stalled: the next worker takes it over, see ``interrupted``.)"""
+        silent = self._silent_for(now)
+        return self.options is None and silent is not None and silent > self.STALL_AFTER
+
+    def interrupted(self, now: dt.datetime | None = None) -> bool:
+        """A job whose worker went silent (killed, restarted): it goes on by itself as soon as
+        a worker runs, from where it was."""
+        silent = self._silent_for(now)
+        return (self.options is not None and self.status == "running" and silent is not None
+                and silent > self.INTERRUPTED_AFTER)
 
 
 class Recipient(db.Model):

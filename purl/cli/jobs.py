@@ -26,6 +26,8 @@ def work(workers: int | None) -> None:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s [%(process)d] %(levelname)s %(name)s: "
                                    "%(message)s")
+    # Huey tells of every periodic lease check at INFO; purl's own lines say what matters.
+    logging.getLogger("huey").setLevel(logging.WARNING)
     app = current_app._get_current_object()
     consumer = jobs.consumer(app, workers)
     config = app.config

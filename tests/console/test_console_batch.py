@@ -154,6 +154,31 @@ def test_a_run_silent_for_ten_minutes_shows_as_stopped_and_stops_polling(console
     assert "abgebrochen" in console.get(f"/console/campaigns/{slug}").get_data(as_text=True)
 
 
+def test_a_job_whose_worker_died_says_so_and_that_it_goes_on_by_itself(console):
+    """A console batch is a job: when its worker is gone, the page says it was interrupted
+    and will be taken over (not "upload it again"), and keeps polling for that."""
+    import datetime as dt
+
+    batch_url = upload(console, excel_export()).location
+    app = console.application
+    with app.app_context():
+        batch = db.session.scalar(select(Batch))
+        batch.status, batch.total_rows, batch.processed_rows = "running", 200_000, 100_000
+        batch.options = {"mapping": {}, "channel": "email", "qr": False}
+        batch.updated_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
+        db.session.commit()
+    fresh = console.get(batch_url, headers=HX).get_data(as_text=True)
+    assert "Links werden erzeugt" in fresh and "Unterbrochen" not in fresh
+    for silent in (dt.timedelta(seconds=45), dt.timedelta(minutes=30)):
+        with app.app_context():
+            db.session.scalar(select(Batch)).updated_at = dt.datetime.now(dt.UTC) - silent
+            db.session.commit()
+        fragment = console.get(batch_url, headers=HX).get_data(as_text=True)
+        assert "Unterbrochen bei 100.000 Zeilen" in fragment
+        assert "sobald wieder ein Worker läuft" in fragment
+        assert "hx-trigger" in fragment and "erneut hochladen" not in fragment
+
+
 def test_a_mapping_without_identity_or_with_a_field_twice_is_refused(console):
     batch_url = upload(console, excel_export()).location
     page = console.get(batch_url).get_data(as_text=True)
