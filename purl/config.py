@@ -88,7 +88,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # of a wide CRM export. Werkzeug spools uploads to disk; other forms stay small
         # through Flask's MAX_FORM_MEMORY_SIZE.
         "MAX_CONTENT_LENGTH": int(os.environ.get("PURL_MAX_UPLOAD_MB", "200")) * 1024 * 1024,
-        # Uploaded lists and their results, one folder per batch; never under static/.
+        # Where lists uploaded before they were stored in the database were kept (still read).
         "UPLOAD_FOLDER": str(instance / "uploads"),
         # Jobs (purl.jobs): the queue in Redis when REDIS_URL is set, else in this SQLite file.
         "REDIS_URL": redis_url,
