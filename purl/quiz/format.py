@@ -390,13 +390,10 @@ def get_quiz(folder: str | Path, slug: str) -> Quiz | None:
     file itself is still checked for edits on every call by ``load_quiz_file``.
     """
     folder = Path(folder)
-    built = False
-    for fresh in (False, True):
-        if fresh or folder not in _slugs:
-            if fresh and built:
-                break
+    # Remembered first, then looked up afresh; only afresh when nothing is remembered yet.
+    for fresh in (True,) if folder not in _slugs else (False, True):
+        if fresh:
             _slugs[folder] = {q.slug: p for p, q in reversed(_valid_files(folder))}
-            built = True
         path = _slugs[folder].get(slug)
         if path is None:
             continue

@@ -24,12 +24,11 @@ from purl import files
 from purl.links.batch import lease
 from purl.links.batch import run as engine
 from purl.links.batch.columns import BatchError
+from purl.links.batch.uploads import ERRORS, INPUT, OUTPUT, QR, folder_of
 from purl.models import Batch, Campaign
 
 log = logging.getLogger(__name__)
 
-INPUT, OUTPUT, ERRORS, QR = "input.csv", "output.csv", "output.errors.csv", "qr.zip"
-COMMIT_ROWS = 50_000  # the page's progress moves at least this often
 
 
 def run_batch(session: Session, app_config: Mapping[str, Any], batch_id: int) -> str:
@@ -60,7 +59,7 @@ def run_batch(session: Session, app_config: Mapping[str, Any], batch_id: int) ->
 def _input(session: Session, app_config: Mapping[str, Any], batch: Batch, tmp: Path) -> Path:
     if batch.input_file_id is not None:
         return files.copy_to(session, batch.input_file_id, tmp / INPUT)
-    legacy = Path(app_config["UPLOAD_FOLDER"]) / str(batch.id) / INPUT
+    legacy = folder_of(app_config["UPLOAD_FOLDER"], batch) / INPUT
     if not legacy.is_file():
         raise BatchError("the uploaded list is no longer stored: please upload it again")
     return legacy
@@ -100,7 +99,7 @@ def _run(session: Session, app_config: Mapping[str, Any], batch_id: int, attempt
         options=engine.Options(
             channel=wanted.get("channel") or "email", mapping=dict(wanted.get("mapping") or {}),
             qr_dir=tmp / "qr" if qr else None, qr_zip=qr, batch_id=batch_id,
-            commit_rows=int(app_config.get("JOBS_BATCH_COMMIT_ROWS") or COMMIT_ROWS),
+            commit_rows=int(app_config["JOBS_BATCH_COMMIT_ROWS"]),
             workers=app_config.get("JOBS_BATCH_PROCESSES"),
             on_done=store_results,
         ),
