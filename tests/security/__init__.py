@@ -1,0 +1,1 @@
+"""Each finding of the hardening audit (#12), replayed as a regression test."""
