@@ -1,25 +1,55 @@
 """Cells a spreadsheet opens safely: the one rule for every CSV purl writes.
 
 Excel and LibreOffice run a cell that starts with ``=``, ``+``, ``-`` or ``@`` (and, through
-some importers, a tab or carriage return) as a formula; such a cell gets a leading quote.
+some importers, a tab, carriage return or line feed) as a formula; such a cell gets a leading
+quote. Control characters are removed first (NUL, ESC, DEL, the C1 range: never data anyone
+typed, and a spreadsheet may drop them on import, so ``"\\x00=cmd()"`` would otherwise open as
+a formula). Tab, line feed and carriage return stay inside a cell (the CSV writer quotes them);
+at its start they make it a formula like the four signs. A cell whose first visible character
+is one of those signs after spaces or invisible characters is quoted too, since an import that
+trims spaces would run it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+_RISKY = frozenset(FORMULA_START)
+# Blank or invisible characters an importer may trim before it looks for a formula.
+_BLANK = (" \t\r\n\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+          "\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\u200b\u200c\u200d\u2060")
+# The first characters worth a closer look: the fast path tests only this one set.
+_LOOK = _RISKY | frozenset(_BLANK)
+# C0 controls but tab, line feed and carriage return; DEL; the C1 controls.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _formula(text: str) -> bool:
+    """Whether a spreadsheet could read ``text`` (already free of control characters) as a
+    formula."""
+    first = text[:1]
+    return first in _RISKY or (first in _LOOK and text.lstrip(_BLANK)[:1] in _RISKY)
 
 
 def safe_cell(value: object) -> str:
     """A CSV cell a spreadsheet will not run as a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    if not text.isprintable():  # rare: only then is the expression worth running
+        text = _CONTROL.sub("", text)
+    return "'" + text if _formula(text) else text
 
 
 def safe_row(cells: Iterable[str]) -> list[str]:
-    """A row of text cells, each made safe (the batch's hot path: plain strings only)."""
-    return ["'" + c if c[:1] in _RISKY else c for c in cells]
+    """A row of text cells, each made safe: :func:`safe_cell` for plain strings, fast.
 
-
-_RISKY = frozenset("".join(FORMULA_START))
+    The batch's hot path (every row of a million-row list): one ``isprintable`` over the
+    joined row tells almost every row has no control character, and only a cell starting with
+    a sign or a blank gets a closer look.
+    """
+    cells = cells if isinstance(cells, list) else list(cells)
+    if "".join(cells).isprintable():
+        return ["'" + c if c[:1] in _LOOK and _formula(c) else c for c in cells]
+    return [safe_cell(c) for c in cells]

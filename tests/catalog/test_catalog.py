@@ -130,10 +130,12 @@ def test_a_german_tab_separated_file_with_broken_rows(app, runner):
     assert stored["SB-101"].price == Decimal("24.90")
     out = result.output
     assert f"{path}:4: skipped: no price" in out
-    assert f"{path}:5: skipped: link must be an absolute http(s) URL" in out
+    assert (f"{path}:5: skipped: url 'javascript:alert(1)' must start with http:// or "
+            "https://") in out
     assert f"{path}:6: skipped: price 'zwölf Euro' is not a price" in out
     assert f"{path}:7: skipped: price '1.299' is ambiguous" in out
-    assert f"{path}:8: skipped: link must be an absolute http(s) URL" in out  # ftp:
+    assert (f"{path}:8: skipped: url 'ftp://zoohandlung.example/sb-106' must start with "
+            "http:// or https://") in out
     assert f"{path}:9: skipped: product id 'SB-101' already on line 3" in out
     assert "csv: created 2, updated 0, unchanged 0, marked unavailable 0, skipped 6" in out
 

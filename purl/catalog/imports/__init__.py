@@ -17,8 +17,10 @@ from purl.catalog.imports.common import (
     RowError,
     decode,
     parse_price,
+    product_url,
     slug,
     split_tags,
+    url_problem,
     web_url,
 )
 from purl.catalog.imports.merchant import merchant_key, read_merchant_text, read_merchant_xml
@@ -26,8 +28,8 @@ from purl.catalog.imports.plain import read_plain
 from purl.catalog.imports.shopify import read_shopify
 
 __all__ = [
-    "FORMATS", "Feed", "FeedError", "RowError", "detect_format", "parse_price", "read_feed",
-    "slug", "split_tags", "web_url",
+    "FORMATS", "Feed", "FeedError", "RowError", "detect_format", "parse_price", "product_url",
+    "read_feed", "slug", "split_tags", "url_problem", "web_url",
 ]
 
 FORMATS = ("auto", "shopify", "merchant", "csv")

@@ -88,15 +88,48 @@ def parse_price(text: str, field_name: str = "price") -> tuple[Decimal, str | No
     return value.quantize(CENT), currency
 
 
-def web_url(value: str | None) -> str | None:
-    """The value if it is an absolute http(s) URL, else None (never javascript:, data:, …)."""
-    value = (value or "").strip()
-    parts = urlsplit(value)
-    if parts.scheme.lower() in ("http", "https") and parts.netloc and not any(
-        ch.isspace() or ord(ch) < 32 for ch in value
-    ):
-        return value
+def url_problem(value: str | None) -> str | None:
+    """Why ``value`` may not be a catalog link (product page, image, storefront), or None.
+
+    The one rule for every URL a catalog brings in and every redirect to one: an absolute
+    http(s) URL with a host, and nothing a browser reads differently from a person:
+    no user name or password before the host (``https://shop.de@evil.tld/`` goes to evil.tld),
+    no backslash in the host part, no whitespace or control characters anywhere.
+    """
+    value = value or ""
+    if not value.strip():
+        return "is empty"
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        return "contains whitespace or control characters"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "must start with http:// or https://"
+    if "@" in parts.netloc:
+        return "must not contain a user name or password (user@host)"
+    if "\\" in parts.netloc or not parts.hostname:
+        return "has no valid host name"
     return None
+
+
+def web_url(value: str | None) -> str | None:
+    """The value (stripped) if it is a link :func:`url_problem` accepts, else None."""
+    value = (value or "").strip()
+    return value if url_problem(value) is None else None
+
+
+def product_url(value: str | None, field_name: str = "link") -> str:
+    """A row's product link, or RowError naming the field and what is wrong with it."""
+    value = (value or "").strip()
+    problem = url_problem(value)
+    if problem is not None:
+        shown = value if len(value) <= 80 else value[:77] + "..."
+        raise RowError(f"{field_name} {shown!r} {problem}" if value
+                       else f"no {field_name}: it must be an absolute http(s) URL")
+    return value
 
 
 def slug(text: str) -> str:
@@ -134,8 +167,7 @@ def finish(row: dict[str, Any], line: int) -> dict[str, Any]:
         raise RowError("no product id")
     if not row.get("title"):
         raise RowError("no title")
-    if row.get("url") is None:
-        raise RowError("link must be an absolute http(s) URL")
+    row["url"] = product_url(row.get("url"))  # each reader checked it; this keeps any new one
     if not row.get("category"):
         row["category"] = "sonstiges"
     if not row.get("product_type"):

@@ -13,6 +13,7 @@ from purl.catalog.imports.common import (
     finish,
     levels,
     parse_price,
+    product_url,
     records,
     slug,
     web_url,
@@ -74,7 +75,7 @@ def _merchant_row(item: dict[str, Any]) -> dict[str, Any]:
         "compare_at_price": compare_at,
         "currency": currency,
         "image_url": web_url(one("image_link")),
-        "url": web_url(one("link")),
+        "url": product_url(one("link"), "link"),
         "available": one("availability").lower() not in _UNAVAILABLE,
         # Custom labels are the shop's own segments ("bestseller", "sale"): good tags.
         "tags": sorted({slug(v) for v in labels if v and slug(v)}),

@@ -12,10 +12,12 @@ from purl.catalog.imports.common import (
     finish,
     levels,
     parse_price,
+    product_url,
     records,
     slug,
     split_tags,
     truthy,
+    url_problem,
     web_url,
 )
 
@@ -27,9 +29,12 @@ def read_shopify(text: str, shop_url: str | None) -> Feed:
     has no product URL, so ``shop_url`` (the storefront) builds ``/products/<handle>``.
     """
     feed = Feed("shopify")
-    base = web_url(shop_url)
-    if base is None:
+    if not shop_url:
         raise FeedError("a Shopify export has no product links: pass --shop-url https://…")
+    problem = url_problem(shop_url.strip())
+    if problem is not None:
+        raise FeedError(f"--shop-url {shop_url.strip()!r} {problem}")
+    base = shop_url.strip()
     products: dict[str, dict[str, Any]] = {}
     for line, rec in records(text):
         if "__error__" in rec:
@@ -105,7 +110,7 @@ def _shopify_product(line: int, rec: dict[str, str], base: str) -> dict[str, Any
         "brand": rec.get("Vendor", "").strip() or None,
         "currency": None,
         "image_url": web_url(rec.get("Image Src")),
-        "url": f"{base.rstrip('/')}/products/{handle}",
+        "url": product_url(f"{base.rstrip('/')}/products/{handle}", "Handle"),
         "tags": split_tags(rec.get("Tags")),
         "attributes": attributes,
     }

@@ -67,7 +67,7 @@ from purl.links.batch.source import Input, read_columns, record_blocks, scan
 from purl.links.batch.store import Store
 from purl.links.identity import IDENTIFYING
 from purl.models import Batch, Campaign, Recipient, utcnow
-from purl.spreadsheet import safe_row
+from purl.spreadsheet import safe_cell, safe_row
 
 log = logging.getLogger(__name__)
 
@@ -505,7 +505,7 @@ class _Run:
                     line = relink(line, self.sign, row[0], link_key, code)
                 if self.qr is not None:
                     line = line.replace(QR_MARK + rows[k][0], self._cell(
-                        self.qr.reference(rid, self.dir_of_out)), 1)
+                        safe_cell(self.qr.reference(rid, self.dir_of_out))), 1)
                     qr_jobs.append((rid, self.plan.link_base + self.sign(link_key)))
                 final[k] = line
             if not retry:
