@@ -75,6 +75,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "QUIZ_FOLDER": str(root / "quizzes"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Showrooms a client may have computed afresh (a filter combination no worker has
+        # cached yet); cached ones are never counted.
+        "SHOWROOM_MISS_LIMIT": os.environ.get("PURL_SHOWROOM_MISS_LIMIT", "30 per minute"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # Secure everywhere but on a developer's own machine (plain http on loopback).

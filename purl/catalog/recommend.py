@@ -11,17 +11,18 @@ for the hot read path.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from purl.catalog.criteria import Criterion, Preferences
@@ -36,6 +37,12 @@ SORTS = ("match", "price-asc", "price-desc")
 # then the budget (raised step by step), then the kind of product. The animal never does.
 RELAX_ORDER = ("tags_any", "price_min", "price_max", "product_types")
 BUDGET_STEPS = (Decimal("1.5"), Decimal("2"), Decimal("3"))
+# A showroom URL's filters: at most this many tags (all must match, so more find nothing), and
+# only this many values of a repeated parameter are looked at.
+MAX_TAGS = 10
+MAX_VALUES = 50
+CENT = Decimal("0.01")
+MAX_PRICE = Decimal("99999999.99")  # Product.price is Numeric(10, 2)
 _FILTER_KEY = {"tags_any": "tags", "price_min": "price_min", "product_types": "product_type",
                "price_max": "price_max"}
 
@@ -77,27 +84,52 @@ class Filters:
     sort: str = "match"
 
     @classmethod
-    def from_query(cls, args: Mapping[str, Any]) -> Filters:
-        """Read filters from request args; values that make no sense are ignored, not errors."""
+    def from_query(cls, args: Mapping[str, Any], terms: CatalogTerms | None = None) -> Filters:
+        """Read filters from request args; values that make no sense are ignored, not errors.
+
+        The result is a showroom's cache key, so every spelling of one choice reads the same
+        (prices in whole cents, tags sorted, a repeated parameter's first value) and, given
+        the catalog's ``terms``, nothing the catalog does not have survives: unknown
+        categories, types and tags, or a price bound beyond its dearest product, are dropped
+        (they could only select nothing or everything, and would each cost a new showroom).
+        """
         def one(key: str) -> str | None:
             value = args.get(key)
             return value.strip()[:64] or None if isinstance(value, str) else None
+
+        def known(value: str | None, vocabulary: frozenset[str] | None) -> str | None:
+            return value if vocabulary is None or value in vocabulary else None
 
         def money(key: str) -> Decimal | None:
             raw = (one(key) or "").replace(",", ".")
             try:
                 value = Decimal(raw) if raw else None
+                if value is None or not value.is_finite() or not 0 <= value <= MAX_PRICE:
+                    return None
+                value = value.quantize(CENT, rounding=ROUND_HALF_UP)
             except InvalidOperation:
                 return None
-            return value if value is not None and value.is_finite() and value >= 0 else None
+            if terms is not None and terms.price_max is not None and value > terms.price_max:
+                return None
+            return value
 
         getlist = getattr(args, "getlist", None)
         tags = getlist("tag") if getlist else ([args["tag"]] if args.get("tag") else [])
+        wanted = {t.strip()[:64] for t in tags[:MAX_VALUES] if isinstance(t, str)}
+        if terms is not None:
+            wanted &= terms.tags
+        wanted.discard("")
+        low, high = money("min"), money("max")
+        if low is not None and low <= 0:
+            low = None  # every price is at least 0
+        if low is not None and high is not None and low > high:
+            low, high = high, low  # typed the wrong way round
         sort = one("sort") or "match"
         return cls(
-            category=one("category"), product_type=one("type"),
-            price_min=money("min"), price_max=money("max"),
-            tags=tuple(sorted({t.strip()[:64] for t in tags if t and t.strip()}))[:10],
+            category=known(one("category"), terms and terms.categories),
+            product_type=known(one("type"), terms and terms.product_types),
+            price_min=low, price_max=high,
+            tags=tuple(sorted(wanted))[:MAX_TAGS],
             sort=sort if sort in SORTS else "match",
         )
 
@@ -127,6 +159,34 @@ class Filters:
 def _plain(value: Decimal) -> str:
     text = format(value.normalize(), "f")
     return text
+
+
+@dataclass(frozen=True)
+class CatalogTerms:
+    """What the catalog has to filter by: a shopper's filter outside these selects nothing new."""
+
+    categories: frozenset[str]
+    product_types: frozenset[str]
+    tags: frozenset[str]
+    price_max: Decimal | None
+
+
+def catalog_terms(session: Session, version: Any = None) -> CatalogTerms:
+    """The catalog's categories, product types, tags and highest price, remembered per catalog
+    version (three queries once per import, then a dictionary lookup)."""
+    version = catalog_version(session) if version is None else version
+    hit = _terms.get(version)
+    if hit is not None:
+        return hit
+    available = Product.available.is_(True)
+    kinds = session.execute(
+        select(Product.category, Product.product_type).where(available).distinct()).all()
+    return _terms.put(version, CatalogTerms(
+        categories=frozenset(c for c, _t in kinds),
+        product_types=frozenset(t for _c, t in kinds),
+        tags=frozenset(session.scalars(select(distinct(ProductTag.tag)))),
+        price_max=session.scalar(select(func.max(Product.price)).where(available)),
+    ))
 
 
 @dataclass(frozen=True)
@@ -354,6 +414,7 @@ class LRU:
 
 
 _showrooms = LRU(512)
+_terms = LRU(8)
 _VERSION = select(func.max(Product.updated_at))  # built once: compiled form is reused
 
 
@@ -378,31 +439,51 @@ def _prefs_key(prefs: Preferences) -> str:
     }, sort_keys=True, default=str)
 
 
+def selection_key(prefs: Preferences) -> str:
+    """A short digest of what decides which products the answers may show, in any language
+    (the labels are left out): equal for every shopper whose answers select alike."""
+    text = json.dumps({
+        "c": sorted(prefs.categories) if prefs.categories is not None else None,
+        "t": sorted(prefs.product_types) if prefs.product_types is not None else None,
+        "g": sorted(prefs.tags_any) if prefs.tags_any else None,
+        "min": str(prefs.price_min), "max": str(prefs.price_max),
+        "w": sorted(prefs.tag_weights.items()),
+        "k": [(c.question_id, c.filter, sorted(c.prefer_tags.items())) for c in prefs.criteria],
+    }, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def showroom_key(
-    session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24
+    session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24,
+    version: Any = None,
 ) -> tuple:
-    """What a showroom depends on: the answers' meaning, the filters and the catalog version.
+    """What a showroom depends on: the answers' meaning, the filters and the catalog version
+    (pass ``version`` when it was just asked for).
 
     Holds no personal data, so anything derived from the key alone may be shared between
     shoppers who gave the same answers.
     """
-    return (_prefs_key(prefs), filters or Filters(), limit, catalog_version(session))
+    version = catalog_version(session) if version is None else version
+    return (_prefs_key(prefs), filters or Filters(), limit, version)
 
 
 def cached_recommend(
     session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24,
-    key: tuple | None = None,
+    key: tuple | None = None, on_miss: Callable[[], None] | None = None,
 ) -> Showroom:
     """:func:`recommend_showroom`, remembered per :func:`showroom_key`.
 
     Many shoppers give the same answers, and the catalog changes rarely, so each worker keeps
     a small LRU of finished showrooms. It is derived data only: a new catalog version (any
-    import or edit bumps ``updated_at``) simply misses.
+    import or edit bumps ``updated_at``) simply misses. ``on_miss`` is called before a
+    showroom is computed (the expensive case; a caller may refuse it by raising).
     """
     key = key or showroom_key(session, prefs, filters, limit)
     hit = _showrooms.get(key)
     if hit is not None:
         return hit
+    if on_miss is not None:
+        on_miss()
     return _showrooms.put(key, recommend_showroom(session, prefs, filters, limit))
 
 

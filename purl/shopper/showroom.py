@@ -3,27 +3,80 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from flask import abort, make_response, redirect, render_template, request
+from flask import abort, current_app, make_response, redirect, render_template, request
 from markupsafe import Markup
 
 from purl.analytics import events
+from purl.catalog.criteria import Preferences
 from purl.catalog.imports import web_url
 from purl.catalog.recommend import (
     LRU,
     Filters,
     cached_recommend,
+    catalog_terms,
+    catalog_version,
+    selection_key,
     showroom_key,
     with_utm,
 )
-from purl.extensions import db
+from purl.extensions import db, limiter
+from purl.links import tokens
 from purl.models import Product
 from purl.quiz.flow import answer_chips, facet_labels, preferences
+from purl.quiz.schema import Quiz
 from purl.shopper import bp, journey
 from purl.web import wants_fragment
 
 log = logging.getLogger(__name__)
 _catalog_html = LRU(512)
+
+# Product links carry a signature over what the showroom showed, with a salt of their own:
+# a click counts only when it comes from a showroom of the same quiz and answers.
+CLICK_SALT = "purl.click.v1"
+
+
+def _miss_limit() -> str:
+    return current_app.config["SHOWROOM_MISS_LIMIT"]
+
+
+# A showroom not computed yet is real work: such misses are counted per client, and over the
+# limit answered 429. A cached combination costs nothing and is never counted.
+_misses = limiter.limit(_miss_limit, scope="showroom-miss")
+
+
+def _count_miss() -> None:
+    with _misses:
+        pass
+
+
+def _click_subject(quiz: Quiz, prefs: Preferences, product_id: int) -> str:
+    """What a product link's signature covers: the quiz, what its answers select (not who
+    gave them, since shoppers with the same answers share the rendered catalog) and the
+    product."""
+    return f"{quiz.slug}:{selection_key(prefs)}:{product_id}"
+
+
+def _click_signer(quiz: Quiz, prefs: Preferences) -> Callable[[int], str]:
+    keys = current_app.config["SECRET_KEYS"]
+
+    def signature(product_id: int) -> str:
+        return tokens.sign(_click_subject(quiz, prefs, product_id), keys,
+                           CLICK_SALT).rsplit(".", 1)[1]
+
+    return signature
+
+
+def _showed(trip: journey.Journey, product_id: int, signature: str | None) -> bool:
+    """Whether this journey's showroom showed the product: a finished quiz, and a signature
+    over its answers' selection and this product."""
+    if not trip.completed or not signature or len(signature) > 100:
+        return False
+    subject = _click_subject(trip.quiz, preferences(trip.quiz, trip.answers, trip.locale),
+                             product_id)
+    return tokens.unsign(f"{subject}.{signature}", current_app.config["SECRET_KEYS"],
+                         CLICK_SALT) == subject
 
 
 @bp.get("/p/<token>/showroom")
@@ -33,16 +86,21 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
     if not trip.completed:
         return redirect(trip.url("shopper.start"), 303)
     prefs = preferences(trip.quiz, trip.answers, trip.locale)
-    filters = Filters.from_query(request.args)
-    key = showroom_key(db.session, prefs, filters)
+    version = catalog_version(db.session)
+    # Only what the catalog has, in one spelling: junk parameters share the plain page's key.
+    filters = Filters.from_query(request.args, catalog_terms(db.session, version))
+    key = showroom_key(db.session, prefs, filters, version=version)
     # The catalog part holds no personal data (its links are relative to the shopper's own
-    # showroom URL), so shoppers with the same answers share its rendered HTML.
+    # showroom URL, and signed over the quiz and answers alone), so shoppers with the same
+    # answers share its rendered HTML.
     html_key = (key, trip.locale, trip.quiz.slug, trip.quiz.version)
     catalog = _catalog_html.get(html_key)
     if catalog is None:
+        room = cached_recommend(db.session, prefs, filters, key=key, on_miss=_count_miss)
         catalog = _catalog_html.put(html_key, Markup(render_template(
-            "shopper/_products.html", room=cached_recommend(db.session, prefs, filters, key=key),
+            "shopper/_products.html", room=room,
             labels=facet_labels(trip.quiz, trip.locale), first_question=trip.quiz.questions[0].id,
+            click_signature=_click_signer(trip.quiz, prefs),
         )))
     if wants_fragment():
         response = make_response(catalog)
@@ -60,22 +118,28 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
 @bp.get("/p/<token>/go/<int:product_id>")
 @bp.get("/q/<quiz_slug>/go/<int:product_id>")
 def click(product_id: int, token: str | None = None, quiz_slug: str | None = None):  # noqa: ANN201
-    """Count the click, then send the shopper to the product's own catalog URL, and only there.
+    """Send the shopper to the product's own catalog URL, and only there; count the click
+    when this journey's showroom showed the product.
 
-    The target comes from the database row alone (never from the query string), and only an
-    http(s) URL is followed, so neither a crafted link nor a bad catalog row opens a redirect.
+    The target comes from the database row alone (never from the query string), and only a
+    URL the catalog rule accepts is followed, so neither a crafted link nor a bad catalog row
+    opens a redirect. A click without a valid signature (``?s=``) still goes to the product,
+    since that reveals nothing the shop's own site does not, but counts nothing.
     """
     trip = journey.load(token, quiz_slug)
     product = db.get_or_404(Product, product_id)
     target = web_url(product.url)
     if target is None:
-        log.warning("product %s has no http(s) URL; click not redirected", product.id)
+        log.warning("product %s has no acceptable URL; click not redirected", product.id)
         abort(404)
     destination = with_utm(target, trip.campaign,
                            trip.recipient.channel if trip.recipient is not None else None)
-    events.record(
-        db.session, "product_click", recipient=trip.recipient, profile=trip.profile,
-        product_id=product.id,
-    )
-    db.session.commit()
+    if _showed(trip, product.id, request.args.get("s")):
+        events.record(
+            db.session, "product_click", recipient=trip.recipient, profile=trip.profile,
+            product_id=product.id,
+        )
+        db.session.commit()
+    else:
+        log.info("click on product %s from no showroom that showed it: not counted", product.id)
     return redirect(destination, 302)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from html import escape
 from pathlib import Path
@@ -99,10 +100,13 @@ def test_showroom_before_the_quiz_sends_the_shopper_to_it(client, demo):
 
 def test_click_goes_to_the_catalog_url_with_utm_and_is_counted(app, client, demo):
     _finish(client, demo)
+    html = client.get(demo.path("Anna", "/showroom")).get_data(as_text=True)
+    link = re.search(r'href="(go/(\d+)\?s=[^"]+)"', html)
+    assert link, "the showroom links its products"
+    product_id = int(link.group(2))
     with app.app_context():
-        product = db.session.scalar(select(Product).where(Product.category == "hund"))
-        product_id, url = product.id, product.url
-    r = client.get(demo.path("Anna", f"/go/{product_id}?next=https://evil.example/"))
+        url = db.session.get(Product, product_id).url
+    r = client.get(demo.path("Anna", f"/{link.group(1)}&next=https://evil.example/"))
     assert r.status_code == 302
     target = urlsplit(r.location)
     assert r.location.startswith(url)
