@@ -93,6 +93,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("PURL_MAX_UPLOAD_MB", "200")) * 1024 * 1024,
         # Where lists uploaded before they were stored in the database were kept (still read).
         "UPLOAD_FOLDER": str(instance / "uploads"),
+        # Uploaded lists and their results (links, rejected rows, QR codes) are deleted this
+        # many days after their batch finished (0: kept for ever); checked by every job
+        # worker this often, and by ``flask purge``.
+        "RETENTION_DAYS": int(os.environ.get("PURL_RETENTION_DAYS", "30")),
+        "JOBS_PURGE_SECONDS": float(os.environ.get("PURL_JOBS_PURGE_SECONDS", "3600")),
         # Jobs (purl.jobs): the queue in Redis when REDIS_URL is set, else in this SQLite file.
         "REDIS_URL": redis_url,
         "JOBS_SQLITE_PATH": os.environ.get("PURL_JOBS_SQLITE_PATH")

@@ -25,6 +25,7 @@ import datetime as dt
 import logging
 import os
 import signal
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -38,11 +39,11 @@ from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy.orm import Session
 
 from purl.extensions import db
-from purl.links.batch import lease
+from purl.links.batch import lease, uploads
 from purl.links.batch.job import run_batch
 
-__all__ = ["AppStorage", "consumer", "enqueue_batch", "huey", "init_app", "requeue_stale",
-           "run_batch_here"]
+__all__ = ["AppStorage", "consumer", "enqueue_batch", "huey", "init_app", "purge_files",
+           "requeue_stale", "run_batch_here"]
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,43 @@ def requeue_task() -> None:
             requeue_stale(db.session, _seconds(app.config, "JOBS_LEASE_SECONDS"))
         except Exception as exc:  # noqa: BLE001 - busy (SQLite): the next period tries again
             log.warning("could not check the batches' leases: %s",
+                        getattr(exc, "orig", None) or exc)
+        finally:
+            db.session.remove()
+
+
+def purge_files(session: Session, config: Any) -> uploads.PurgeReport:
+    """The retention: delete the files of batches finished more than ``RETENTION_DAYS`` ago
+    (the periodic task below and ``flask purge`` both run this), committing as it goes."""
+    return uploads.purge_expired(session, int(config["RETENTION_DAYS"]), config["UPLOAD_FOLDER"],
+                                 checkpoint=session.commit)
+
+
+_last_purge: float | None = None
+
+
+def _purge_due(_timestamp: dt.datetime) -> bool:
+    """At a worker's start, then every ``JOBS_PURGE_SECONDS`` (the scheduler asks every
+    ``JOBS_REQUEUE_SECONDS``). Per worker: a purge is idempotent, several workers only repeat
+    a cheap query."""
+    global _last_purge
+    now = time.monotonic()
+    every = _seconds(_queue().config, "JOBS_PURGE_SECONDS")
+    if _last_purge is not None and now - _last_purge < every:
+        return False
+    _last_purge = now
+    return True
+
+
+@huey.periodic_task(_purge_due, name="purl.purge", expires=600)
+def purge_task() -> None:
+    app = _app()
+    with app.app_context():
+        try:
+            purge_files(db.session, app.config)
+        except Exception as exc:  # noqa: BLE001 - busy (SQLite): the next period tries again
+            db.session.rollback()
+            log.warning("could not delete expired batch files: %s",
                         getattr(exc, "orig", None) or exc)
         finally:
             db.session.remove()

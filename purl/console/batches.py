@@ -64,16 +64,20 @@ def upload_batch(slug: str):  # noqa: ANN201
 
 def _preview_page(camp: Campaign, found, mapping: dict | None = None,  # noqa: ANN001
                   problems: list[str] | None = None, status: int = 200):  # noqa: ANN202
+    purged = uploads.purged(found)
+    if purged is not None:  # the retention deleted the upload: nothing left to preview
+        return render_template("console/batch.html", campaign=camp, batch=found, preview=None,
+                               unreadable=None, purged=purged)
     try:
         seen = uploads.preview_upload(db.session, found, current_app.config["UPLOAD_FOLDER"])
     except (BatchError, OSError) as exc:
         return render_template("console/batch.html", campaign=camp, batch=found, preview=None,
-                               unreadable=_(str(exc))), 422
+                               unreadable=_(str(exc)), purged=None), 422
     return render_template(
         "console/batch.html", campaign=camp, batch=found, preview=seen,
         mapping=mapping or seen.mapping, problems=problems or [], targets=TARGET_LABELS,
         channels=CHANNEL_LABELS, channel=request.form.get("channel", "email"),
-        qr=request.form.get("qr") == "1", unreadable=None,
+        qr=request.form.get("qr") == "1", unreadable=None, purged=None,
     ), status
 
 
@@ -84,7 +88,7 @@ def batch(slug: str, batch_id: int):  # noqa: ANN201
     if found.status == "uploaded":
         return _preview_page(camp, found)
     return render_page("console/batch.html", "console/_batch_progress.html", campaign=camp,
-                       batch=found, preview=None, unreadable=None,
+                       batch=found, preview=None, unreadable=None, purged=uploads.purged(found),
                        has_qr=uploads.result_file(found, uploads.QR,
                                                   current_app.config["UPLOAD_FOLDER"]) is not None)
 

@@ -3,21 +3,29 @@
 The upload and its results are files in the database (``purl.files``), so a worker on any
 machine reads them; lists uploaded before that still sit in ``UPLOAD_FOLDER/<batch id>/`` and
 stay readable. The state lives in the Batch row, so any web process can show progress.
+
+Those files hold personal data (names, emails, live links), so they are kept only for a
+retention period (``PURL_RETENTION_DAYS``) after their batch finished: :func:`purge_expired`
+deletes them and notes it in the batch (the links themselves stay).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Mapping
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from purl import files
+from purl.links.batch.lease import PENDING
 from purl.links.batch.source import Preview, preview
-from purl.models import Batch, Campaign, utcnow
+from purl.models import Batch, Campaign, StoredFile, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +93,116 @@ def campaign_batch(session: Session, campaign: Campaign, batch_id: int) -> Batch
 def recent_batches(session: Session, campaign: Campaign, limit: int = 10) -> list[Batch]:
     return list(session.scalars(select(Batch).where(Batch.campaign_id == campaign.id)
                                 .order_by(Batch.id.desc()).limit(limit)))
+
+
+# --- retention -----------------------------------------------------------------------------
+
+_FILE_COLUMNS = ("input_file_id", "output_file_id", "errors_file_id", "qr_file_id")
+
+
+@dataclass(frozen=True)
+class Purged:
+    """A batch's files were deleted: when, and after how many days (the setting then)."""
+
+    at: dt.datetime
+    days: int
+
+
+@dataclass
+class PurgeReport:
+    batches: list[int] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+
+    def summary(self) -> str:
+        return (f"deleted the files of {len(self.batches)} batches "
+                f"({self.files} stored files, {self.bytes / 1e6:.1f} MB)")
+
+
+def purged(batch: Batch) -> Purged | None:
+    """When the batch's files were deleted by the retention, or None while they are kept."""
+    mark = (batch.options or {}).get("purged")
+    if not isinstance(mark, dict):
+        return None
+    at = as_utc(dt.datetime.fromisoformat(mark["at"]))
+    return Purged(at=at, days=int(mark["days"]))
+
+
+def purge_expired(session: Session, days: int, legacy_root: str | Path, *,
+                  now: dt.datetime | None = None, chunk: int = 50,
+                  checkpoint: Callable[[], None] | None = None) -> PurgeReport:
+    """Delete the files of every batch that finished more than ``days`` ago (or was created
+    that long ago and never finished): the uploaded list, the list with links, the rejected
+    rows, the QR codes, as stored files and in the legacy upload folder. Never a batch that
+    is queued or running; its recipients and their links stay. ``days`` of 0 keeps
+    everything.
+
+    Flushes only; ``checkpoint`` (the caller's commit) runs after every ``chunk`` batches, so
+    a large backlog is not one transaction.
+    """
+    report = PurgeReport()
+    if days <= 0:
+        return report
+    now = now or utcnow()
+    expired = and_(Batch.status.not_in(PENDING),
+                   func.coalesce(Batch.finished_at, Batch.created_at) < now - dt.timedelta(days))
+    stored = or_(*(getattr(Batch, c).is_not(None) for c in _FILE_COLUMNS))
+    legacy = _legacy_folders(legacy_root)
+    last = 0
+    while True:
+        ids = list(session.scalars(select(Batch.id).where(expired, stored, Batch.id > last)
+                                   .order_by(Batch.id).limit(chunk)))
+        if not ids:
+            break
+        last = ids[-1]
+        for batch_id in ids:
+            _purge_one(session, batch_id, expired, days, now, legacy.pop(batch_id, None), report)
+        session.flush()
+        if checkpoint is not None:
+            checkpoint()
+    # Lists uploaded before files were stored in the database: only their folder is left.
+    if legacy:
+        old = list(session.scalars(select(Batch.id).where(expired, Batch.id.in_(list(legacy)))))
+        for batch_id in old:
+            _purge_one(session, batch_id, expired, days, now, legacy[batch_id], report)
+        session.flush()
+        if checkpoint is not None and old:
+            checkpoint()
+    if report.batches:
+        log.info("retention (%s days): %s", days, report.summary())
+    return report
+
+
+def _legacy_folders(root: str | Path) -> dict[int, Path]:
+    root = Path(root)
+    if not root.is_dir():
+        return {}
+    return {int(p.name): p for p in root.iterdir() if p.is_dir() and p.name.isdigit()}
+
+
+def _purge_one(session: Session, batch_id: int, expired: Any, days: int, now: dt.datetime,
+               folder: Path | None, report: PurgeReport) -> None:
+    row = session.execute(select(*(getattr(Batch, c) for c in _FILE_COLUMNS), Batch.options)
+                          .where(Batch.id == batch_id)).one()
+    *file_ids, options = row
+    file_ids = [f for f in file_ids if f is not None]
+    marked = {**(options or {}),
+              "purged": {"at": now.isoformat(timespec="seconds"), "days": days}}
+    # Conditional: a batch queued again meanwhile (an old upload minted at last) keeps its
+    # files; the mark and the unlinking are one statement.
+    changed = session.execute(
+        update(Batch).where(Batch.id == batch_id, expired)
+        .values(options=marked, **dict.fromkeys(_FILE_COLUMNS))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        return
+    if file_ids:
+        report.bytes += int(session.scalar(select(func.coalesce(func.sum(StoredFile.size), 0))
+                                       .where(StoredFile.id.in_(file_ids))) or 0)
+    for file_id in file_ids:
+        files.delete(session, file_id)
+    report.files += len(file_ids)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+    report.batches.append(batch_id)
