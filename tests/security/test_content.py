@@ -124,13 +124,13 @@ def test_a_shopify_shop_url_with_userinfo_is_refused(runner, tmp_path):
 def test_go_never_redirects_to_a_bad_url_already_in_the_database(app, client, demo):
     path = demo.path("Anna")
     _finish(client, path)
-    links = _signed_links(client.get(path + "/showroom").get_data(as_text=True))
-    product_id, href = next(iter(links.items()))
+    html = client.get(path + "/showroom").get_data(as_text=True)
+    href, product_id = re.search(r'href="(go/(\d+)[^"]*)"', html).groups()
     for bad in BAD_URLS:
         if "\x00" in bad and _postgres(app):
             continue  # PostgreSQL stores no NUL in text; ESC stands for the control characters
         with app.app_context():  # a row from before the rule, written behind the importer
-            db.session.get(Product, product_id).url = bad
+            db.session.get(Product, int(product_id)).url = bad
             db.session.commit()
         r = client.get(f"{path}/{href}")
         assert r.status_code == 404, bad
