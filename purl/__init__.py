@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_mapping(load_config(app.instance_path, config))
+    _limit_requests(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from purl.logs import install_redaction
@@ -33,6 +34,15 @@ def create_app(config: dict | None = None) -> Flask:
     _register_hooks(app)
     _register_cli(app)
     return app
+
+
+def _limit_requests(app: Flask) -> None:
+    from purl import web
+
+    # Before any route is added: every <int:…> is bounded to 64 bits, so a huge number is a
+    # 404 and never reaches the database; each request's body limit follows its route.
+    app.url_map.converters["int"] = web.BoundedInt
+    app.request_class = web.LimitedRequest
 
 
 def _select_locale() -> str:

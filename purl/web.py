@@ -1,5 +1,5 @@
 """What every surface's pages share: full page or htmx fragment, leaving after a post, the
-security headers, the health check and the friendly error pages.
+security headers, request limits, the health check and the friendly error pages.
 
 A boosted request or a history restore needs the whole page, so those get it; anything that
 varies by ``HX-Request`` says so in ``Vary`` so no cache mixes the two up.
@@ -7,7 +7,10 @@ varies by ``HX-Request`` says so in ``Vary`` so no cache mixes the two up.
 
 from __future__ import annotations
 
+import io
 import logging
+from collections.abc import Callable
+from typing import IO, TypeVar
 
 from flask import (
     Blueprint,
@@ -19,11 +22,15 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
 )
+from flask import Request as FlaskRequest
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from purl.extensions import db, htmx
 
@@ -34,6 +41,106 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
     "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
 )
+
+INT64_MAX = 2**63 - 1
+V = TypeVar("V", bound=Callable)
+
+
+# --- request limits ----------------------------------------------------------------------
+# How much a request may send depends on where it goes and who sends it: only a signed-in
+# marketer's post to an upload route may bring MAX_CONTENT_LENGTH (a recipient list), their
+# other console forms MAX_FORM_CONTENT_LENGTH, everything else (sign-in, quiz steps,
+# anonymous posts anywhere) MAX_REQUEST_CONTENT_LENGTH. The route is matched before any
+# before_request, so CSRFProtect's read of the form is already limited; Werkzeug applies the
+# limit to Content-Length before reading and to a chunked body while it streams.
+
+def accepts_upload(view: V) -> V:
+    """Mark a view as an upload route: the only kind that may receive MAX_CONTENT_LENGTH."""
+    view.accepts_upload = True  # type: ignore[attr-defined]
+    return view
+
+
+def body_kind() -> str:
+    """``upload``, ``form`` or ``small``: which body limit this request gets."""
+    rule = request.url_rule
+    # Flask-Login keeps the signed-in user's id here; the cookie is signed, so it is not
+    # forgeable (a stale one only buys a larger limit, the view still checks the user).
+    if rule is None or not session.get("_user_id"):
+        return "small"
+    view = current_app.view_functions.get(rule.endpoint)
+    if getattr(view, "accepts_upload", False):
+        return "upload"
+    if rule.endpoint.startswith("console."):
+        return "form"
+    return "small"
+
+
+_LIMITS = {"upload": "MAX_CONTENT_LENGTH", "form": "MAX_FORM_CONTENT_LENGTH",
+           "small": "MAX_REQUEST_CONTENT_LENGTH"}
+
+
+class _FormParser(FormDataParser):
+    """Werkzeug ignores ``max_form_parts`` for url-encoded bodies; this counts them first."""
+
+    def _parse_urlencoded(self, stream: IO[bytes], mimetype: str, content_length: int | None,
+                          options: dict[str, str]):  # noqa: ANN202
+        data = stream.read()  # the stream is limited to max_content_length already
+        if self.max_form_parts is not None and data.count(b"&") >= self.max_form_parts:
+            raise RequestEntityTooLarge()
+        return super()._parse_urlencoded(io.BytesIO(data), mimetype, content_length, options)
+
+
+class LimitedRequest(FlaskRequest):
+    """Flask's request with the body limits chosen per route (see :func:`body_kind`)."""
+
+    form_data_parser_class = _FormParser
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is not None or not current_app:
+            return super().max_content_length
+        return current_app.config[_LIMITS[body_kind()]]
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    @property
+    def max_form_memory_size(self) -> int | None:
+        # A text field never holds more than the whole body may.
+        limit = super().max_form_memory_size
+        body = self.max_content_length
+        return body if limit is None else limit if body is None else min(limit, body)
+
+    @max_form_memory_size.setter
+    def max_form_memory_size(self, value: int | None) -> None:
+        self._max_form_memory_size = value
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` that fits the database's 64-bit integers; a longer number matches nothing.
+
+    Without the bound ``/p/…/go/99999999999999999999`` reached the database and failed there
+    (OverflowError on SQLite): a 500 instead of a 404.
+    """
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None,  # noqa: A002, ANN001
+                 max: int | None = None, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(map, fixed_digits, min if min is not None else
+                         (-INT64_MAX - 1 if signed else None),
+                         INT64_MAX if max is None else max, signed)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > 20:  # longer than any 64-bit number: not worth converting
+            raise ValidationError()
+        return super().to_python(value)
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter, clamped to ``low..high``; anything unreadable is ``default``."""
+    value = request.args.get(name, default, type=int)
+    return min(max(default if value is None else value, low), high)
+
 
 def wants_fragment() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
@@ -63,12 +170,18 @@ def leave_to(url: str) -> Response:
     return redirect(url, 303)
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def security_headers(response: Response) -> Response:
-    """Every response: CSP without inline script, nosniff, no Referer; pages never cached."""
+    """Every response: CSP without inline script, nosniff, no Referer; pages never cached;
+    HSTS when the install is served over https (never on http: it would lock a dev box out)."""
     h = response.headers
     h.setdefault("Content-Security-Policy", CSP)
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("Referrer-Policy", "no-referrer")
+    if current_app.config["PURL_BASE_URL"].startswith("https://"):
+        h.setdefault("Strict-Transport-Security", HSTS)
     if request.endpoint != "static":
         # Pages are personal (a shopper's name, a marketer's lists): never cache them.
         h["Cache-Control"] = "private, no-store"
@@ -90,7 +203,10 @@ def healthz():  # noqa: ANN201
 
 
 def _error_page(status: int, title: str, message: str):  # noqa: ANN202
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+    # htmx swaps no error answer in (responseHandling in base.html): for it the message alone,
+    # which static/js/app.js shows above the part of the page that asked.
+    template = "errors/_error.html" if wants_fragment() else "errors/error.html"
+    return render_template(template, status=status, title=title, message=message), status
 
 
 @bp.app_errorhandler(CSRFError)
@@ -121,6 +237,15 @@ def http_error(error: HTTPException):  # noqa: ANN201
               "You are welcome to visit the shop directly."),
         )
     if error.code == 413:
+        return _too_large()
+    if error.code == 429:
+        return _error_page(429, _("Too many attempts"), _("Please wait a minute and try again."))
+    return _error_page(error.code or 500, error.name, error.description or "")
+
+
+def _too_large():  # noqa: ANN202
+    # Nothing more is read from the body here: the request is answered as it stands.
+    if body_kind() == "upload":
         limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
         return _error_page(
             413,
@@ -128,9 +253,12 @@ def http_error(error: HTTPException):  # noqa: ANN201
             _("The console accepts files up to %(mb)d MB. Please split the list into smaller "
               "files and upload them one after the other; nobody gets a second link.", mb=limit),
         )
-    if error.code == 429:
-        return _error_page(429, _("Too many attempts"), _("Please wait a minute and try again."))
-    return _error_page(error.code or 500, error.name, error.description or "")
+    return _error_page(
+        413,
+        _("This request is too large"),
+        _("The page sent more than it may at once. Please go back, shorten what you entered "
+          "and send it again. Nothing was changed."),
+    )
 
 
 @bp.app_errorhandler(Exception)
