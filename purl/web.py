@@ -80,11 +80,19 @@ _LIMITS = {"upload": "MAX_CONTENT_LENGTH", "form": "MAX_FORM_CONTENT_LENGTH",
 
 
 class _FormParser(FormDataParser):
-    """Werkzeug ignores ``max_form_parts`` for url-encoded bodies; this counts them first."""
+    """Url-encoded forms as Werkzeug parses them, with two holes closed.
+
+    A chunked body (no Content-Length) read whole stops quietly at the limit, so a form too
+    large would be parsed cut short; read a piece at a time, reading past the limit is a 413.
+    And ``max_form_parts`` counts url-encoded fields too, not only multipart ones.
+    """
 
     def _parse_urlencoded(self, stream: IO[bytes], mimetype: str, content_length: int | None,
                           options: dict[str, str]):  # noqa: ANN202
-        data = stream.read()  # the stream is limited to max_content_length already
+        pieces = []
+        while piece := stream.read(64 * 1024):
+            pieces.append(piece)
+        data = b"".join(pieces)
         if self.max_form_parts is not None and data.count(b"&") >= self.max_form_parts:
             raise RequestEntityTooLarge()
         return super()._parse_urlencoded(io.BytesIO(data), mimetype, content_length, options)
