@@ -39,9 +39,14 @@ def create_app(config: dict | None = None) -> Flask:
 def _limit_requests(app: Flask) -> None:
     from purl import web
 
-    # Before any route is added: every <int:…> is bounded to 64 bits, so a huge number is a
-    # 404 and never reaches the database; each request's body limit follows its route.
+    # Before any route is added: <int:…> and <bigint:…> are bounded to their columns' range
+    # and text parts hold no control characters, so such a URL is a 404 and never reaches
+    # the database; each request's body limit follows its route.
     app.url_map.converters["int"] = web.BoundedInt
+    app.url_map.converters["bigint"] = web.BoundedBigInt
+    for name, converter in (("default", web.TextPart), ("string", web.TextPart),
+                            ("path", web.PathPart)):
+        app.url_map.converters[name] = converter
     app.request_class = web.LimitedRequest
 
 

@@ -28,9 +28,10 @@ from flask import Request as FlaskRequest
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
-from werkzeug.routing import IntegerConverter, ValidationError
+from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter, ValidationError
 
 from purl.extensions import db, htmx
 
@@ -42,7 +43,6 @@ CSP = (
     "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
 )
 
-INT64_MAX = 2**63 - 1
 V = TypeVar("V", bound=Callable)
 
 
@@ -98,10 +98,26 @@ class _FormParser(FormDataParser):
         return super()._parse_urlencoded(io.BytesIO(data), mimetype, content_length, options)
 
 
+def _no_nul(value):  # noqa: ANN001, ANN202
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class _Params(ImmutableMultiDict):
+    """Query and form values without NUL: PostgreSQL can neither store nor compare it in
+    text, so a ``%00`` in a search or a form field would end in a 500 there."""
+
+    def __init__(self, mapping=None) -> None:  # noqa: ANN001
+        if mapping is not None and not isinstance(mapping, dict | MultiDict):
+            mapping = [(_no_nul(k), _no_nul(v)) for k, v in mapping]
+        super().__init__(mapping)
+
+
 class LimitedRequest(FlaskRequest):
-    """Flask's request with the body limits chosen per route (see :func:`body_kind`)."""
+    """Flask's request with the body limits chosen per route (see :func:`body_kind`), and
+    query and form values without NUL."""
 
     form_data_parser_class = _FormParser
+    parameter_storage_class = _Params
 
     @property
     def max_content_length(self) -> int | None:
@@ -126,22 +142,48 @@ class LimitedRequest(FlaskRequest):
 
 
 class BoundedInt(IntegerConverter):
-    """``<int:…>`` that fits the database's 64-bit integers; a longer number matches nothing.
+    """``<int:…>`` that fits the database's INTEGER ids (32 bits on PostgreSQL).
 
-    Without the bound ``/p/…/go/99999999999999999999`` reached the database and failed there
-    (OverflowError on SQLite): a 500 instead of a 404.
+    Without a bound ``/p/…/go/99999999999999999999`` reached the database and failed there
+    (OverflowError on SQLite, "integer out of range" on PostgreSQL): a 500 instead of a 404.
+    A larger number matches no route, so it is a 404 before any view runs.
     """
+
+    bits = 32
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = None,  # noqa: A002, ANN001
                  max: int | None = None, signed: bool = False) -> None:  # noqa: A002
+        top = 2 ** (self.bits - 1) - 1
         super().__init__(map, fixed_digits, min if min is not None else
-                         (-INT64_MAX - 1 if signed else None),
-                         INT64_MAX if max is None else max, signed)
+                         (-top - 1 if signed else None), top if max is None else max, signed)
 
     def to_python(self, value: str) -> int:
         if len(value) > 20:  # longer than any 64-bit number: not worth converting
             raise ValidationError()
         return super().to_python(value)
+
+
+class _NoControl:
+    # No slug, token, code or file name holds a control character; PostgreSQL cannot even
+    # compare a NUL, so such a URL part is no URL of ours (404) rather than a 500.
+    def to_python(self, value: str) -> str:
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValidationError()
+        return value
+
+
+class TextPart(_NoControl, UnicodeConverter):
+    """``<name>`` and ``<string:name>`` without control characters."""
+
+
+class PathPart(_NoControl, PathConverter):
+    """``<path:name>`` without control characters."""
+
+
+class BoundedBigInt(BoundedInt):
+    """``<bigint:…>`` for the BIGINT ids (recipients, profiles, responses, events)."""
+
+    bits = 64
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

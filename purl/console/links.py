@@ -67,7 +67,7 @@ class PreviewJourney(Journey):
         return "#preview"
 
 
-@bp.get("/campaigns/<slug>/links/<int:recipient_id>/preview")
+@bp.get("/campaigns/<slug>/links/<bigint:recipient_id>/preview")
 def preview(slug: str, recipient_id: int):  # noqa: ANN201
     """The recipient's landing page as they would see it; no visit is recorded."""
     camp = campaign_or_404(slug)
@@ -89,7 +89,7 @@ def preview(slug: str, recipient_id: int):  # noqa: ANN201
                            message=message)
 
 
-@bp.route("/campaigns/<slug>/links/<int:recipient_id>/revoke", methods=["GET", "POST"])
+@bp.route("/campaigns/<slug>/links/<bigint:recipient_id>/revoke", methods=["GET", "POST"])
 def revoke_link(slug: str, recipient_id: int):  # noqa: ANN201
     camp = campaign_or_404(slug)
     recipient = _recipient(camp, recipient_id)
