@@ -82,6 +82,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "CONSOLE_IDLE_TIMEOUT": dt.timedelta(minutes=idle_minutes),
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=session_hours),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Flask-WTF's extra check on https wants a Referer of this site, but every page says
+        # Referrer-Policy: no-referrer, so a browser sends none and every form would fail.
+        # The token (and the SameSite, __Host- session cookie) is the protection.
+        "WTF_CSRF_SSL_STRICT": False,
         # The largest request, so the largest recipient list the console accepts: 500,000 rows
         # of a wide CRM export. Werkzeug spools uploads to disk. Only a signed-in marketer's
         # post to an upload route may be this large (purl.web.body_kind) ...
