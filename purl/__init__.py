@@ -23,6 +23,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_mapping(load_config(app.instance_path, config))
+    _limit_requests(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from purl.logs import install_redaction
@@ -33,6 +34,20 @@ def create_app(config: dict | None = None) -> Flask:
     _register_hooks(app)
     _register_cli(app)
     return app
+
+
+def _limit_requests(app: Flask) -> None:
+    from purl import web
+
+    # Before any route is added: <int:…> and <bigint:…> are bounded to their columns' range
+    # and text parts hold no control characters, so such a URL is a 404 and never reaches
+    # the database; each request's body limit follows its route.
+    app.url_map.converters["int"] = web.BoundedInt
+    app.url_map.converters["bigint"] = web.BoundedBigInt
+    for name, converter in (("default", web.TextPart), ("string", web.TextPart),
+                            ("path", web.PathPart)):
+        app.url_map.converters[name] = converter
+    app.request_class = web.LimitedRequest
 
 
 def _select_locale() -> str:

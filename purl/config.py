@@ -80,17 +80,27 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SHOWROOM_MISS_LIMIT": os.environ.get("PURL_SHOWROOM_MISS_LIMIT", "30 per minute"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        # Secure everywhere but on a developer's own machine (plain http on loopback).
-        "SESSION_COOKIE_SECURE": not _is_development(base_url),
         # A console session ends after this long without a request, and in any case after
         # the absolute lifetime (the cookie itself expires then too).
         "CONSOLE_IDLE_TIMEOUT": dt.timedelta(minutes=idle_minutes),
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=session_hours),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Flask-WTF's extra check on https wants a Referer of this site, but every page says
+        # Referrer-Policy: no-referrer, so a browser sends none and every form would fail.
+        # The token (and the SameSite, __Host- session cookie) is the protection.
+        "WTF_CSRF_SSL_STRICT": False,
         # The largest request, so the largest recipient list the console accepts: 500,000 rows
-        # of a wide CRM export. Werkzeug spools uploads to disk; other forms stay small
-        # through Flask's MAX_FORM_MEMORY_SIZE.
+        # of a wide CRM export. Werkzeug spools uploads to disk. Only a signed-in marketer's
+        # post to an upload route may be this large (purl.web.body_kind) ...
         "MAX_CONTENT_LENGTH": int(os.environ.get("PURL_MAX_UPLOAD_MB", "200")) * 1024 * 1024,
+        # ... their other console forms this large (the builders' forms are big) ...
+        "MAX_FORM_CONTENT_LENGTH": int(os.environ.get("PURL_MAX_FORM_KB", "1024")) * 1024,
+        # ... and everything else this: sign-in, quiz steps, shopper pages, anonymous posts.
+        "MAX_REQUEST_CONTENT_LENGTH": int(os.environ.get("PURL_MAX_REQUEST_KB", "64")) * 1024,
+        # No text field of a multipart form beyond this (files go to disk), and no form with
+        # more fields than this, url-encoded too.
+        "MAX_FORM_MEMORY_SIZE": int(os.environ.get("PURL_MAX_FORM_KB", "1024")) * 1024,
+        "MAX_FORM_PARTS": int(os.environ.get("PURL_MAX_FORM_PARTS", "1000")),
         # Where lists uploaded before they were stored in the database were kept (still read).
         "UPLOAD_FOLDER": str(instance / "uploads"),
         # Uploaded lists and their results (links, rejected rows, QR codes) are deleted this
@@ -119,4 +129,15 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
                                  if os.environ.get("PURL_JOBS_BATCH_PROCESSES") else None),
     }
     config.update(overrides)
+    # From the base URL as finally set (a test's override too), unless set outright.
+    base_url = config["PURL_BASE_URL"]
+    # Secure everywhere but on a developer's own machine (plain http on loopback).
+    config.setdefault("SESSION_COOKIE_SECURE", not _is_development(base_url))
+    if base_url.startswith("https://"):
+        # __Host-: the browser keeps it only if Secure, for Path=/ and without Domain, so no
+        # sibling subdomain or plain-http page can plant or overwrite the session.
+        config.setdefault("SESSION_COOKIE_NAME", "__Host-session")
+        config["SESSION_COOKIE_SECURE"] = True
+        config["SESSION_COOKIE_PATH"] = "/"
+        config["SESSION_COOKIE_DOMAIN"] = None
     return config

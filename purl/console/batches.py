@@ -25,7 +25,7 @@ from purl.console.campaigns import campaign_or_404
 from purl.extensions import db
 from purl.links.batch import BatchError, columns, uploads
 from purl.models import Campaign
-from purl.web import leave_to, render_page
+from purl.web import accepts_upload, leave_to, render_page
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ def _batch(camp: Campaign, batch_id: int):  # noqa: ANN202
 
 
 @bp.post("/campaigns/<slug>/batches")
+@accepts_upload
 def upload_batch(slug: str):  # noqa: ANN201
     camp = campaign_or_404(slug)
     upload = request.files.get("file")

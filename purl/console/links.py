@@ -25,20 +25,26 @@ from purl.links.recipients import link_url, revoke
 from purl.models import Campaign, Recipient
 from purl.quiz.format import get_quiz
 from purl.shopper.journey import Journey
-from purl.web import leave_to, render_page
+from purl.web import int_arg, leave_to, render_page
 
 log = logging.getLogger(__name__)
 
 LINKS_PER_PAGE = 50
+MAX_PAGE = 1_000_000  # 50 million links: any offset the database takes without complaint
 
 
 @bp.get("/campaigns/<slug>/links")
 def links(slug: str):  # noqa: ANN201
     camp = campaign_or_404(slug)
     query = request.args.get("q", "").strip()[:200]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = int_arg("page", 1, 1, MAX_PAGE)
     rows, total = recipients.search_recipients(db.session, camp, query, LINKS_PER_PAGE,
                                           (page - 1) * LINKS_PER_PAGE)
+    last = max(1, -(-total // LINKS_PER_PAGE))
+    if page > last:  # past the end (an old bookmark, a hand-typed number): the last page
+        page = last
+        rows, total = recipients.search_recipients(db.session, camp, query, LINKS_PER_PAGE,
+                                                   (page - 1) * LINKS_PER_PAGE)
     keys, base = current_app.config["SECRET_KEYS"], current_app.config["PURL_BASE_URL"]
     return render_page(
         "console/links.html", "console/_links_table.html", campaign=camp, query=query,
@@ -61,7 +67,7 @@ class PreviewJourney(Journey):
         return "#preview"
 
 
-@bp.get("/campaigns/<slug>/links/<int:recipient_id>/preview")
+@bp.get("/campaigns/<slug>/links/<bigint:recipient_id>/preview")
 def preview(slug: str, recipient_id: int):  # noqa: ANN201
     """The recipient's landing page as they would see it; no visit is recorded."""
     camp = campaign_or_404(slug)
@@ -83,7 +89,7 @@ def preview(slug: str, recipient_id: int):  # noqa: ANN201
                            message=message)
 
 
-@bp.route("/campaigns/<slug>/links/<int:recipient_id>/revoke", methods=["GET", "POST"])
+@bp.route("/campaigns/<slug>/links/<bigint:recipient_id>/revoke", methods=["GET", "POST"])
 def revoke_link(slug: str, recipient_id: int):  # noqa: ANN201
     camp = campaign_or_404(slug)
     recipient = _recipient(camp, recipient_id)

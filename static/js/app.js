@@ -36,3 +36,33 @@ document.addEventListener("DOMContentLoaded", function () {
 document.addEventListener("htmx:load", function (event) {
   enhanceRanges(event.target);
 });
+
+// htmx swaps no error answer in (responseHandling in base.html), so without this a failed
+// step or filter would look as if nothing happened. The server answers an htmx request's error
+// with a short message (templates/errors/_error.html); it is shown above the part that asked.
+document.addEventListener("htmx:responseError", function (event) {
+  var xhr = event.detail.xhr;
+  var parsed = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+  var message = parsed.querySelector("[data-htmx-error]");
+  if (message) {
+    message = document.importNode(message, true);
+  } else {
+    message = document.createElement("p");
+    message.className = "flash flash-error";
+    message.setAttribute("role", "alert");
+    message.setAttribute("data-htmx-error", "");
+    message.textContent = xhr.status + " " + xhr.statusText;
+  }
+  document.querySelectorAll("[data-htmx-error]").forEach(function (old) {
+    old.remove();
+  });
+  var anchor = event.detail.target || document.getElementById("main");
+  if (anchor && anchor.parentNode) {
+    anchor.parentNode.insertBefore(message, anchor);
+  }
+});
+document.addEventListener("htmx:beforeRequest", function () {
+  document.querySelectorAll("[data-htmx-error]").forEach(function (old) {
+    old.remove();
+  });
+});

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -34,11 +35,8 @@ def post(client, path: str, data: dict | None = None, **kwargs):  # noqa: ANN001
 
 def _example_url(rule) -> str:  # noqa: ANN001
     values = {"slug": "winter-2026", "recipient_id": 1, "user_id": 1, "batch_id": 1}
-    path = rule.rule
-    for arg in rule.arguments:
-        path = path.replace(f"<{arg}>", str(values[arg])).replace(
-            f"<int:{arg}>", str(values[arg]))
-    return path
+    # Any converter: <slug>, <int:batch_id>, <bigint:recipient_id>.
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 
 def console_rules(app):  # noqa: ANN001, ANN201
