@@ -169,11 +169,16 @@ class SettingsForm(FlaskForm):
 EMAIL_SHAPE = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Please enter an email address."))
 
 
+def _stripped(value: str | None) -> str | None:
+    # An address pasted from a mail client often brings a space along.
+    return value.strip() if isinstance(value, str) else value
+
+
 class ShareForm(FlaskForm):
     """Share a campaign with a user (by email) or a team; the page offers one at a time."""
 
-    email = EmailField(_l("Email of the user"), validators=[Optional(), Length(max=254),
-                                                            EMAIL_SHAPE])
+    email = EmailField(_l("Email of the user"), filters=[_stripped],
+                       validators=[Optional(), Length(max=254), EMAIL_SHAPE])
     team = SelectField(_l("Team"), validators=[Optional()])  # choices: the view's teams
     role = SelectField(_l("Right"), choices=SHARE_ROLE_CHOICES)
 
@@ -197,5 +202,5 @@ class TeamForm(FlaskForm):
 
 
 class TeamMemberForm(FlaskForm):
-    email = EmailField(_l("Email of the user"), validators=[InputRequired(), Length(max=254),
-                                                            EMAIL_SHAPE])
+    email = EmailField(_l("Email of the user"), filters=[_stripped],
+                       validators=[InputRequired(), Length(max=254), EMAIL_SHAPE])
