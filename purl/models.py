@@ -111,6 +111,54 @@ class Campaign(db.Model):
     # The period the campaign runs (mail-out to last expected response), for the funnel.
     starts_on: Mapped[dt.date | None] = mapped_column(Date)
     ends_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Who manages it and its sharing (purl.campaigns.access); None: admins only.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+
+    owner: Mapped[User | None] = relationship()
+
+
+class Team(db.Model):
+    """A group of users a campaign can be shared with at once; admins keep the list."""
+
+    __tablename__ = "team"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    users: Mapped[list[User]] = relationship(secondary="team_member", order_by="User.email",
+                                             viewonly=True)
+
+
+class TeamMember(db.Model):
+    __tablename__ = "team_member"
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+
+
+class CampaignMember(db.Model):
+    """A campaign shared with a user or a team, as ``viewer`` or ``editor``."""
+
+    __tablename__ = "campaign_member"
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (team_id IS NULL)", name="user_or_team"),
+        CheckConstraint("role IN ('viewer', 'editor')", name="role"),
+        # One row per user or team: sharing again changes the role.
+        UniqueConstraint("campaign_id", "user_id", name="uq_campaign_member_user"),
+        UniqueConstraint("campaign_id", "team_id", name="uq_campaign_member_team"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"),
+                                                index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"),
+                                                index=True)
+    role: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+    team: Mapped[Team | None] = relationship()
 
 
 class Batch(db.Model):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from purl.extensions import db
 from purl.links import codes, tokens
 from purl.links.recipients import NewRecipient, mint
-from purl.models import Campaign, Recipient, ShopperProfile
+from purl.models import Campaign, Recipient, ShopperProfile, User
 from tests.conftest import TEST_KEYS
 
 
@@ -64,6 +66,14 @@ def test_a_profile_belongs_to_someone(app):
         db.session.rollback()
 
 
+def _old_campaign(slug: str) -> int:
+    """A campaign as a database from before 0010 holds it (no owner column yet)."""
+    table = Campaign.__table__
+    db.session.execute(insert(table).values(slug=slug, name=slug.upper(),
+                                            quiz_slug="zoohandlung", variants=[]))
+    return db.session.scalar(select(table.c.id).where(table.c.slug == slug))
+
+
 @pytest.fixture
 def empty_database(database_url: str, tmp_path):  # noqa: ANN001, ANN201
     """A database of its own, beside the suite's: a SQLite file, or a PostgreSQL schema."""
@@ -89,9 +99,9 @@ def test_links_minted_before_the_code_was_the_key_keep_working(make_app, empty_d
     assert cli.invoke(args=["db", "upgrade", "0007"]).exit_code == 0
     old_id, code = "AbCdEfGh0123456789abcdef", codes.new_code()
     with app.app_context():
-        # The model's columns are all there at 0007: the ORM writes the old shape too.
-        campaign = _campaign()
-        anna = Recipient(campaign_id=campaign.id, public_id=old_id, code=code,
+        # Recipients have all the model's columns at 0007; campaigns get owners only later.
+        campaign_id = _old_campaign("c")
+        anna = Recipient(campaign_id=campaign_id, public_id=old_id, code=code,
                          identity="email:anna@example.org", channel="email",
                          first_name="Anna", attributes={})
         db.session.add(anna)
@@ -114,3 +124,46 @@ def test_links_minted_before_the_code_was_the_key_keep_working(make_app, empty_d
         assert new.public_id is None and new.link_key == new.code
         token = tokens.sign(new.link_key, TEST_KEYS)
     assert "Ben" in client.get("/p/" + token).get_data(as_text=True)
+
+
+def test_upgrading_gives_existing_campaigns_to_the_oldest_admin(make_app, empty_database):
+    """Before 0010 every marketer saw every campaign; afterwards a campaign is its owner's
+    (and the admins'). Nobody recorded who created one, so the oldest active admin gets them."""
+    app = make_app(SQLALCHEMY_DATABASE_URI=empty_database)
+    cli = app.test_cli_runner()
+    assert cli.invoke(args=["db", "upgrade", "0009"]).exit_code == 0
+    users = User.__table__
+    with app.app_context():
+        for email, role, active, year in (
+                ("first@shop.example", "marketer", True, 2019),  # oldest, but no admin
+                ("gone@shop.example", "admin", False, 2019),  # deactivated
+                ("boss@shop.example", "admin", True, 2020),
+                ("later@shop.example", "admin", True, 2021)):
+            db.session.execute(insert(users).values(
+                email=email, password_hash="x", role=role, active=active,
+                created_at=dt.datetime(year, 1, 1, tzinfo=dt.UTC)))
+        for slug in ("winter", "sommer"):
+            _old_campaign(slug)
+        db.session.commit()
+    result = cli.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        boss = db.session.scalar(select(User.id).where(User.email == "boss@shop.example"))
+        owners = dict(db.session.execute(select(Campaign.slug, Campaign.owner_id)).all())
+        assert owners == {"winter": boss, "sommer": boss}
+        with db.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
+    # And back: the downgrade drops what 0010 added.
+    assert cli.invoke(args=["db", "downgrade", "0009"]).exit_code == 0
+
+
+def test_without_an_admin_upgraded_campaigns_stay_ownerless(make_app, empty_database):
+    app = make_app(SQLALCHEMY_DATABASE_URI=empty_database)
+    cli = app.test_cli_runner()
+    assert cli.invoke(args=["db", "upgrade", "0009"]).exit_code == 0
+    with app.app_context():
+        _old_campaign("winter")
+        db.session.commit()
+    assert cli.invoke(args=["db", "upgrade"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(select(Campaign.owner_id)) is None  # admins only

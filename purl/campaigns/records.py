@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from purl.models import Campaign, as_utc, utcnow
+from purl.models import Campaign, User, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +67,11 @@ def apply_settings(campaign: Campaign, data: dict, variants: list[dict[str, str]
 
 def create_campaign(session: Session, slug: str, data: dict,
                     variants: list[dict[str, str]] | None = None,
-                    base_url: str | None = None) -> Campaign:
-    """A new campaign from the campaign form's values (``CAMPAIGN_FIELDS``, ``expires_on``)."""
-    campaign = Campaign(slug=slug, base_url=base_url or None)
+                    base_url: str | None = None, owner: User | None = None) -> Campaign:
+    """A new campaign from the campaign form's values (``CAMPAIGN_FIELDS``, ``expires_on``),
+    owned by ``owner`` (None: the admins' alone, see ``purl.campaigns.access``)."""
+    campaign = Campaign(slug=slug, base_url=base_url or None,
+                        owner_id=owner.id if owner is not None else None)
     apply_settings(campaign, data, variants or [])
     session.add(campaign)
     session.flush()

@@ -11,7 +11,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from purl.campaigns import records
+from purl.accounts import normalise_email
+from purl.campaigns import access, records
 from purl.extensions import db
 from purl.links import batch, codes, qr
 from purl.links import recipients as logic
@@ -30,19 +31,27 @@ campaign_cli = click.Group("campaign", help="Campaigns.")
 @click.option("--locale", type=click.Choice(["de", "en"]), default="de")
 @click.option("--tone", type=click.Choice(["du", "sie"]), default="du")
 @click.option("--message", default="", help="Shown under the greeting on the landing page.")
+@click.option("--owner", "owner_email", metavar="EMAIL",
+              help="The console user who owns it and shares it. Default: none (admins only).")
 @with_appcontext
 def create(slug: str, name: str, quiz_slug: str, base_url: str | None,
-           expires: dt.datetime | None, locale: str, tone: str, message: str) -> None:
+           expires: dt.datetime | None, locale: str, tone: str, message: str,
+           owner_email: str | None) -> None:
     """Create a campaign whose recipients take the quiz QUIZ."""
     if get_quiz(current_app.config["QUIZ_FOLDER"], quiz_slug) is None:
         raise click.BadParameter(f"no valid quiz {quiz_slug!r} in quizzes/", param_hint="--quiz")
     if records.slug_taken(db.session, slug):
         raise click.BadParameter(f"a campaign {slug!r} exists already", param_hint="SLUG")
+    owner = None
+    if owner_email:
+        owner = access.user_by_email(db.session, normalise_email(owner_email))
+        if owner is None:
+            raise click.BadParameter(f"no user {owner_email!r}", param_hint="--owner")
     # The console's rule: links work through the last day, in the shop's time zone.
     records.create_campaign(db.session, slug, {
         "name": name, "quiz_slug": quiz_slug, "locale": locale, "tone": tone,
         "message": message, "expires_on": expires.date() if expires else None,
-    }, base_url=base_url)
+    }, base_url=base_url, owner=owner)
     db.session.commit()
     click.echo(f"created campaign {slug}")
 

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from purl import files, jobs
+from purl.campaigns import access
 from purl.console import bp
 from purl.console.campaigns import campaign_or_404
 from purl.extensions import db
@@ -52,7 +53,7 @@ def _batch(camp: Campaign, batch_id: int):  # noqa: ANN202
 @bp.post("/campaigns/<slug>/batches")
 @accepts_upload
 def upload_batch(slug: str):  # noqa: ANN201
-    camp = campaign_or_404(slug)
+    camp = campaign_or_404(slug, access.EDIT)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Please choose a CSV file to upload."), "error")
@@ -84,9 +85,11 @@ def _preview_page(camp: Campaign, found, mapping: dict | None = None,  # noqa: A
 
 @bp.get("/campaigns/<slug>/batches/<int:batch_id>")
 def batch(slug: str, batch_id: int):  # noqa: ANN201
-    camp = campaign_or_404(slug)
+    camp = campaign_or_404(slug, access.VIEW)
     found = _batch(camp, batch_id)
     if found.status == "uploaded":
+        # Checking the columns is the first step of minting: a change form, editors only.
+        campaign_or_404(slug, access.EDIT)
         return _preview_page(camp, found)
     return render_page("console/batch.html", "console/_batch_progress.html", campaign=camp,
                        batch=found, preview=None, unreadable=None, purged=uploads.purged(found),
@@ -96,7 +99,7 @@ def batch(slug: str, batch_id: int):  # noqa: ANN201
 
 @bp.post("/campaigns/<slug>/batches/<int:batch_id>")
 def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
-    camp = campaign_or_404(slug)
+    camp = campaign_or_404(slug, access.EDIT)
     found = _batch(camp, batch_id)
     if found.status != "uploaded":
         flash(_("This list is being minted already."), "info")
@@ -139,7 +142,7 @@ def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
 
 
 def _download(slug: str, batch_id: int, name: str, label: str, mimetype: str):  # noqa: ANN202
-    camp = campaign_or_404(slug)
+    camp = campaign_or_404(slug, access.VIEW)
     found = _batch(camp, batch_id)
     stored = uploads.result_file(found, name, current_app.config["UPLOAD_FOLDER"])
     if found.status != "done" or stored is None:

@@ -6,19 +6,22 @@ from __future__ import annotations
 import logging
 
 from flask import (
+    abort,
     current_app,
     flash,
+    g,
     render_template,
     request,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from purl.analytics import funnel as reports
+from purl.campaigns import access, variants
 from purl.campaigns import records as logic
-from purl.campaigns import variants
 from purl.campaigns.defaults import campaign_defaults
 from purl.console import bp
 from purl.console.forms import CampaignForm, slug_from
@@ -34,9 +37,30 @@ log = logging.getLogger(__name__)
 
 
 
-def campaign_or_404(slug: str) -> Campaign:
-    """The campaign this URL names, or 404."""
-    return db.first_or_404(select(Campaign).where(Campaign.slug == slug))
+def campaign_or_404(slug: str, right: access.Right) -> Campaign:
+    """The campaign this URL names, if the signed-in user has ``right`` on it.
+
+    A campaign the user may not see answers 404 like one that does not exist (never 403, which
+    would tell that it does); one they see but may not change answers 403. The role is kept
+    for the page's templates (``campaign_role``), which never look it up themselves.
+    """
+    camp = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    role = access.role_for(db.session, camp, current_user) if camp is not None else None
+    if role is None:
+        abort(404)
+    if not access.allows(role, right):
+        abort(403, description=_("Only the campaign's owner and admins can share it.")
+              if right == access.MANAGE else _("You can view this campaign but not change it."))
+    g.campaign_role = role
+    return camp
+
+
+@bp.context_processor
+def campaign_rights() -> dict:
+    # What the campaign's pages may offer, from the role the view checked.
+    role = g.get("campaign_role")
+    return {"campaign_role": role, "can_edit": access.allows(role, access.EDIT),
+            "can_manage": access.allows(role, access.MANAGE)}
 
 
 def quiz_choices() -> list[SelectChoice]:
@@ -47,7 +71,8 @@ def quiz_choices() -> list[SelectChoice]:
 @bp.get("/")
 def campaigns():  # noqa: ANN201
     archived = request.args.get("archived") == "1"
-    query = select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    query = (select(Campaign).where(access.visible(current_user))
+             .order_by(Campaign.created_at.desc(), Campaign.id.desc()))
     query = query.where(Campaign.archived_at.is_not(None) if archived
                         else Campaign.archived_at.is_(None))
     rows = [(c, reports.funnel(db.session, c.id)) for c in db.session.scalars(query)]
@@ -65,7 +90,8 @@ def new_campaign():  # noqa: ANN201
             form.slug.errors = [*form.slug.errors, _("This short name is taken already.")]
         else:
             camp = logic.create_campaign(db.session, logic.unique_slug(db.session, wanted),
-                                         form.data, form.variant_list())
+                                         form.data, form.variant_list(),
+                                         owner=current_user)
             db.session.commit()
             flash(_("Campaign “%(name)s” created.", name=camp.name), "success")
             return leave_to(url_for("console.campaign", slug=camp.slug))
@@ -75,7 +101,7 @@ def new_campaign():  # noqa: ANN201
 
 @bp.get("/campaigns/<slug>")
 def campaign(slug: str):  # noqa: ANN201
-    camp = campaign_or_404(slug)
+    camp = campaign_or_404(slug, access.VIEW)
     return render_template(
         "console/campaign.html", campaign=camp, funnel=reports.funnel(db.session, camp.id),
         expires_on=logic.expiry_day(camp.expires_at),
@@ -87,7 +113,7 @@ def campaign(slug: str):  # noqa: ANN201
 
 @bp.route("/campaigns/<slug>/edit", methods=["GET", "POST"])
 def edit_campaign(slug: str):  # noqa: ANN201
-    camp = campaign_or_404(slug)
+    camp = campaign_or_404(slug, access.EDIT)
     usage = variants.variant_usage(db.session, camp)
     form = CampaignForm(obj=camp, used_variants=usage)
     form.quiz_slug.choices = quiz_choices()
@@ -108,7 +134,7 @@ def edit_campaign(slug: str):  # noqa: ANN201
 
 @bp.route("/campaigns/<slug>/archive", methods=["GET", "POST"])
 def archive_campaign(slug: str):  # noqa: ANN201
-    camp = campaign_or_404(slug)
+    camp = campaign_or_404(slug, access.EDIT)
     if request.method == "POST":
         archive = request.form.get("archive") == "1"
         logic.set_archived(camp, archive)

@@ -1,4 +1,4 @@
-"""Console forms: sign-in, campaigns with their landing variants, users."""
+"""Console forms: sign-in, campaigns with their landing variants, users, sharing, teams."""
 
 from __future__ import annotations
 
@@ -33,6 +33,9 @@ VARIANT_ROWS = 4  # variants shown in the form; enough for an A/B/C/D test
 
 
 ROLE_CHOICES = [SelectChoice("marketer", _l("Marketer")), SelectChoice("admin", _l("Admin"))]
+# A campaign's members (purl.campaigns.access.MEMBER_ROLES).
+SHARE_ROLE_CHOICES = [SelectChoice("viewer", _l("can view")),
+                      SelectChoice("editor", _l("can edit"))]
 
 
 class LoginForm(FlaskForm):
@@ -161,3 +164,43 @@ class SettingsForm(FlaskForm):
     tone = CampaignForm.tone
     utm_source = CampaignForm.utm_source
     utm_medium = CampaignForm.utm_medium
+
+
+EMAIL_SHAPE = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Please enter an email address."))
+
+
+def _stripped(value: str | None) -> str | None:
+    # An address pasted from a mail client often brings a space along.
+    return value.strip() if isinstance(value, str) else value
+
+
+class ShareForm(FlaskForm):
+    """Share a campaign with a user (by email) or a team; the page offers one at a time."""
+
+    email = EmailField(_l("Email of the user"), filters=[_stripped],
+                       validators=[Optional(), Length(max=254), EMAIL_SHAPE])
+    team = SelectField(_l("Team"), validators=[Optional()])  # choices: the view's teams
+    role = SelectField(_l("Right"), choices=SHARE_ROLE_CHOICES)
+
+    def validate(self, extra_validators=None) -> bool:  # noqa: ANN001
+        if not super().validate(extra_validators):
+            return False
+        if bool(self.email.data) == bool(self.team.data):
+            self.email.errors = [*self.email.errors,
+                                 _l("Enter a user's email address or choose a team.")]
+            return False
+        return True
+
+
+class MemberRoleForm(FlaskForm):
+    role = SelectField(_l("Right"), choices=SHARE_ROLE_CHOICES)
+
+
+class TeamForm(FlaskForm):
+    name = StringField(_l("Name of the team"), validators=[
+        InputRequired(_l("Please give the team a name.")), Length(max=100)])
+
+
+class TeamMemberForm(FlaskForm):
+    email = EmailField(_l("Email of the user"), filters=[_stripped],
+                       validators=[InputRequired(), Length(max=254), EMAIL_SHAPE])

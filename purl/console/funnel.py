@@ -18,6 +18,7 @@ from flask import (
 
 from purl.analytics import abtest, export
 from purl.analytics import funnel as reports
+from purl.campaigns import access
 from purl.console import bp
 from purl.console.campaigns import campaign_or_404
 from purl.console.charts import FUNNEL_WIDTH, funnel_bars, time_chart
@@ -48,7 +49,7 @@ def _chart_days(camp: Campaign) -> tuple[dt.date, dt.date] | None:
 
 @bp.get("/campaigns/<slug>/funnel")
 def funnel(slug: str):  # noqa: ANN201
-    camp = campaign_or_404(slug)
+    camp = campaign_or_404(slug, access.VIEW)
     total = reports.funnel(db.session, camp.id)
     counted = reports.funnels(db.session, camp.id, by="variant")
     # The campaign's variants in its order (the first is the control), even before any link.
@@ -74,7 +75,7 @@ def funnel(slug: str):  # noqa: ANN201
 
 @bp.get("/campaigns/<slug>/events.csv")
 def export_events(slug: str):  # noqa: ANN201
-    camp = campaign_or_404(slug)
+    camp = campaign_or_404(slug, access.VIEW)
     campaign_id = camp.id
 
     def generate() -> Iterator[str]:

@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
+from purl.campaigns import access
 from purl.campaigns.variants import landing_copy
 from purl.console import bp
 from purl.console.campaigns import campaign_or_404
@@ -35,7 +36,7 @@ MAX_PAGE = 1_000_000  # 50 million links: any offset the database takes without 
 
 @bp.get("/campaigns/<slug>/links")
 def links(slug: str):  # noqa: ANN201
-    camp = campaign_or_404(slug)
+    camp = campaign_or_404(slug, access.VIEW)
     query = request.args.get("q", "").strip()[:200]
     page = int_arg("page", 1, 1, MAX_PAGE)
     rows, total = recipients.search_recipients(db.session, camp, query, LINKS_PER_PAGE,
@@ -70,7 +71,7 @@ class PreviewJourney(Journey):
 @bp.get("/campaigns/<slug>/links/<bigint:recipient_id>/preview")
 def preview(slug: str, recipient_id: int):  # noqa: ANN201
     """The recipient's landing page as they would see it; no visit is recorded."""
-    camp = campaign_or_404(slug)
+    camp = campaign_or_404(slug, access.VIEW)
     recipient = _recipient(camp, recipient_id)
     quiz = get_quiz(current_app.config["QUIZ_FOLDER"], camp.quiz_slug)
     if quiz is None:
@@ -91,7 +92,7 @@ def preview(slug: str, recipient_id: int):  # noqa: ANN201
 
 @bp.route("/campaigns/<slug>/links/<bigint:recipient_id>/revoke", methods=["GET", "POST"])
 def revoke_link(slug: str, recipient_id: int):  # noqa: ANN201
-    camp = campaign_or_404(slug)
+    camp = campaign_or_404(slug, access.EDIT)
     recipient = _recipient(camp, recipient_id)
     if request.method == "POST":
         revoke(db.session, camp, [recipient.id])
@@ -105,7 +106,7 @@ def revoke_link(slug: str, recipient_id: int):  # noqa: ANN201
 
 @bp.route("/campaigns/<slug>/revoke", methods=["GET", "POST"])
 def revoke_all(slug: str):  # noqa: ANN201
-    camp = campaign_or_404(slug)
+    camp = campaign_or_404(slug, access.EDIT)
     if request.method == "POST":
         count = revoke(db.session, camp)
         db.session.commit()

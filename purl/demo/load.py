@@ -1,7 +1,7 @@
 """The demo shop: a German pet shop ("Zoohandlung") with a campaign and a few recipients.
 
 Loading is idempotent: products are upserted by sku, the campaign by slug, recipients by
-identity, the demo user by email.
+identity, the demo user (an admin, who owns the demo campaigns) by email.
 """
 
 from __future__ import annotations
@@ -65,6 +65,12 @@ def load_demo(session: Session, static_url: str = "/static/") -> DemoSummary:
         rows.append(row)
     created, updated = upsert_products(session, rows)
 
+    # The demo admin owns the demo campaigns (admins see every campaign anyway; a marketer
+    # added later sees them once they are shared).
+    owner = session.scalar(select(User).where(User.email == DEMO_USER))
+    if owner is None:
+        owner = create_user(session, DEMO_USER, DEMO_PASSWORD, role="admin")
+
     campaign = session.scalar(select(Campaign).where(Campaign.slug == DEMO_CAMPAIGN))
     if campaign is None:
         campaign = create_campaign(session, DEMO_CAMPAIGN, {
@@ -82,18 +88,21 @@ def load_demo(session: Session, static_url: str = "/static/") -> DemoSummary:
             "utm_campaign": "winter-2026",
             "offer_code": "WINTER15",
             "offer_text": "15 % auf deine erste Bestellung aus dieser Auswahl, bis 31.12.2026.",
-        })
+        }, owner=owner)
     recipients = mint(session, campaign, DEMO_RECIPIENTS)
     for recipient in recipients:
         if not recipient.attributes and recipient.first_name in DEMO_ATTRIBUTES:
             recipient.attributes = DEMO_ATTRIBUTES[recipient.first_name]
+    demo_campaigns = [campaign]
     for slug, name, quiz_slug in VISITOR_CAMPAIGNS:
-        if session.scalar(select(Campaign).where(Campaign.slug == slug)) is None:
-            create_campaign(session, slug, {"name": name, "quiz_slug": quiz_slug, "locale": "de",
-                                            "tone": "du", "utm_source": "quiz",
-                                            "utm_medium": "web"})
+        visitors = session.scalar(select(Campaign).where(Campaign.slug == slug))
+        if visitors is None:
+            visitors = create_campaign(session, slug, {
+                "name": name, "quiz_slug": quiz_slug, "locale": "de", "tone": "du",
+                "utm_source": "quiz", "utm_medium": "web"}, owner=owner)
+        demo_campaigns.append(visitors)
+    for demo_campaign in demo_campaigns:
+        if demo_campaign.owner_id is None:  # loaded before campaigns had owners
+            demo_campaign.owner_id = owner.id
     session.flush()
-
-    if session.scalar(select(User).where(User.email == DEMO_USER)) is None:
-        create_user(session, DEMO_USER, DEMO_PASSWORD, role="admin")
     return DemoSummary(created, updated, campaign, recipients)

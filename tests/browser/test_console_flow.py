@@ -8,7 +8,9 @@ import re
 import pytest
 from sqlalchemy import select
 
+from purl.accounts import create_user
 from purl.analytics import events
+from purl.campaigns import access
 from purl.demo.load import DEMO_PASSWORD, DEMO_USER
 from purl.extensions import db
 from purl.links.recipients import NewRecipient, mint
@@ -90,6 +92,12 @@ def _busy_campaign(app, demo) -> None:  # noqa: ANN001
                     if i % 2 == 0:
                         events.record(db.session, "product_click", recipient=recipient,
                                          product_id=products[i % 5].id, created_at=when)
+        # Shared with a marketer and a team, for the sharing and teams pages.
+        marketer = create_user(db.session, "marketing@shop.example", "marketer password 1")
+        team = access.create_team(db.session, "Vertrieb Nord")
+        access.add_to_team(db.session, team, marketer)
+        access.share(db.session, camp, "viewer", user=marketer)
+        access.share(db.session, camp, "editor", team=team)
         db.session.commit()
 
 
@@ -111,10 +119,16 @@ def test_campaign_and_funnel_screenshots(app, demo, live_server, new_page, width
     page.goto(live_server + "/console/campaigns/winter-2026/funnel")
     assert page.locator("svg.time-chart polyline").count() == 3
     screenshot(page, f"console-funnel-{width}.png")
+    page.goto(live_server + "/console/campaigns/winter-2026/sharing")
+    assert page.get_by_role("cell", name="marketing@shop.example", exact=True).is_visible()
+    screenshot(page, f"console-sharing-{width}.png")
+    page.goto(live_server + "/console/teams")
+    screenshot(page, f"console-teams-{width}.png")
     for path in ("/console/", "/console/campaigns/winter-2026",
                  "/console/campaigns/winter-2026/funnel",
                  "/console/campaigns/winter-2026/links?q=kunde",
-                 "/console/campaigns/winter-2026/edit", "/console/users", "/console/settings"):
+                 "/console/campaigns/winter-2026/edit", "/console/users", "/console/settings",
+                 "/console/campaigns/winter-2026/sharing", "/console/teams"):
         page.goto(live_server + path)
         assert overflowing(page) == [], path
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
@@ -133,7 +147,8 @@ def test_console_pages_pass_axe(app, demo, live_server, new_page):
     sign_in(page, live_server)
     for path in ("/console/", "/console/campaigns/winter-2026",
                  "/console/campaigns/winter-2026/funnel", "/console/campaigns/winter-2026/links",
-                 "/console/campaigns/winter-2026/edit", "/console/users", "/console/settings"):
+                 "/console/campaigns/winter-2026/edit", "/console/users", "/console/settings",
+                 "/console/campaigns/winter-2026/sharing", "/console/teams"):
         page.goto(live_server + path)
         problems += [(path, v["id"], v["impact"]) for v in axe.run(page).response["violations"]
                      if v["impact"] in ("serious", "critical")]

@@ -34,7 +34,8 @@ def post(client, path: str, data: dict | None = None, **kwargs):  # noqa: ANN001
 
 
 def _example_url(rule) -> str:  # noqa: ANN001
-    values = {"slug": "winter-2026", "recipient_id": 1, "user_id": 1, "batch_id": 1}
+    values = {"slug": "winter-2026", "recipient_id": 1, "user_id": 1, "batch_id": 1,
+              "team_id": 1, "member_id": 1}
     # Any converter: <slug>, <int:batch_id>, <bigint:recipient_id>.
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
@@ -90,7 +91,9 @@ def test_marketer_cannot_reach_admin_pages(app, client, users):
     admin_rules = [r for r in console_rules(app)
                    if getattr(app.view_functions[r.endpoint], "admin_only", False)]
     assert {r.endpoint for r in admin_rules} >= {
-        "console.users", "console.add_user", "console.change_role", "console.change_active"}
+        "console.users", "console.add_user", "console.change_role", "console.change_active",
+        "console.teams", "console.add_team", "console.add_team_member",
+        "console.remove_team_member", "console.delete_team"}
     assert login(client, MARKETER, MARKETER_PASSWORD).status_code == 303
     assert "/console/users" not in client.get("/console/").get_data(as_text=True)
     for rule in admin_rules:
