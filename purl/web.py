@@ -279,6 +279,14 @@ def http_error(error: HTTPException):  # noqa: ANN201
             _("Please check the address. If you typed it from a letter, "
               "compare it character by character."),
         )
+    if error.code == 403:
+        # Werkzeug's default description is English and says nothing useful.
+        default = error.description == type(error).description
+        return _error_page(
+            403,
+            _("You may not do this"),
+            _("Only an admin can open this page.") if default else error.description,
+        )
     if error.code == 410:
         return _error_page(
             410,

@@ -452,7 +452,9 @@ def test_an_htmx_request_without_a_session_navigates_to_sign_in(client, demo):
 def test_admin_sets_the_defaults_new_campaigns_start_with(app, client, users):
     marketer = app.test_client()
     login(marketer, MARKETER, MARKETER_PASSWORD)
-    assert marketer.get("/console/settings").status_code == 403
+    refused = marketer.get("/console/settings")
+    assert refused.status_code == 403
+    assert "Diese Seite können nur Admins öffnen" in refused.get_data(as_text=True)
     login(client, ADMIN, ADMIN_PASSWORD)
     assert "Voreinstellungen für neue Kampagnen" in client.get("/console/settings").get_data(
         as_text=True)
