@@ -7,7 +7,10 @@ varies by ``HX-Request`` says so in ``Vary`` so no cache mixes the two up.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import math
+import time
 
 from flask import (
     Blueprint,
@@ -20,12 +23,14 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from purl.extensions import db, htmx
+from purl.extensions import db, htmx, limiter
+from purl.ratelimits import retry_after_seconds
 
 log = logging.getLogger(__name__)
 bp = Blueprint("web", __name__)
@@ -69,8 +74,9 @@ def security_headers(response: Response) -> Response:
     h.setdefault("Content-Security-Policy", CSP)
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("Referrer-Policy", "no-referrer")
-    if request.endpoint != "static":
-        # Pages are personal (a shopper's name, a marketer's lists): never cache them.
+    if request.endpoint != "static" and response.cache_control.max_age is None:
+        # Pages are personal (a shopper's name, a marketer's lists): never cache them. A view
+        # that gave its response a lifetime (a QR image never changes) decided otherwise.
         h["Cache-Control"] = "private, no-store"
     return response
 
@@ -129,7 +135,27 @@ def http_error(error: HTTPException):  # noqa: ANN201
               "files and upload them one after the other; nobody gets a second link.", mb=limit),
         )
     if error.code == 429:
-        return _error_page(429, _("Too many attempts"), _("Please wait a minute and try again."))
+        current = limiter.current_limit
+        seconds = retry_after_seconds(error, current.reset_at if current else None)
+        if seconds is None:
+            message = _("Please wait a minute and try again.")
+        elif seconds <= 3600:
+            minutes = math.ceil(seconds / 60)
+            message = ngettext("Please try again in %(num)d minute.",
+                               "Please try again in %(num)d minutes.", minutes)
+        else:
+            at = dt.datetime.fromtimestamp(time.time() + seconds, dt.UTC)
+            message = _("Please try again after %(time)s.", time=format_datetime(at, "short"))
+        if wants_fragment():
+            # htmx swaps no 4xx: static/js/app.js shows this message above the form instead.
+            response = make_response(render_template(
+                "errors/_too_many.html", message=message), 429)
+            response.vary.add("HX-Request")
+        else:
+            response = make_response(_error_page(429, _("Too many attempts"), message))
+        if seconds is not None:
+            response.headers["Retry-After"] = str(seconds)
+        return response
     return _error_page(error.code or 500, error.name, error.description or "")
 
 

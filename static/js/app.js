@@ -36,3 +36,23 @@ document.addEventListener("DOMContentLoaded", function () {
 document.addEventListener("htmx:load", function (event) {
   enhanceRanges(event.target);
 });
+
+// htmx swaps no 4xx answer, so "too many attempts" (429) would go unseen: show its message
+// above the part of the page that asked, as text, and replace any earlier one.
+document.addEventListener("htmx:responseError", function (event) {
+  var xhr = event.detail.xhr;
+  if (!xhr || xhr.status !== 429) {
+    return;
+  }
+  var holder = document.createElement("template");
+  holder.innerHTML = xhr.responseText;
+  var note = document.getElementById("too-many") || document.createElement("p");
+  note.id = "too-many";
+  note.className = "flash flash-error";
+  note.setAttribute("role", "alert");
+  note.textContent = holder.content.textContent.trim();
+  var target = event.detail.target || document.getElementById("main");
+  if (target && target.parentNode) {
+    target.parentNode.insertBefore(note, target);
+  }
+});
