@@ -13,6 +13,7 @@ test's database: 2 workers sharing the SQLite counter file, or two processes sha
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import http.cookiejar
 import multiprocessing
 import os
@@ -442,6 +443,8 @@ def test_with_redis_two_web_processes_share_the_count(start_web):
         assert not (Path(a.log).parent.parent / "gunicorn-limits.sqlite3").exists(), \
             "with REDIS_URL the counters live in Redis"
     finally:
-        for pattern in (f"*{attacker_address}*", f"*{OWNER}*", f"*{queue}*"):
+        # Also the demo account's keys without an address (as the code before #12 wrote them).
+        account = hashlib.sha256(DEMO_USER.encode()).hexdigest()
+        for pattern in (f"*{attacker_address}*", f"*{OWNER}*", f"*{queue}*", f"*{account}*"):
             for key in redis.scan_iter(match=pattern):
                 redis.delete(key)
