@@ -136,7 +136,8 @@ def http_error(error: HTTPException):  # noqa: ANN201
         )
     if error.code == 429:
         current = limiter.current_limit
-        seconds = retry_after_seconds(error, current.reset_at if current else None)
+        seconds = retry_after_seconds(error, current.reset_at if current and current.breached
+                                      else None)
         if seconds is None:
             message = _("Please wait a minute and try again.")
         elif seconds <= 3600:
