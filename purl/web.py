@@ -140,8 +140,8 @@ def http_error(error: HTTPException):  # noqa: ANN201
                                       else None)
         if seconds is None:
             message = _("Please wait a minute and try again.")
-        elif seconds <= 3600:
-            minutes = math.ceil(seconds / 60)
+        elif (minutes := max(1, math.ceil((seconds - 1) / 60))) <= 60:
+            # Less the second a limit's reset is rounded up by: a full window reads "15 minutes".
             message = ngettext("Please try again in %(num)d minute.",
                                "Please try again in %(num)d minutes.", minutes)
         else:
