@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask, g, request
 from flask_babel import format_currency, format_decimal, get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from purl.config import load_config
 from purl.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
@@ -25,6 +26,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(load_config(app.instance_path, config))
     _limit_requests(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        # Behind N proxies the client's address is the Nth from the right in X-Forwarded-For;
+        # without this every client would share the proxy's per-IP limits.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     from purl.logs import install_redaction
 

@@ -14,6 +14,8 @@ import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from purl.ratelimits import storage_uri
+
 log = logging.getLogger(__name__)
 
 
@@ -73,7 +75,13 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "LANGUAGES": ["de", "en"],
         "BABEL_TRANSLATION_DIRECTORIES": str(root / "translations"),
         "QUIZ_FOLDER": str(root / "quizzes"),
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Shared by every worker: Redis when set, else a SQLite file on this machine (never
+        # each worker's memory, which would multiply every limit by the number of workers).
+        "RATELIMIT_STORAGE_URI": redis_url or storage_uri(
+            os.environ.get("PURL_LIMITS_SQLITE_PATH") or instance / "limits.sqlite3"),
+        # How many reverse proxies stand in front (their X-Forwarded-For/-Proto/-Host are
+        # believed, so each client gets its own per-IP limits); 0 when clients connect directly.
+        "TRUSTED_PROXIES": int(os.environ.get("PURL_TRUSTED_PROXIES", "0")),
         "RATELIMIT_HEADERS_ENABLED": True,
         # Showrooms a client may have computed afresh (a filter combination no worker has
         # cached yet); cached ones are never counted.

@@ -13,6 +13,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from purl import ratelimits  # noqa: F401 - registers the SQLite counter storage with limits
+
 
 class Base(DeclarativeBase):
     # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -33,4 +35,5 @@ csrf = CSRFProtect()
 htmx = HTMX()
 babel = Babel()
 login_manager = LoginManager()
+# Counters in RATELIMIT_STORAGE_URI (purl.config): Redis, or a SQLite file all workers share.
 limiter = Limiter(key_func=get_remote_address)

@@ -7,8 +7,11 @@ varies by ``HX-Request`` says so in ``Vary`` so no cache mixes the two up.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
+import math
+import time
 from collections.abc import Callable
 from typing import IO, TypeVar
 
@@ -25,6 +28,7 @@ from flask import (
     session,
 )
 from flask import Request as FlaskRequest
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
@@ -33,7 +37,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.routing import IntegerConverter, PathConverter, UnicodeConverter, ValidationError
 
-from purl.extensions import db, htmx
+from purl.extensions import db, htmx, limiter
+from purl.ratelimits import retry_after_seconds
 
 log = logging.getLogger(__name__)
 bp = Blueprint("web", __name__)
@@ -232,8 +237,9 @@ def security_headers(response: Response) -> Response:
     h.setdefault("Referrer-Policy", "no-referrer")
     if current_app.config["PURL_BASE_URL"].startswith("https://"):
         h.setdefault("Strict-Transport-Security", HSTS)
-    if request.endpoint != "static":
-        # Pages are personal (a shopper's name, a marketer's lists): never cache them.
+    if request.endpoint != "static" and response.cache_control.max_age is None:
+        # Pages are personal (a shopper's name, a marketer's lists): never cache them. A view
+        # that gave its response a lifetime (a QR image never changes) decided otherwise.
         h["Cache-Control"] = "private, no-store"
     return response
 
@@ -297,7 +303,7 @@ def http_error(error: HTTPException):  # noqa: ANN201
     if error.code == 413:
         return _too_large()
     if error.code == 429:
-        return _error_page(429, _("Too many attempts"), _("Please wait a minute and try again."))
+        return _too_many(error)
     return _error_page(error.code or 500, error.name, error.description or "")
 
 
@@ -317,6 +323,27 @@ def _too_large():  # noqa: ANN202
         _("The page sent more than it may at once. Please go back, shorten what you entered "
           "and send it again. Nothing was changed."),
     )
+
+
+def _too_many(error: HTTPException):  # noqa: ANN202
+    current = limiter.current_limit
+    seconds = retry_after_seconds(error, current.reset_at if current and current.breached
+                                  else None)
+    if seconds is None:
+        message = _("Please wait a minute and try again.")
+    elif (minutes := max(1, math.ceil((seconds - 1) / 60))) <= 60:
+        # Less the second a limit's reset is rounded up by: a full window reads "15 minutes".
+        message = ngettext("Please try again in %(num)d minute.",
+                           "Please try again in %(num)d minutes.", minutes)
+    else:
+        at = dt.datetime.fromtimestamp(time.time() + seconds, dt.UTC)
+        message = _("Please try again after %(time)s.", time=format_datetime(at, "short"))
+    # An htmx request gets the message alone, which static/js/app.js shows above the form.
+    response = make_response(_error_page(429, _("Too many attempts"), message))
+    response.vary.add("HX-Request")
+    if seconds is not None:
+        response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 @bp.app_errorhandler(Exception)

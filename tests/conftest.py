@@ -92,6 +92,7 @@ def make_app(_schema: None, database_url: str, tmp_path: Path) -> Iterator:
     def factory(**extra: object) -> Flask:
         # The job queue of a test's apps is the test's own (never instance/jobs.sqlite3).
         extra.setdefault("JOBS_SQLITE_PATH", str(tmp_path / "jobs.sqlite3"))
+        extra.setdefault("RATELIMIT_STORAGE_URI", f"purl-sqlite://{tmp_path / 'limits.sqlite3'}")
         app = create_app(_config(database_url, **extra))
         app.jinja_env.undefined = StrictUndefined
         apps.append(app)

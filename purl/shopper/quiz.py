@@ -157,8 +157,10 @@ def csrf_error(error: CSRFError):  # noqa: ANN201
 
 
 @bp.route("/q/<quiz_slug>/link", methods=["GET", "POST"])
-# Each post may mint a link: bound what one address can create.
-@limiter.limit("20 per hour", methods=["POST"])
+# Each post may mint a link: bound what one address can create. Only posts that went
+# through count; a form sent back with its errors (422) or an expired one (400) costs nothing.
+@limiter.limit("20 per hour", methods=["POST"],
+               deduct_when=lambda response: response.status_code < 400)
 def visitor_link(quiz_slug: str):  # noqa: ANN201
     """Last, optional step for a visitor: leave an email (with consent) for a personal link."""
     trip = journey.from_visitor(quiz_slug)

@@ -1,0 +1,485 @@
+"""Rate limits that hold (issue #12, findings 4, 5 and the QR half of 8).
+
+Replayed: in-memory counters let every gunicorn worker count for itself, so two workers
+allowed 20 wrong passwords instead of 10 (finding 4); 20 wrong passwords for an email locked
+its owner out from everywhere, and the misses of one typed code blocked every valid code
+behind the same address (finding 5); invalid shopper posts used up the shopper's limit
+(finding 4); the QR image was neither cached nor throttled (finding 8).
+
+The gunicorn tests start the app as production does, each in a folder of its own, on the
+test's database: 2 workers sharing the SQLite counter file, or two processes sharing Redis.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import http.cookiejar
+import multiprocessing
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from werkzeug.exceptions import TooManyRequests
+
+from purl.demo.load import DEMO_PASSWORD, DEMO_USER
+from purl.extensions import db
+from purl.links import codes
+from purl.models import Recipient
+from purl.ratelimits import SQLiteStorage, storage_uri
+from purl.shopper.journey import VISITOR_COOKIE
+from tests.browser import conftest as in_a_browser
+from tests.conftest import HX, TEST_KEYS, answer, csrf_token, login
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+BIN = Path(sys.executable).parent
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+ATTACKER, OWNER = "198.51.100.7", "203.0.113.5"
+COFFEE = "/q/roestwerk/quiz/"
+# The browser tests' fixtures (Debian's chromium), for the one test here that needs them.
+browser, live_server, new_page = in_a_browser.browser, in_a_browser.live_server, \
+    in_a_browser.new_page
+
+
+def _from(address: str) -> dict:
+    return {"environ_base": {"REMOTE_ADDR": address}}
+
+
+# --- the SQLite counter storage ---------------------------------------------------------------
+
+
+def _hammer(path: str, key: str, times: int) -> None:
+    storage = SQLiteStorage(storage_uri(path))
+    for _ in range(times):
+        storage.incr(key, 60)
+
+
+def test_two_storages_on_one_file_share_their_counts_and_no_hit_is_lost(tmp_path):
+    path = tmp_path / "limits.sqlite3"
+    first, second = SQLiteStorage(storage_uri(path)), SQLiteStorage(storage_uri(path))
+    assert first.incr("k", 60) == 1 and second.incr("k", 60) == 2 and first.get("k") == 2
+    assert first.get_expiry("k") == second.get_expiry("k") > time.time() + 50
+    # Two processes incrementing one key at once, as two workers do: every hit counts.
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_hammer, args=(str(path), "race", 300)) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    assert first.get("race") == 600
+    second.clear("race")
+    assert first.get("race") == 0 and first.check()
+
+
+def test_a_counter_expires_with_its_window_and_expired_rows_are_pruned(tmp_path):
+    storage = SQLiteStorage(storage_uri(tmp_path / "limits.sqlite3"))
+    assert storage.incr("short", 1, amount=3) == 3
+    storage.incr("long", 3600)
+    time.sleep(1.1)
+    assert storage.get("short") == 0
+    before = time.time()
+    assert before - 1 <= storage.get_expiry("short") <= time.time()  # "now": nothing to wait
+    assert storage.incr("short", 1) == 1  # a fresh window
+    time.sleep(1.1)
+    storage._last_prune = 0.0  # the next write prunes (else at most once a minute)
+    storage.incr("long", 3600)
+    rows = sqlite3.connect(tmp_path / "limits.sqlite3").execute(
+        "SELECT key, value FROM counters").fetchall()
+    assert rows == [("long", 2)]
+    assert storage.reset() == 1 and storage.get("long") == 0
+
+
+def test_the_default_storage_is_the_shared_file_not_worker_memory(make_app, tmp_path):
+    from purl.config import load_config
+
+    config = load_config(str(tmp_path), {"SECRET_KEYS": TEST_KEYS})
+    if os.environ.get("REDIS_URL"):
+        pytest.skip("REDIS_URL is set in this environment")
+    assert config["RATELIMIT_STORAGE_URI"] == storage_uri(tmp_path / "limits.sqlite3")
+    from purl.extensions import limiter
+
+    make_app()
+    assert isinstance(limiter.storage, SQLiteStorage)
+
+
+# --- sign-in ----------------------------------------------------------------------------------
+
+
+def test_ten_failures_lock_this_account_from_this_address_only(client, demo, users):
+    for _ in range(10):
+        assert login(client, DEMO_USER, "guessing wrong", **_from(ATTACKER)).status_code == 401
+    locked = login(client, DEMO_USER, DEMO_PASSWORD, **_from(ATTACKER))
+    assert locked.status_code == 429
+    assert 840 <= int(locked.headers["Retry-After"]) <= 900
+    # Finding 5: the attacker elsewhere does not lock the owner out.
+    assert login(client.application.test_client(), DEMO_USER, DEMO_PASSWORD,
+                 **_from(OWNER)).status_code == 303
+    # Another account from the attacker's address is not locked either.
+    from tests.conftest import MARKETER, MARKETER_PASSWORD
+
+    assert login(client.application.test_client(), MARKETER, MARKETER_PASSWORD,
+                 **_from(ATTACKER)).status_code == 303
+
+
+def test_only_failed_sign_ins_count(app, demo):
+    for _ in range(12):
+        owner = app.test_client()
+        assert login(owner, DEMO_USER, DEMO_PASSWORD, **_from(ATTACKER)).status_code == 303
+    owner = app.test_client()
+    statuses = [login(owner, DEMO_USER, "wrong", **_from(ATTACKER)).status_code
+                for _ in range(11)]
+    assert statuses == [401] * 10 + [429]
+
+
+def test_one_address_guessing_many_accounts_hits_a_ceiling(client, demo):
+    statuses = [login(client, f"user{i}@shop.example", "wrong", **_from(ATTACKER)).status_code
+                for i in range(21)]
+    assert statuses == [401] * 20 + [429]
+    assert login(client.application.test_client(), DEMO_USER, DEMO_PASSWORD,
+                 **_from(OWNER)).status_code == 303
+
+
+def test_forwarded_for_counts_only_behind_a_trusted_proxy(make_app, demo):
+    def spoofed(client, i: int) -> int:  # noqa: ANN001
+        headers = {"X-Forwarded-For": f"192.0.2.{i}"}
+        return login(client, DEMO_USER, "wrong", headers=headers).status_code
+
+    # Without a proxy in front, a client's own X-Forwarded-For changes nothing.
+    direct = make_app().test_client()
+    assert [spoofed(direct, i) for i in range(11)] == [401] * 10 + [429]
+    # Behind one, each client has its own count (an office no longer shares the proxy's).
+    behind = make_app(TRUSTED_PROXIES=1).test_client()
+    assert [spoofed(behind, i) for i in range(11)] == [401] * 11
+
+
+# --- the 429 page -----------------------------------------------------------------------------
+
+
+def test_the_429_page_says_when_to_try_again_as_page_and_as_htmx_message(client, demo):
+    for _ in range(10):
+        login(client, DEMO_USER, "guessing wrong")
+    page = login(client, DEMO_USER, DEMO_PASSWORD)
+    body = page.get_data(as_text=True)
+    assert page.status_code == 429 and "</html>" in body
+    assert "Zu viele Versuche" in body
+    assert "Bitte versuche es in 15 Minuten noch einmal." in body
+    assert 840 <= int(page.headers["Retry-After"]) <= 900
+    fragment = login(client, DEMO_USER, DEMO_PASSWORD, headers=HX)
+    text = fragment.get_data(as_text=True)
+    assert fragment.status_code == 429 and "</html>" not in text
+    assert 'role="alert"' in text and "Bitte versuche es in 15 Minuten noch einmal." in text
+    assert "data-htmx-error" in text
+    assert 840 <= int(fragment.headers["Retry-After"]) <= 900
+    # htmx swaps no 4xx answer: the page's script shows the message instead (the browser
+    # test below proves it does).
+
+
+def test_a_wait_longer_than_an_hour_names_the_time(make_app):
+    app = make_app()
+
+    def refuse():  # noqa: ANN202
+        raise TooManyRequests(retry_after=3 * 3600)
+
+    app.add_url_rule("/_refuse", view_func=refuse)
+    page = app.test_client().get("/_refuse")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 429 and 10790 <= int(page.headers["Retry-After"]) <= 10800
+    assert re.search(r"Bitte versuche es nach \d\d\.\d\d\.\d\d, \d\d:\d\d noch einmal\.", body)
+
+
+# --- typed codes ------------------------------------------------------------------------------
+
+
+def _a_code(app) -> str:  # noqa: ANN001
+    with app.app_context():
+        return db.session.scalar(select(Recipient.code).where(Recipient.code.is_not(None)))
+
+
+def test_a_valid_code_still_works_after_many_misses_from_the_same_address(app, client, demo):
+    code = _a_code(app)
+    assert code, "the demo has a recipient with a code"
+    statuses = [client.get(f"/c/{c}").status_code for c in codes.new_codes(12)]
+    assert statuses == [404] * 10 + [429, 429]
+    refused = client.get(f"/c/{codes.new_code()}")
+    assert "Bitte versuche es in 1 Minute noch einmal." in refused.get_data(as_text=True)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    # Finding 5: a shopper behind the same address types the code from their letter.
+    other = app.test_client()
+    assert other.get(f"/c/{code}").status_code == 303
+    # What is no code at all is a miss like any other.
+    assert client.get("/c/nonsense").status_code == 429
+
+
+# --- shopper forms ----------------------------------------------------------------------------
+
+
+def _finish_coffee(client) -> None:  # noqa: ANN001
+    steps = [("zubereitung", ["handfilter"]), ("muehle", ["no"]), ("milch", ["no"]),
+             ("geschmack", ["fruchtig"]), ("budget", ["15"]), ("wunsch", [""])]
+    for question_id, values in steps:
+        assert answer(client, COFFEE + question_id, *values).status_code == 303
+
+
+def test_invalid_link_posts_do_not_use_up_the_shoppers_limit(app, client, demo):
+    _finish_coffee(client)
+    token = csrf_token(client.get("/q/roestwerk/link").get_data(as_text=True))
+    for i in range(25):
+        invalid = {"csrf_token": token, "email": f"kaffee{i}@example.org"}  # no consent
+        assert client.post("/q/roestwerk/link", data=invalid,
+                           headers=HX if i % 2 else {}).status_code == 422
+    for _ in range(3):  # expired forms
+        assert client.post("/q/roestwerk/link", data={"email": "x@example.org"}
+                           ).status_code == 400
+    valid = {"csrf_token": token, "email": "kaffee@example.org", "consent": "y"}
+    assert client.post("/q/roestwerk/link", data=valid).status_code == 303
+
+
+def test_link_posts_that_mint_are_limited(app, client, demo):
+    _finish_coffee(client)
+    token = csrf_token(client.get("/q/roestwerk/link").get_data(as_text=True))
+    valid = {"csrf_token": token, "email": "kaffee@example.org", "consent": "y"}
+    statuses = [client.post("/q/roestwerk/link", data=valid).status_code for _ in range(21)]
+    assert statuses == [303] * 20 + [429]
+
+
+def test_invalid_quiz_answers_cost_nothing(app, client, demo):
+    # The quiz's steps have no limit of their own: 60 refused answers, then the quiz goes on.
+    for _ in range(60):
+        assert answer(client, COFFEE + "zubereitung", "no-such-option").status_code == 422
+    _finish_coffee(client)
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_a_refused_post_says_when_to_try_again_in_the_browser(app, demo, live_server,
+                                                              new_page, javascript):
+    # Someone at the same address used up the hour's links...
+    other = app.test_client()
+    _finish_coffee(other)
+    token = csrf_token(other.get("/q/roestwerk/link").get_data(as_text=True))
+    for i in range(20):
+        assert other.post("/q/roestwerk/link", data={
+            "csrf_token": token, "email": f"k{i}@example.org", "consent": "y"}).status_code == 303
+    # ...so this shopper's htmx post is refused: the page shows why and until when.
+    shopper = app.test_client()
+    _finish_coffee(shopper)
+    page = new_page(javascript=javascript)
+    page.context.add_cookies([{"name": VISITOR_COOKIE, "url": live_server,
+                               "value": shopper.get_cookie(VISITOR_COOKIE).value}])
+    page.goto(live_server + "/q/roestwerk/link")
+    page.get_by_label("Deine E-Mail-Adresse").fill("kaffee@example.org")
+    page.get_by_label(re.compile("Ja, meine E-Mail-Adresse darf")).check()
+    page.get_by_role("button", name="Link erhalten").click()
+    wait = re.compile(r"Bitte versuche es in \d+ Minuten noch einmal\.")
+    if javascript:
+        page.get_by_role("alert").filter(has_text=wait).wait_for()
+        assert page.get_by_label("Deine E-Mail-Adresse").input_value() == "kaffee@example.org"
+    else:
+        page.get_by_role("heading", name="Zu viele Versuche").wait_for()
+        page.get_by_text(wait).wait_for()
+    assert page.csp_violations == []
+
+
+# --- QR images --------------------------------------------------------------------------------
+
+
+def test_a_qr_image_is_cached_for_a_year_and_revalidates_with_its_etag(client, demo):
+    path = demo.path("Jürgen", "/qr.svg")
+    image = client.get(path)
+    assert image.status_code == 200 and image.mimetype == "image/svg+xml"
+    assert image.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    etag = image.headers["ETag"]
+    again = client.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert again.headers["ETag"] == etag
+    assert again.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    png = client.get(demo.path("Jürgen", "/qr.png"))
+    assert png.headers["ETag"] != etag and png.headers["Cache-Control"].endswith("immutable")
+    assert client.get(demo.path("Anna", "/qr.svg")).headers["ETag"] != etag
+    # Pages stay uncacheable.
+    assert client.get(demo.path("Jürgen")).headers["Cache-Control"] == "private, no-store"
+
+
+def test_qr_images_are_limited_per_address(app, client, demo):
+    path = demo.path("Jürgen", "/qr.svg")
+    etag = client.get(path).headers["ETag"]
+    statuses = {client.get(path, headers={"If-None-Match": etag}).status_code
+                for _ in range(299)}
+    assert statuses == {304}
+    refused = client.get(path)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) <= 60
+    assert app.test_client().get(path, **_from(OWNER)).status_code == 200
+
+
+# --- real gunicorn ----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not come up")
+
+
+class Web:
+    """``gunicorn -c gunicorn.conf.py wsgi:app`` in a folder of its own; its access log names
+    the worker (pid) that served each request."""
+
+    def __init__(self, folder: Path, env: dict[str, str], workers: int) -> None:
+        folder.mkdir()
+        self.url = f"http://127.0.0.1:{_free_port()}"
+        self.log = folder / "access.log"
+        self._out = open(self.log, "w")  # noqa: SIM115 - closed in stop()
+        self._err = open(folder / "error.log", "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(ROOT),
+             "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", "wsgi:app"],
+            cwd=folder, stdout=self._out, stderr=self._err, start_new_session=True,
+            env={**env, "PORT": self.url.rsplit(":", 1)[1], "WEB_CONCURRENCY": str(workers)})
+
+    def workers_that_served(self, method: str, path: str) -> set[str]:
+        lines = self.log.read_text().splitlines()
+        return {line.split()[0] for line in lines if line.split()[1:3] == [method, path]}
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._out.close()
+        self._err.close()
+
+
+@pytest.fixture
+def start_web(database_url: str, demo, tmp_path: Path) -> Iterator:  # noqa: ANN001
+    started: list[Web] = []
+
+    def start(workers: int = 2, **settings: str) -> Web:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": database_url,
+               "SECRET_KEYS": ",".join(TEST_KEYS), "PURL_BASE_URL": "http://localhost",
+               "PURL_JOBS_SQLITE_PATH": str(tmp_path / "jobs.sqlite3"),
+               "PURL_LIMITS_SQLITE_PATH": str(tmp_path / "gunicorn-limits.sqlite3"),
+               "PURL_TRUSTED_PROXIES": "1", "PYTHONPATH": str(ROOT), **settings}
+        web = Web(tmp_path / f"web-{len(started) + 1}", env, workers)
+        started.append(web)
+        return web
+
+    yield start
+    for web in started:
+        web.stop()
+
+
+class Browser:
+    """Cookies, no redirects followed, and the address a trusted proxy reports."""
+
+    def __init__(self, address: str) -> None:
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+                return None
+
+        self.address = address
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect)
+
+    def open(self, url: str, data: dict | None = None) -> tuple[int, dict, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(url, data=body,
+                                         headers={"X-Forwarded-For": self.address})
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return response.status, dict(response.headers), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read().decode()
+
+    def sign_in(self, base: str, password: str) -> tuple[int, dict, str]:
+        _, _, page = self.open(f"{base}/console/login")
+        return self.open(f"{base}/console/login", {
+            "csrf_token": csrf_token(page), "email": DEMO_USER, "password": password})
+
+
+def test_two_workers_lock_an_account_and_address_after_ten_failures_not_twenty(start_web):
+    web = start_web(workers=2)
+    _wait_for(f"{web.url}/healthz")
+    attacker = Browser(ATTACKER)
+    _, _, page = attacker.open(f"{web.url}/console/login")
+    wrong = {"csrf_token": csrf_token(page), "email": DEMO_USER, "password": "guessing wrong"}
+    # In pairs at once: a sync worker serves one request at a time, so each pair is served by
+    # both workers, as a busy install spreads an attacker's requests.
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        for _ in range(5):
+            pair = [pool.submit(attacker.open, f"{web.url}/console/login", wrong)
+                    for _ in range(2)]
+            assert [f.result()[0] for f in pair] == [401, 401]
+    assert len(web.workers_that_served("POST", "/console/login")) == 2, \
+        "both workers must have counted failures, else this test proves nothing"
+    status, headers, body = attacker.sign_in(web.url, DEMO_PASSWORD)
+    assert status == 429, "the 11th attempt, right password or not, is refused"
+    assert 0 < int(headers["Retry-After"]) <= 900 and "Zu viele Versuche" in body
+    # The owner, from their own address, signs in.
+    assert Browser(OWNER).sign_in(web.url, DEMO_PASSWORD)[0] == 303
+
+
+def _redis():  # noqa: ANN202
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is not reachable at {REDIS_URL}")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    return client
+
+
+def test_with_redis_two_web_processes_share_the_count(start_web):
+    redis = _redis()
+    attacker_address = f"198.51.100.{uuid.uuid4().int % 250 + 1}"
+    queue = f"limits-{uuid.uuid4().hex[:8]}"
+    try:
+        a = start_web(workers=1, REDIS_URL=REDIS_URL, PURL_JOBS_QUEUE_NAME=queue)
+        b = start_web(workers=1, REDIS_URL=REDIS_URL, PURL_JOBS_QUEUE_NAME=queue)
+        for web in (a, b):
+            _wait_for(f"{web.url}/healthz")  # the app starts with REDIS_URL
+        attacker = Browser(attacker_address)
+        for web in (a, b) * 5:
+            assert attacker.sign_in(web.url, "guessing wrong")[0] == 401
+        for web in (a, b):
+            status, headers, _ = attacker.sign_in(web.url, DEMO_PASSWORD)
+            assert status == 429 and int(headers["Retry-After"]) > 0
+        assert Browser(OWNER).sign_in(b.url, DEMO_PASSWORD)[0] == 303
+        assert not (Path(a.log).parent.parent / "gunicorn-limits.sqlite3").exists(), \
+            "with REDIS_URL the counters live in Redis"
+    finally:
+        # Also the demo account's keys without an address (as the code before #12 wrote them).
+        account = hashlib.sha256(DEMO_USER.encode()).hexdigest()
+        for pattern in (f"*{attacker_address}*", f"*{OWNER}*", f"*{queue}*", f"*{account}*"):
+            for key in redis.scan_iter(match=pattern):
+                redis.delete(key)
