@@ -191,6 +191,19 @@ def answer(client, path: str, *values: str, headers: dict | None = None):  # noq
     return client.post(path, data=data, headers=headers or {})
 
 
+def finish_coffee(client, **overrides):  # noqa: ANN001, ANN003, ANN201
+    """Answer the demo roaster's quiz as a visitor to its end: filter coffee, no grinder, no
+    milk, fruity (``overrides`` change a question's values)."""
+    steps = [("zubereitung", ["handfilter"]), ("muehle", ["no"]), ("milch", ["no"]),
+             ("geschmack", ["fruchtig"]), ("budget", ["15"]), ("wunsch", [""])]
+    response = None
+    for question_id, values in steps:
+        response = answer(client, "/q/roestwerk/quiz/" + question_id,
+                          *overrides.get(question_id, values))
+        assert response.status_code == 303, (question_id, response.status_code)
+    return response
+
+
 def stored_answers(app) -> dict | None:  # noqa: ANN001
     with app.app_context():
         response = db.session.scalar(select(QuizResponse))

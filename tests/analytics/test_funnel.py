@@ -18,7 +18,7 @@ from purl.extensions import db
 from purl.links.recipients import NewRecipient, mint
 from purl.links.tokens import sign
 from purl.models import Campaign, Event, Recipient
-from tests.conftest import MARKETER, MARKETER_PASSWORD, TEST_KEYS, csrf_token, login
+from tests.conftest import ADMIN, ADMIN_PASSWORD, TEST_KEYS, csrf_token, login
 
 # A cat owner: the quiz asks no dog-age question on this path.
 QUIZ = ("tier", "katze"), ("bedarf", "futter"), ("budget", "bis-50"), ("wichtig", "natur")
@@ -124,7 +124,7 @@ def test_funnel_equals_the_events_made_per_channel_and_variant(app, client, demo
     assert [q.stopped_after for q in dropoff] == [2, 0, 0, 0]
     assert [(t.product.id, t.clicks, t.shoppers) for t in top] == [(product_id, 6, 3)]
 
-    login(client, MARKETER, MARKETER_PASSWORD)
+    login(client, ADMIN, ADMIN_PASSWORD)
     page = client.get("/console/campaigns/ab-test/funnel").get_data(as_text=True)
     rows = {line.split("</th>")[0].rsplit(">", 1)[-1]: line
             for line in page.split('<tr><th scope="row">')[1:]}
@@ -175,7 +175,7 @@ def test_ab_statement_matches_a_hand_computation(app, client, users, b, signific
     pooled = (10 + x2) / (40 + n2)
     z = (x2 / n2 - 10 / 40) / math.sqrt(pooled * (1 - pooled) * (1 / 40 + 1 / n2))
     assert comparison.z == pytest.approx(z)
-    login(client, MARKETER, MARKETER_PASSWORD)
+    login(client, ADMIN, ADMIN_PASSWORD)
     page = client.get("/console/campaigns/ab-test/funnel").get_data(as_text=True)
     assert p_text in page and z_text in page
     if significant:
@@ -198,7 +198,7 @@ def test_funnel_page_draws_charts_without_script_or_inline_style(app, client, us
     # 12 visitors spread over three days (i % 3), completes one hour after their visit.
     assert [(d.day.day, d.visit, d.quiz_complete) for d in days] == [
         (1, 0, 0), (2, 4, 2), (3, 4, 2), (4, 4, 1), (5, 0, 0)]
-    login(client, MARKETER, MARKETER_PASSWORD)
+    login(client, ADMIN, ADMIN_PASSWORD)
     response = client.get("/console/campaigns/ab-test/funnel")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -213,7 +213,7 @@ def test_events_export_is_a_formula_safe_csv(app, client, demo, users):
         anna.external_id = "=HYPERLINK(\"http://evil.example\")"
         db.session.commit()
     app.test_client().get(demo.path("Anna"))
-    login(client, MARKETER, MARKETER_PASSWORD)
+    login(client, ADMIN, ADMIN_PASSWORD)
     response = client.get("/console/campaigns/winter-2026/events.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]

@@ -40,18 +40,13 @@ from purl.extensions import db
 from purl.links import codes
 from purl.models import Recipient
 from purl.ratelimits import SQLiteStorage, storage_uri
-from purl.shopper.journey import VISITOR_COOKIE
-from tests.browser import conftest as in_a_browser
-from tests.conftest import HX, TEST_KEYS, answer, csrf_token, login
+from tests.conftest import HX, TEST_KEYS, answer, csrf_token, finish_coffee, login
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BIN = Path(sys.executable).parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ATTACKER, OWNER = "198.51.100.7", "203.0.113.5"
 COFFEE = "/q/roestwerk/quiz/"
-# The browser tests' fixtures (Debian's chromium), for the one test here that needs them.
-browser, live_server, new_page = in_a_browser.browser, in_a_browser.live_server, \
-    in_a_browser.new_page
 
 
 def _from(address: str) -> dict:
@@ -227,15 +222,8 @@ def test_a_valid_code_still_works_after_many_misses_from_the_same_address(app, c
 # --- shopper forms ----------------------------------------------------------------------------
 
 
-def _finish_coffee(client) -> None:  # noqa: ANN001
-    steps = [("zubereitung", ["handfilter"]), ("muehle", ["no"]), ("milch", ["no"]),
-             ("geschmack", ["fruchtig"]), ("budget", ["15"]), ("wunsch", [""])]
-    for question_id, values in steps:
-        assert answer(client, COFFEE + question_id, *values).status_code == 303
-
-
 def test_invalid_link_posts_do_not_use_up_the_shoppers_limit(app, client, demo):
-    _finish_coffee(client)
+    finish_coffee(client)
     token = csrf_token(client.get("/q/roestwerk/link").get_data(as_text=True))
     for i in range(25):
         invalid = {"csrf_token": token, "email": f"kaffee{i}@example.org"}  # no consent
@@ -249,7 +237,7 @@ def test_invalid_link_posts_do_not_use_up_the_shoppers_limit(app, client, demo):
 
 
 def test_link_posts_that_mint_are_limited(app, client, demo):
-    _finish_coffee(client)
+    finish_coffee(client)
     token = csrf_token(client.get("/q/roestwerk/link").get_data(as_text=True))
     valid = {"csrf_token": token, "email": "kaffee@example.org", "consent": "y"}
     statuses = [client.post("/q/roestwerk/link", data=valid).status_code for _ in range(21)]
@@ -260,37 +248,7 @@ def test_invalid_quiz_answers_cost_nothing(app, client, demo):
     # The quiz's steps have no limit of their own: 60 refused answers, then the quiz goes on.
     for _ in range(60):
         assert answer(client, COFFEE + "zubereitung", "no-such-option").status_code == 422
-    _finish_coffee(client)
-
-
-@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
-def test_a_refused_post_says_when_to_try_again_in_the_browser(app, demo, live_server,
-                                                              new_page, javascript):
-    # Someone at the same address used up the hour's links...
-    other = app.test_client()
-    _finish_coffee(other)
-    token = csrf_token(other.get("/q/roestwerk/link").get_data(as_text=True))
-    for i in range(20):
-        assert other.post("/q/roestwerk/link", data={
-            "csrf_token": token, "email": f"k{i}@example.org", "consent": "y"}).status_code == 303
-    # ...so this shopper's htmx post is refused: the page shows why and until when.
-    shopper = app.test_client()
-    _finish_coffee(shopper)
-    page = new_page(javascript=javascript)
-    page.context.add_cookies([{"name": VISITOR_COOKIE, "url": live_server,
-                               "value": shopper.get_cookie(VISITOR_COOKIE).value}])
-    page.goto(live_server + "/q/roestwerk/link")
-    page.get_by_label("Deine E-Mail-Adresse").fill("kaffee@example.org")
-    page.get_by_label(re.compile("Ja, meine E-Mail-Adresse darf")).check()
-    page.get_by_role("button", name="Link erhalten").click()
-    wait = re.compile(r"Bitte versuche es in \d+ Minuten noch einmal\.")
-    if javascript:
-        page.get_by_role("alert").filter(has_text=wait).wait_for()
-        assert page.get_by_label("Deine E-Mail-Adresse").input_value() == "kaffee@example.org"
-    else:
-        page.get_by_role("heading", name="Zu viele Versuche").wait_for()
-        page.get_by_text(wait).wait_for()
-    assert page.csp_violations == []
+    finish_coffee(client)
 
 
 # --- QR images --------------------------------------------------------------------------------

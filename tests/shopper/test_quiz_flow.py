@@ -9,20 +9,9 @@ from sqlalchemy import select
 
 from purl.extensions import db
 from purl.models import Event, QuizResponse, Recipient, ShopperProfile
-from tests.conftest import HX, answer, csrf_token, stored_answers
+from tests.conftest import HX, answer, csrf_token, finish_coffee, stored_answers
 
 COFFEE = "/q/roestwerk/quiz/"
-
-
-def finish_coffee(client, **overrides):  # noqa: ANN001, ANN003, ANN201
-    """Answer the coffee quiz as a visitor: filter coffee, no grinder, no milk, fruity."""
-    steps = [("zubereitung", ["handfilter"]), ("muehle", ["no"]), ("milch", ["no"]),
-             ("geschmack", ["fruchtig"]), ("budget", ["15"]), ("wunsch", [""])]
-    response = None
-    for question_id, values in steps:
-        response = answer(client, COFFEE + question_id, *overrides.get(question_id, values))
-        assert response.status_code == 303, (question_id, response.status_code)
-    return response
 
 
 def test_every_question_type_renders_as_page_and_fragment(client, demo):
