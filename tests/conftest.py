@@ -7,14 +7,24 @@ migrations, and every test starts from empty tables.
 
 from __future__ import annotations
 
+import http.cookiejar
+import io
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from flask import Flask
@@ -300,3 +310,161 @@ def start_worker(tmp_path):  # noqa: ANN001, ANN201
     yield start
     for worker in started:
         worker.stop()
+
+
+# --- gunicorn as `make run` serves it, and a client for it -----------------------------------
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(database_url: str, folder: Path, **settings: str) -> dict[str, str]:
+    """A served install's environment: the test database, the test keys, no Redis unless
+    ``settings`` name it, and the embedded queue and rate-limit counters in ``folder``."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": database_url,
+           "SECRET_KEYS": ",".join(TEST_KEYS), "PURL_BASE_URL": "http://localhost",
+           "PURL_JOBS_SQLITE_PATH": str(folder / "jobs.sqlite3"),
+           "PURL_LIMITS_SQLITE_PATH": str(folder / "gunicorn-limits.sqlite3"),
+           "PYTHONPATH": str(ROOT)}
+    env.update(settings)
+    return env
+
+
+class Gunicorn:
+    """``gunicorn -c gunicorn.conf.py wsgi:app`` in a folder of its own, in a session of its
+    own; its access log names the worker (pid) that served each request."""
+
+    def __init__(self, folder: Path, env: dict[str, str], workers: int = 2) -> None:
+        folder.mkdir(parents=True)
+        self.port, self.workers_wanted = free_port(), workers
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log, self.error_log = folder / "access.log", folder / "error.log"
+        self._out, self._err = open(self.log, "w"), open(self.error_log, "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
+             "--chdir", str(ROOT), "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", "wsgi:app"],
+            cwd=folder, stdout=self._out, stderr=self._err, start_new_session=True,
+            env={**env, "PORT": str(self.port), "WEB_CONCURRENCY": str(workers)})
+
+    def wait_until_up(self, seconds: float = 30) -> None:
+        """Until /healthz answers and every worker has started."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                    if response.status == 200 and len(self.workers()) == self.workers_wanted:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"gunicorn did not come up: {self.error_log.read_text()[-2000:]}")
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def rss(self) -> dict[int, int]:
+        """Each worker's resident memory in bytes."""
+        sizes = {}
+        for pid in self.workers():
+            status = Path(f"/proc/{pid}/status").read_text()
+            sizes[pid] = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
+        return sizes
+
+    def workers_that_served(self, method: str, path: str) -> set[str]:
+        lines = self.log.read_text().splitlines()
+        return {line.split()[0] for line in lines if line.split()[1:3] == [method, path]}
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._out.close()
+        self._err.close()
+
+
+@pytest.fixture
+def start_gunicorn(database_url: str, demo, tmp_path: Path) -> Iterator:  # noqa: ANN001
+    """Start gunicorn on the test database with the demo loaded: ``start(workers, **env)``."""
+    started: list[Gunicorn] = []
+
+    def start(workers: int = 2, **settings: str) -> Gunicorn:
+        web = Gunicorn(tmp_path / f"web-{len(started) + 1}",
+                       server_env(database_url, tmp_path, **settings), workers)
+        started.append(web)
+        web.wait_until_up()
+        return web
+
+    yield start
+    for web in started:
+        web.stop()
+
+
+class Reply(NamedTuple):
+    status: int
+    headers: Message
+    text: str
+
+    @property
+    def location(self) -> str:
+        return self.headers.get("Location", "")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        return None
+
+
+class Browser:
+    """A client of a served install: cookies kept, no redirects followed, and, given an
+    ``address``, the client address a trusted proxy reports (``X-Forwarded-For``)."""
+
+    def __init__(self, address: str | None = None) -> None:
+        self.address = address
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
+
+    def open(self, url: str, data: bytes | dict | None = None,
+             headers: dict[str, str] | None = None) -> Reply:
+        if isinstance(data, dict):
+            data = urllib.parse.urlencode(data).encode()
+        headers = dict(headers or {})
+        if self.address:
+            headers["X-Forwarded-For"] = self.address
+        request = urllib.request.Request(url, data=data, headers=headers)
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return Reply(response.status, response.headers,
+                             response.read().decode("utf-8", "replace"))
+        except urllib.error.HTTPError as error:
+            return Reply(error.code, error.headers, error.read().decode("utf-8", "replace"))
+
+    def upload(self, url: str, fields: dict[str, str], name: str, content: bytes) -> Reply:
+        boundary = uuid.uuid4().hex
+        body = io.BytesIO()
+        for key, value in fields.items():
+            body.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n'
+                       f"{value}\r\n".encode())
+        body.write(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                   f'filename="{name}"\r\nContent-Type: text/csv\r\n\r\n'.encode())
+        body.write(content + f"\r\n--{boundary}--\r\n".encode())
+        return self.open(url, body.getvalue(),
+                         {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+    def sign_in(self, base: str, email: str, password: str) -> Reply:
+        page = self.open(f"{base}/console/login").text
+        return self.open(f"{base}/console/login", {
+            "csrf_token": csrf_token(page), "email": email, "password": password})
+
+    def cookie(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)

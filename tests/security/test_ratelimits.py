@@ -14,21 +14,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-import http.cookiejar
 import multiprocessing
 import os
 import re
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,11 +31,17 @@ from purl.extensions import db
 from purl.links import codes
 from purl.models import Recipient
 from purl.ratelimits import SQLiteStorage, storage_uri
-from tests.conftest import HX, TEST_KEYS, answer, csrf_token, finish_coffee, login
+from tests.conftest import (
+    HX,
+    REDIS_URL,
+    TEST_KEYS,
+    Browser,
+    answer,
+    csrf_token,
+    finish_coffee,
+    login,
+)
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-BIN = Path(sys.executable).parent
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ATTACKER, OWNER = "198.51.100.7", "203.0.113.5"
 COFFEE = "/q/roestwerk/quiz/"
 
@@ -285,106 +282,9 @@ def test_qr_images_are_limited_per_address(app, client, demo):
 # --- real gunicorn ----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for(url: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not come up")
-
-
-class Web:
-    """``gunicorn -c gunicorn.conf.py wsgi:app`` in a folder of its own; its access log names
-    the worker (pid) that served each request."""
-
-    def __init__(self, folder: Path, env: dict[str, str], workers: int) -> None:
-        folder.mkdir()
-        self.url = f"http://127.0.0.1:{_free_port()}"
-        self.log = folder / "access.log"
-        self._out = open(self.log, "w")  # noqa: SIM115 - closed in stop()
-        self._err = open(folder / "error.log", "w")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(ROOT),
-             "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", "wsgi:app"],
-            cwd=folder, stdout=self._out, stderr=self._err, start_new_session=True,
-            env={**env, "PORT": self.url.rsplit(":", 1)[1], "WEB_CONCURRENCY": str(workers)})
-
-    def workers_that_served(self, method: str, path: str) -> set[str]:
-        lines = self.log.read_text().splitlines()
-        return {line.split()[0] for line in lines if line.split()[1:3] == [method, path]}
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self._out.close()
-        self._err.close()
-
-
-@pytest.fixture
-def start_web(database_url: str, demo, tmp_path: Path) -> Iterator:  # noqa: ANN001
-    started: list[Web] = []
-
-    def start(workers: int = 2, **settings: str) -> Web:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": database_url,
-               "SECRET_KEYS": ",".join(TEST_KEYS), "PURL_BASE_URL": "http://localhost",
-               "PURL_JOBS_SQLITE_PATH": str(tmp_path / "jobs.sqlite3"),
-               "PURL_LIMITS_SQLITE_PATH": str(tmp_path / "gunicorn-limits.sqlite3"),
-               "PURL_TRUSTED_PROXIES": "1", "PYTHONPATH": str(ROOT), **settings}
-        web = Web(tmp_path / f"web-{len(started) + 1}", env, workers)
-        started.append(web)
-        return web
-
-    yield start
-    for web in started:
-        web.stop()
-
-
-class Browser:
-    """Cookies, no redirects followed, and the address a trusted proxy reports."""
-
-    def __init__(self, address: str) -> None:
-        class NoRedirect(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-                return None
-
-        self.address = address
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect)
-
-    def open(self, url: str, data: dict | None = None) -> tuple[int, dict, str]:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(url, data=body,
-                                         headers={"X-Forwarded-For": self.address})
-        try:
-            with self.opener.open(request, timeout=30) as response:
-                return response.status, dict(response.headers), response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read().decode()
-
-    def sign_in(self, base: str, password: str) -> tuple[int, dict, str]:
-        _, _, page = self.open(f"{base}/console/login")
-        return self.open(f"{base}/console/login", {
-            "csrf_token": csrf_token(page), "email": DEMO_USER, "password": password})
-
-
-def test_two_workers_lock_an_account_and_address_after_ten_failures_not_twenty(start_web):
-    web = start_web(workers=2)
-    _wait_for(f"{web.url}/healthz")
+def test_two_workers_lock_an_account_and_address_after_ten_failures_not_twenty(
+        start_gunicorn):
+    web = start_gunicorn(workers=2, PURL_TRUSTED_PROXIES="1")
     attacker = Browser(ATTACKER)
     _, _, page = attacker.open(f"{web.url}/console/login")
     wrong = {"csrf_token": csrf_token(page), "email": DEMO_USER, "password": "guessing wrong"}
@@ -397,11 +297,11 @@ def test_two_workers_lock_an_account_and_address_after_ten_failures_not_twenty(s
             assert [f.result()[0] for f in pair] == [401, 401]
     assert len(web.workers_that_served("POST", "/console/login")) == 2, \
         "both workers must have counted failures, else this test proves nothing"
-    status, headers, body = attacker.sign_in(web.url, DEMO_PASSWORD)
+    status, headers, body = attacker.sign_in(web.url, DEMO_USER, DEMO_PASSWORD)
     assert status == 429, "the 11th attempt, right password or not, is refused"
     assert 0 < int(headers["Retry-After"]) <= 900 and "Zu viele Versuche" in body
     # The owner, from their own address, signs in.
-    assert Browser(OWNER).sign_in(web.url, DEMO_PASSWORD)[0] == 303
+    assert Browser(OWNER).sign_in(web.url, DEMO_USER, DEMO_PASSWORD)[0] == 303
 
 
 def _redis():  # noqa: ANN202
@@ -417,22 +317,21 @@ def _redis():  # noqa: ANN202
     return client
 
 
-def test_with_redis_two_web_processes_share_the_count(start_web):
+def test_with_redis_two_web_processes_share_the_count(start_gunicorn):
     redis = _redis()
     attacker_address = f"198.51.100.{uuid.uuid4().int % 250 + 1}"
     queue = f"limits-{uuid.uuid4().hex[:8]}"
     try:
-        a = start_web(workers=1, REDIS_URL=REDIS_URL, PURL_JOBS_QUEUE_NAME=queue)
-        b = start_web(workers=1, REDIS_URL=REDIS_URL, PURL_JOBS_QUEUE_NAME=queue)
-        for web in (a, b):
-            _wait_for(f"{web.url}/healthz")  # the app starts with REDIS_URL
+        # Both start with REDIS_URL (before #12 the client library was missing).
+        a, b = (start_gunicorn(workers=1, REDIS_URL=REDIS_URL, PURL_JOBS_QUEUE_NAME=queue,
+                               PURL_TRUSTED_PROXIES="1") for _ in range(2))
         attacker = Browser(attacker_address)
         for web in (a, b) * 5:
-            assert attacker.sign_in(web.url, "guessing wrong")[0] == 401
+            assert attacker.sign_in(web.url, DEMO_USER, "guessing wrong")[0] == 401
         for web in (a, b):
-            status, headers, _ = attacker.sign_in(web.url, DEMO_PASSWORD)
+            status, headers, _ = attacker.sign_in(web.url, DEMO_USER, DEMO_PASSWORD)
             assert status == 429 and int(headers["Retry-After"]) > 0
-        assert Browser(OWNER).sign_in(b.url, DEMO_PASSWORD)[0] == 303
+        assert Browser(OWNER).sign_in(b.url, DEMO_USER, DEMO_PASSWORD)[0] == 303
         assert not (Path(a.log).parent.parent / "gunicorn-limits.sqlite3").exists(), \
             "with REDIS_URL the counters live in Redis"
     finally:
