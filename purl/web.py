@@ -28,7 +28,7 @@ from flask import (
     session,
 )
 from flask import Request as FlaskRequest
-from flask_babel import format_datetime, ngettext
+from flask_babel import format_datetime, ngettext, npgettext, pgettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
@@ -329,15 +329,21 @@ def _too_many(error: HTTPException):  # noqa: ANN202
     current = limiter.current_limit
     seconds = retry_after_seconds(error, current.reset_at if current and current.breached
                                   else None)
+    # The console addresses marketers formally ("Sie"); shopper pages use the shop's "du".
+    formal = request.blueprint == "console"
     if seconds is None:
-        message = _("Please wait a minute and try again.")
+        message = (pgettext("formal", "Please wait a minute and try again.") if formal
+                   else _("Please wait a minute and try again."))
     elif (minutes := max(1, math.ceil((seconds - 1) / 60))) <= 60:
         # Less the second a limit's reset is rounded up by: a full window reads "15 minutes".
-        message = ngettext("Please try again in %(num)d minute.",
-                           "Please try again in %(num)d minutes.", minutes)
+        singular, plural = "Please try again in %(num)d minute.", \
+            "Please try again in %(num)d minutes."
+        message = (npgettext("formal", singular, plural, minutes) if formal
+                   else ngettext(singular, plural, minutes))
     else:
-        at = dt.datetime.fromtimestamp(time.time() + seconds, dt.UTC)
-        message = _("Please try again after %(time)s.", time=format_datetime(at, "short"))
+        at = format_datetime(dt.datetime.fromtimestamp(time.time() + seconds, dt.UTC), "short")
+        message = (pgettext("formal", "Please try again after %(time)s.", time=at) if formal
+                   else _("Please try again after %(time)s.", time=at))
     # An htmx request gets the message alone, which static/js/app.js shows above the form.
     response = make_response(_error_page(429, _("Too many attempts"), message))
     response.vary.add("HX-Request")

@@ -168,12 +168,13 @@ def test_the_429_page_says_when_to_try_again_as_page_and_as_htmx_message(client,
     body = page.get_data(as_text=True)
     assert page.status_code == 429 and "</html>" in body
     assert "Zu viele Versuche" in body
-    assert "Bitte versuche es in 15 Minuten noch einmal." in body
+    # The console speaks to marketers formally (a shopper's page says "versuche es", below).
+    assert "Bitte versuchen Sie es in 15 Minuten noch einmal." in body
     assert 840 <= int(page.headers["Retry-After"]) <= 900
     fragment = login(client, DEMO_USER, DEMO_PASSWORD, headers=HX)
     text = fragment.get_data(as_text=True)
     assert fragment.status_code == 429 and "</html>" not in text
-    assert 'role="alert"' in text and "Bitte versuche es in 15 Minuten noch einmal." in text
+    assert 'role="alert"' in text and "Bitte versuchen Sie es in 15 Minuten noch einmal." in text
     assert "data-htmx-error" in text
     assert 840 <= int(fragment.headers["Retry-After"]) <= 900
     # htmx swaps no 4xx answer: the page's script shows the message instead (the browser
