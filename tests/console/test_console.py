@@ -456,6 +456,7 @@ def test_admin_sets_the_defaults_new_campaigns_start_with(app, client, users):
     refused = marketer.get("/console/settings")
     assert refused.status_code == 403
     assert "Diese Seite können nur Admins öffnen" in refused.get_data(as_text=True)
+    assert "Zu Ihren Kampagnen" in refused.get_data(as_text=True)
     login(client, ADMIN, ADMIN_PASSWORD)
     assert "Voreinstellungen für neue Kampagnen" in client.get("/console/settings").get_data(
         as_text=True)
