@@ -1,4 +1,5 @@
-"""Recipient lists uploaded in the console: upload, mapping, minting, progress, downloads."""
+"""Recipient lists uploaded in the console: upload, mapping, minting, progress, results,
+downloads (as stored, or for Excel), deleting."""
 
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from flask_babel import lazy_gettext as _l
 
 from purl import files, jobs
 from purl.campaigns import access
+from purl.campaigns.records import link_base
 from purl.console import bp
 from purl.console.campaigns import campaign_or_404
 from purl.extensions import db
-from purl.links.batch import BatchError, columns, uploads
+from purl.links.batch import BatchError, columns, downloads, uploads
 from purl.models import Campaign
 from purl.web import accepts_upload, leave_to, render_page
 
@@ -64,6 +66,25 @@ def upload_batch(slug: str):  # noqa: ANN201
     return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
 
 
+def _unprintable_base(camp: Campaign) -> str | None:
+    """The campaign's link base when printed links under it would be dead, else None."""
+    base = link_base(camp, current_app.config["PURL_BASE_URL"])
+    return base if uploads.unprintable_link_base(base) else None
+
+
+def _rejections(found) -> downloads.Rejections | None:  # noqa: ANN001
+    """The first rejected rows of a finished batch, from its stored errors file."""
+    if found.status != "done" or not found.rejected:
+        return None
+    stored = uploads.result_file(found, uploads.ERRORS, current_app.config["UPLOAD_FOLDER"])
+    if stored is None:
+        return None
+    opened = (open(stored, "rb") if isinstance(stored, Path)  # noqa: SIM115
+              else files.open_file(db.session, stored))
+    with opened as stream:
+        return downloads.rejections(stream, found.rejected)
+
+
 def _preview_page(camp: Campaign, found, mapping: dict | None = None,  # noqa: ANN001
                   problems: list[str] | None = None, status: int = 200):  # noqa: ANN202
     purged = uploads.purged(found)
@@ -80,6 +101,7 @@ def _preview_page(camp: Campaign, found, mapping: dict | None = None,  # noqa: A
         mapping=mapping or seen.mapping, problems=problems or [], targets=TARGET_LABELS,
         channels=CHANNEL_LABELS, channel=request.form.get("channel", "email"),
         qr=request.form.get("qr") == "1", unreadable=None, purged=None,
+        unprintable=_unprintable_base(camp),
     ), status
 
 
@@ -93,8 +115,12 @@ def batch(slug: str, batch_id: int):  # noqa: ANN201
         return _preview_page(camp, found)
     return render_page("console/batch.html", "console/_batch_progress.html", campaign=camp,
                        batch=found, preview=None, unreadable=None, purged=uploads.purged(found),
+                       files_deleted=uploads.files_deleted(found),
                        has_qr=uploads.result_file(found, uploads.QR,
-                                                  current_app.config["UPLOAD_FOLDER"]) is not None)
+                                                  current_app.config["UPLOAD_FOLDER"]) is not None,
+                       rejections=_rejections(found),
+                       unprintable=(_unprintable_base(camp) if uploads.batch_is_print(found)
+                                    else None))
 
 
 @bp.post("/campaigns/<slug>/batches/<int:batch_id>")
@@ -147,13 +173,30 @@ def _download(slug: str, batch_id: int, name: str, label: str, mimetype: str):  
     stored = uploads.result_file(found, name, current_app.config["UPLOAD_FOLDER"])
     if found.status != "done" or stored is None:
         abort(404)
-    filename = f"{camp.slug}-{found.id}-{label}.{name.rsplit('.', 1)[1]}"
+    # ?for=excel: ";", UTF-8 with a BOM, the columns named in the campaign's language;
+    # without: the list as stored, with the contract's column names.
+    excel = name != uploads.QR and request.args.get("for") == "excel"
+    suffix = "-excel" if excel else ""
+    filename = f"{camp.slug}-{found.id}-{label}{suffix}.{name.rsplit('.', 1)[1]}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if isinstance(stored, Path):  # a list minted before results were stored in the database
-        return send_file(stored, mimetype=mimetype, as_attachment=True, download_name=filename)
+        if not excel:
+            return send_file(stored, mimetype=mimetype, as_attachment=True,
+                             download_name=filename)
+        return Response(downloads.for_excel(_file_chunks(stored), camp.locale,
+                                            errors=name == uploads.ERRORS),
+                        mimetype=mimetype, headers=headers)
     # Streamed a chunk at a time, on connections of its own: a 100 MB list never sits whole
     # in memory, and the request's session is gone by the time the body is sent.
-    return Response(files.iter_chunks(db.engine, stored), mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'})
+    body = downloads.stream(db.engine, stored, camp.locale if excel else None,
+                            errors=name == uploads.ERRORS)
+    return Response(body, mimetype=mimetype, headers=headers)
+
+
+def _file_chunks(path: Path):  # noqa: ANN202
+    with open(path, "rb") as stream:
+        while block := stream.read(files.CHUNK_SIZE):
+            yield block
 
 
 @bp.get("/campaigns/<slug>/batches/<int:batch_id>/links.csv")
@@ -169,3 +212,36 @@ def batch_errors(slug: str, batch_id: int):  # noqa: ANN201
 @bp.get("/campaigns/<slug>/batches/<int:batch_id>/qr.zip")
 def batch_qr(slug: str, batch_id: int):  # noqa: ANN201
     return _download(slug, batch_id, uploads.QR, "qr", "application/zip")
+
+
+@bp.route("/campaigns/<slug>/batches/<int:batch_id>/delete", methods=["GET", "POST"])
+def delete_batch(slug: str, batch_id: int):  # noqa: ANN201
+    """Delete an upload not minted (or failed) with its files; of a minted list only its
+    files can go, its links stay. A POST without ``confirm=1`` changes nothing."""
+    camp = campaign_or_404(slug, access.EDIT)
+    found = _batch(camp, batch_id)
+    back = url_for("console.batch", slug=camp.slug, batch_id=found.id)
+    if request.method == "GET":
+        return render_template("console/confirm_delete_batch.html", campaign=camp,
+                               batch=found, deletable=uploads.deletable(found),
+                               has_files=uploads.has_files(found))
+    if request.form.get("confirm") != "1":
+        return leave_to(back)
+    folder = current_app.config["UPLOAD_FOLDER"]
+    if uploads.deletable(found):
+        name = found.filename
+        if uploads.delete_batch(db.session, found, folder):
+            db.session.commit()
+            log.info("campaign %s: batch %s deleted", camp.id, batch_id)
+            flash(_("The upload “%(name)s” was deleted.", name=name), "success")
+            return leave_to(url_for("console.campaign", slug=camp.slug))
+        db.session.rollback()
+    elif found.status == "done":
+        count = uploads.delete_files(db.session, found, folder)
+        db.session.commit()
+        log.info("campaign %s: files of batch %s deleted", camp.id, batch_id)
+        if count:
+            flash(_("The files of this list were deleted; its links stay valid."), "success")
+        return leave_to(back)
+    flash(_("This list is being minted: it can be deleted once it has finished."), "info")
+    return leave_to(back)

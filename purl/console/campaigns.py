@@ -91,7 +91,7 @@ def new_campaign():  # noqa: ANN201
         else:
             camp = logic.create_campaign(db.session, logic.unique_slug(db.session, wanted),
                                          form.data, form.variant_list(),
-                                         owner=current_user)
+                                         base_url=form.base_url.data or None, owner=current_user)
             db.session.commit()
             flash(_("Campaign “%(name)s” created.", name=camp.name), "success")
             return leave_to(url_for("console.campaign", slug=camp.slug))
@@ -125,6 +125,8 @@ def edit_campaign(slug: str):  # noqa: ANN201
             entry.form.message.data = variant.get("message", "")
     if form.validate_on_submit():
         logic.apply_settings(camp, form.data, form.variant_list())
+        # Validated by forms.link_address; empty: the installation's address.
+        camp.base_url = form.base_url.data or None
         db.session.commit()
         flash(_("Changes saved."), "success")
         return leave_to(url_for("console.campaign", slug=camp.slug))

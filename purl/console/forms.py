@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -29,6 +30,10 @@ from wtforms.validators import (
 SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
 VARIANT_KEY = r"^[a-z0-9][a-z0-9-]{0,31}$"
 UTM_VALUE = r"^[A-Za-z0-9._~-]+$"
+# A host name (letters, digits, dashes, dots; an IDN as its xn-- form) or an IPv4 address,
+# with an optional port: what a printed link or a QR code can carry as it is.
+HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}"
+                  r"[a-z0-9])?(?::\d{1,5})?$")
 VARIANT_ROWS = 4  # variants shown in the form; enough for an A/B/C/D test
 
 
@@ -86,6 +91,11 @@ class CampaignForm(FlaskForm):
     offer_code = StringField(_l("Discount code"), validators=[Optional(), Length(max=64), Regexp(
         r"^[A-Za-z0-9_-]+$", message=_l("Use letters, digits, dashes and underscores."))])
     offer_text = TextAreaField(_l("Offer text"), validators=[Length(max=1000)])
+    base_url = StringField(_l("Link address"), filters=[lambda v: v.strip() if v else v],
+                           validators=[Optional(), Length(max=255)],
+                           description=_l("Where this campaign's links start, e.g. "
+                                          "https://aktion.example.de. Leave empty to use the "
+                                          "installation's address."))
 
     def __init__(self, *args, used_variants: dict[str, int] | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
@@ -102,6 +112,9 @@ class CampaignForm(FlaskForm):
     def validate_offer_text(self, field: TextAreaField) -> None:
         if (field.data or "").strip() and not self.offer_code.data:
             raise ValidationError(_l("An offer text needs a discount code."))
+
+    def validate_base_url(self, field: StringField) -> None:
+        field.data = link_address(field.data)
 
     def validate_variants(self, field: FieldList) -> None:
         filled = [entry for entry in field.entries if not entry.form.is_empty]
@@ -133,6 +146,32 @@ class CampaignForm(FlaskForm):
              "message": (e.form.message.data or "").strip()}
             for e in self.variants.entries if not e.form.is_empty
         ]
+
+
+def link_address(value: str | None) -> str | None:
+    """A campaign's link address as links will start with it (``https://host[:port]``), or
+    ValidationError: an http or https address of a site alone, without a path, query, user
+    name or password (a link ``https://user@host`` would land on a phishing warning)."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValidationError(_l("Enter an address starting with https://, e.g. "
+                                 "https://aktion.example.de."))
+    if "@" in parts.netloc:
+        raise ValidationError(_l("The address must not contain a user name or password."))
+    if parts.path not in ("", "/") or parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise ValidationError(_l("Only the address of the site, without a path: "
+                                 "https://aktion.example.de (links add /p/… themselves)."))
+    host = parts.netloc.lower()
+    if not HOST.match(host):
+        raise ValidationError(_l("This is not a valid host name."))
+    return f"{parts.scheme.lower()}://{host}"
 
 
 def slug_from(name: str) -> str:

@@ -42,6 +42,7 @@ RIGHTS: dict[str, dict[str, str]] = {
     "console.batch_output": {"GET": "view"},
     "console.batch_errors": {"GET": "view"},
     "console.batch_qr": {"GET": "view"},
+    "console.delete_batch": {"GET": "edit", "POST": "edit"},
     "console.funnel": {"GET": "view"},
     "console.export_events": {"GET": "view"},
     "console.sharing": {"GET": "manage"},

@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from purl import files
@@ -88,6 +89,91 @@ def result_file(batch: Batch, name: str, legacy_root: str | Path) -> int | Path 
 def campaign_batch(session: Session, campaign: Campaign, batch_id: int) -> Batch | None:
     return session.scalar(select(Batch).where(Batch.id == batch_id,
                                               Batch.campaign_id == campaign.id))
+
+
+# --- printed links --------------------------------------------------------------------------
+
+# Hosts only the machine that minted the link can open.
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")  # noqa: S104 - names, not a bind
+
+
+def is_print(channel: str | None, qr: bool) -> bool:
+    """Whether a batch's links end up on paper: the print channel, or QR codes asked for."""
+    return channel == "print" or bool(qr)
+
+
+def batch_is_print(batch: Batch) -> bool:
+    return is_print(batch.channel, bool((batch.options or {}).get("qr")))
+
+
+def unprintable_link_base(link_base: str) -> bool:
+    """Whether links under ``link_base`` would be dead on a printed letter: plain http (a
+    browser or scanner app warns, a shop's address is https), or a host only this machine
+    knows (``localhost``, ``127.0.0.1``: the install's development default)."""
+    parts = urlsplit(link_base.strip())
+    host = (parts.hostname or "").lower()
+    return parts.scheme != "https" or host in _LOCAL_HOSTS or host.endswith(".localhost")
+
+
+# --- deleting an upload --------------------------------------------------------------------
+
+# A batch no worker owes anything: never minted, or stopped by a failure.
+DELETABLE = ("pending", "uploaded", "failed")
+
+
+def deletable(batch: Batch) -> bool:
+    return batch.status in DELETABLE
+
+
+def has_files(batch: Batch) -> bool:
+    return any(getattr(batch, c) is not None for c in _FILE_COLUMNS)
+
+
+def delete_batch(session: Session, batch: Batch, legacy_root: str | Path) -> bool:
+    """Delete a batch that was never minted (or failed) with its stored files; False when it
+    is not deletable (any more: someone queued it meanwhile). Links a failed run made stay
+    valid: recipients only remember the batch's number. Flushes; the caller commits."""
+    file_ids = [getattr(batch, c) for c in _FILE_COLUMNS if getattr(batch, c) is not None]
+    batch_id = batch.id
+    # Conditional: a double click, or a colleague's "Create links" a moment earlier, wins.
+    gone = session.execute(
+        delete(Batch).where(Batch.id == batch_id, Batch.status.in_(DELETABLE))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not gone:
+        return False
+    session.expunge(batch)
+    for file_id in file_ids:
+        files.delete(session, file_id)
+    shutil.rmtree(folder_of(legacy_root, batch), ignore_errors=True)
+    log.info("batch %s deleted with %s stored files", batch_id, len(file_ids))
+    return True
+
+
+def delete_files(session: Session, batch: Batch, legacy_root: str | Path,
+                 now: dt.datetime | None = None) -> int:
+    """Delete a minted batch's files (the list, its results, the QR codes) and keep the
+    batch and its links; the batch page then says when. Returns how many files went.
+    Flushes; the caller commits."""
+    if batch.status in PENDING:
+        return 0
+    file_ids = [getattr(batch, c) for c in _FILE_COLUMNS if getattr(batch, c) is not None]
+    for column in _FILE_COLUMNS:
+        setattr(batch, column, None)
+    stamp = (now or utcnow()).isoformat(timespec="seconds")
+    batch.options = {**(batch.options or {}), "files_deleted": stamp}
+    session.flush()
+    for file_id in file_ids:
+        files.delete(session, file_id)
+    shutil.rmtree(folder_of(legacy_root, batch), ignore_errors=True)
+    log.info("batch %s: %s stored files deleted, its links kept", batch.id, len(file_ids))
+    return len(file_ids)
+
+
+def files_deleted(batch: Batch) -> dt.datetime | None:
+    """When a marketer deleted the batch's files (:func:`delete_files`), or None."""
+    stamp = (batch.options or {}).get("files_deleted")
+    return as_utc(dt.datetime.fromisoformat(stamp)) if isinstance(stamp, str) else None
 
 
 def recent_batches(session: Session, campaign: Campaign, limit: int = 10) -> list[Batch]:
