@@ -72,15 +72,38 @@ def _unprintable_base(camp: Campaign) -> str | None:
     return base if uploads.unprintable_link_base(base) else None
 
 
+def _open_result(found, name: str):  # noqa: ANN001, ANN202
+    """A finished batch's stored list, opened for reading, or None when it is gone."""
+    stored = uploads.result_file(found, name, current_app.config["UPLOAD_FOLDER"])
+    if stored is None:
+        return None
+    return (open(stored, "rb") if isinstance(stored, Path)  # noqa: SIM115
+            else files.open_file(db.session, stored))
+
+
+def _printed_unopenable(camp: Campaign, found) -> str | None:  # noqa: ANN001
+    """For a print batch: where its links start, when nobody could open them from paper. The
+    links as the list holds them (the address may have changed since), else the campaign's."""
+    if not uploads.batch_is_print(found):
+        return None
+    opened = _open_result(found, uploads.OUTPUT) if found.status == "done" else None
+    if opened is None:
+        return _unprintable_base(camp)
+    with opened as stream:
+        link = downloads.first_link(stream)
+    if link is None:
+        return _unprintable_base(camp)
+    base = link.split("/p/", 1)[0]
+    return base if uploads.unprintable_link_base(base) else None
+
+
 def _rejections(found) -> downloads.Rejections | None:  # noqa: ANN001
     """The first rejected rows of a finished batch, from its stored errors file."""
     if found.status != "done" or not found.rejected:
         return None
-    stored = uploads.result_file(found, uploads.ERRORS, current_app.config["UPLOAD_FOLDER"])
-    if stored is None:
+    opened = _open_result(found, uploads.ERRORS)
+    if opened is None:
         return None
-    opened = (open(stored, "rb") if isinstance(stored, Path)  # noqa: SIM115
-              else files.open_file(db.session, stored))
     with opened as stream:
         return downloads.rejections(stream, found.rejected)
 
@@ -119,8 +142,7 @@ def batch(slug: str, batch_id: int):  # noqa: ANN201
                        has_qr=uploads.result_file(found, uploads.QR,
                                                   current_app.config["UPLOAD_FOLDER"]) is not None,
                        rejections=_rejections(found),
-                       unprintable=(_unprintable_base(camp) if uploads.batch_is_print(found)
-                                    else None))
+                       unprintable=_printed_unopenable(camp, found))
 
 
 @bp.post("/campaigns/<slug>/batches/<int:batch_id>")

@@ -245,6 +245,25 @@ def test_an_https_link_address_ends_the_warning(console, base, warned):
     assert f"{base}/p/" in links
 
 
+def test_the_warning_follows_the_links_the_list_holds(console):
+    """Letters printed from a list minted under localhost stay dead after the address is
+    fixed: the warning stays until the list is minted again under the new address."""
+    url = upload(console, MAILCHIMP, "audience.csv")
+    mint(console, url, MAILCHIMP_MAP, channel="print")
+    with console.application.app_context():
+        db.session.scalar(WINTER).base_url = "https://aktion.example.de"
+        db.session.commit()
+    page = console.get(url).get_data(as_text=True)
+    assert WARNING_DE in page and "http://localhost" in page
+    again = upload(console, MAILCHIMP, "audience.csv")
+    mint(console, again, MAILCHIMP_MAP, channel="print")
+    assert WARNING_DE not in console.get(again).get_data(as_text=True)
+    with console.application.app_context():
+        db.session.scalar(WINTER).base_url = None
+        db.session.commit()
+    assert WARNING_DE not in console.get(again).get_data(as_text=True)
+
+
 def _edit(client, **changes):  # noqa: ANN001, ANN003, ANN202
     page = client.get(f"{BASE}/edit").get_data(as_text=True)
     data = {"csrf_token": csrf_token(page), "name": "Winter 2026", "quiz_slug": "zoohandlung",

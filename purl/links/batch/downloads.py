@@ -133,6 +133,24 @@ def stream(engine: Engine, file_id: int, locale: str | None = None,
     return chunks if locale is None else for_excel(chunks, locale, errors)
 
 
+def first_link(stream: IO[bytes]) -> str | None:
+    """The first ``purl_url`` of a stored list with links (what its letters carry), or None
+    when it holds no row."""
+    text = _text(stream)
+    header_line = text.readline()
+    sep = _separator(header_line.rstrip("\r\n"), errors=False)
+    header = next(csv.reader([header_line], delimiter=sep), [])
+    found = None
+    if "purl_url" in header:
+        column = header.index("purl_url")
+        for record in csv.reader(text, delimiter=sep):
+            if len(record) > column and record[column]:
+                found = record[column]
+                break
+    text.detach()  # the caller closes its stream
+    return found
+
+
 @dataclass
 class Rejections:
     """The first rejected rows of a batch: row number (as the reader wrote it), reason and
