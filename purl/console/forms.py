@@ -169,6 +169,12 @@ def link_address(value: str | None) -> str | None:
         raise ValidationError(_l("Only the address of the site, without a path: "
                                  "https://aktion.example.de (links add /p/… themselves)."))
     host = parts.netloc.lower()
+    if not host.isascii():  # an umlaut domain: links and QR codes carry its xn-- form
+        name, colon, port = host.partition(":")
+        try:
+            host = name.encode("idna").decode("ascii") + colon + port
+        except UnicodeError:
+            raise ValidationError(_l("This is not a valid host name.")) from None
     if not HOST.match(host):
         raise ValidationError(_l("This is not a valid host name."))
     return f"{parts.scheme.lower()}://{host}"

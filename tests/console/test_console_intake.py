@@ -275,6 +275,7 @@ def _edit(client, **changes):  # noqa: ANN001, ANN003, ANN202
     ("https://Aktion.Example.de", "https://aktion.example.de"),
     (" https://aktion.example.de/ ", "https://aktion.example.de"),
     ("http://shop.example:8080", "http://shop.example:8080"),
+    ("https://bücher.example", "https://xn--bcher-kva.example"),
     ("", None),
 ])
 def test_the_campaign_form_sets_the_link_address(console, typed, stored):
