@@ -103,6 +103,7 @@ class Result:
     total_rows: int = 0
     minted: int = 0
     reused: int = 0
+    updated: int = 0  # of the reused: people whose details the list corrected
     rejected: int = 0
     batch_id: int | None = None
     encoding: str = ""
@@ -121,7 +122,9 @@ class Result:
 
     def summary(self) -> str:
         prefix = "dry run: would have " if self.dry_run else ""
-        return f"{prefix}minted {self.minted}, reused {self.reused}, rejected {self.rejected}"
+        updated = f" (updated {self.updated})" if self.reused else ""
+        return (f"{prefix}minted {self.minted}, reused {self.reused}{updated}, "
+                f"rejected {self.rejected}")
 
 
 Progress = Callable[[int, int], None]
@@ -266,7 +269,8 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         batch_id = result.batch_id = batch.id
     ordinal = session.scalar(
         select(func.count()).where(Recipient.campaign_id == campaign.id)) or 0
-    store = Store(session, campaign, options.channel, batch_id, bool(variants))
+    store = Store(session, campaign, options.channel, batch_id, bool(variants),
+                  held_fields(plan), result.attributes)
     if store.postgres and plan.mint and not plan.qr and not variants:
         plan = dataclasses.replace(plan, copy_shared=store.shared())
 
@@ -340,6 +344,7 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         batch.total_rows = run.processed
         batch.processed_rows = run.processed
         batch.minted, batch.reused, batch.rejected = result.minted, result.reused, result.rejected
+        batch.updated = result.updated
         batch.finished_at = batch.updated_at = utcnow()
         if options.on_done is not None:
             options.on_done(session, batch, result)
@@ -347,6 +352,21 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
     _write_manifest(manifest_path, campaign, scanned, result, options, keys, started)
     log.info("batch %s for campaign %s: %s", batch_id, campaign.slug, result.summary())
     return result
+
+
+# What the list says about a person that a re-run corrects; not ``is_seed``, which
+# --seed-emails sets as much as the list does.
+_CORRECTABLE = ("external_id", "email", "first_name", "last_name", "gender", "title", "company")
+
+
+def held_fields(plan: Plan) -> list[str]:
+    """The recipient columns this list has a say in: the mapped fields (the title too when a
+    salutation column is mapped, as it may hold one), and the attributes when it has any."""
+    mapped = {f for f, pick in zip(FIELDS, plan.picks, strict=True) if pick >= 0}
+    if "gender" in mapped:
+        mapped.add("title")
+    return [f for f in _CORRECTABLE if f in mapped] + (
+        ["attributes"] if plan.attribute_columns else [])
 
 
 def mark_failed(session: Session, batch_id: int, exc: BaseException) -> None:
@@ -435,8 +455,10 @@ class _Run:
                 more_errors.append(self._duplicate(prepared, k, row, lines[k]))
                 continue
             self.seen.add(key)
-            if row[1] in known:
+            found = known.get(row[1])
+            if found is not None:
                 self.result.reused += 1
+                self.result.updated += self.store.changed(row, found) is not None
             else:
                 self.result.minted += 1
 
@@ -475,6 +497,7 @@ class _Run:
         drawn = list(rows)
         final: list[str | None] = [None] * len(rows)
         qr_jobs = []
+        corrections = []
         todo = list(range(len(rows)))
         for _attempt in range(3):
             known = self.store.existing([drawn[k][1] for k in todo])
@@ -485,7 +508,7 @@ class _Run:
                 if found is None:
                     retry.append(k)
                     continue
-                rid, link_key, code, batch_id = found
+                rid, link_key, code, batch_id = found[:4]
                 line = lines[k]
                 if code == row[0]:
                     self.result.minted += 1
@@ -502,6 +525,9 @@ class _Run:
                         self.result.minted += 1  # by this batch's killed earlier attempt
                     else:
                         self.result.reused += 1
+                        correction = self.store.changed(row, found)
+                        if correction is not None:
+                            corrections.append(correction)
                     line = relink(line, self.sign, row[0], link_key, code)
                 if self.qr is not None:
                     line = line.replace(QR_MARK + rows[k][0], self._cell(
@@ -518,6 +544,10 @@ class _Run:
             todo = retry
         else:
             raise RuntimeError("could not draw unique random codes for a block")
+        started = time.perf_counter()
+        self.store.update(corrections)
+        self.timing["inserting"] += time.perf_counter() - started
+        self.result.updated += len(corrections)
         assert self.out_file is not None
         self.out_file.write("".join(line for line in final if line is not None))
         if qr_jobs:
@@ -564,7 +594,7 @@ def _write_manifest(path: Path, campaign: Campaign, scanned: Input, result: Resu
         "mapping": result.mapping,
         "attributes": result.attributes,
         "counts": {"rows": result.total_rows, "minted": result.minted, "reused": result.reused,
-                   "rejected": result.rejected},
+                   "updated": result.updated, "rejected": result.rejected},
         "output": str(result.output_path) if result.output_path else None,
         "errors": str(result.errors_path),
         "qr": str(result.qr_path) if result.qr_path else None,

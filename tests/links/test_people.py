@@ -1,0 +1,165 @@
+"""The people on a list: a corrected re-run updates them, titles in the salutation column,
+names worth a warning, and IP and geolocation columns left out unless asked for."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from purl.extensions import db
+from purl.links import batch
+from purl.models import Batch, Campaign, Recipient
+from tests.conftest import TEST_KEYS
+
+FIRST = (
+    "Kundennummer;Anrede;Vorname;Nachname;E-Mail;Haustier;Farbe\r\n"
+    "10001;Frau;Ayşe;?ahin;ayse@example.de;Katze;rot\r\n"
+    "10002;Herr;Jürgen;Müller;juergen@example.de;Hund;\r\n"
+    "10003;Frau;Anna;Schäfer;anna@example.de;;blau\r\n"
+)
+# The same people, corrected: a name, a salutation and an email address, a pet.
+CORRECTED = (
+    "Kundennummer;Anrede;Vorname;Nachname;E-Mail;Haustier;Farbe\r\n"
+    "10001;Frau;Ayşe;Şahin;ayse@example.de;Katze;rot\r\n"
+    "10002;Herr;Jürgen;Müller;j.mueller@example.de;Hund;\r\n"
+    "10003;Divers;Anna;Schäfer;anna@example.de;Vogel;blau\r\n"
+)
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    text = path.read_bytes().decode("utf-8-sig")
+    delimiter = ";" if text.split("\n", 1)[0].count(";") else ","
+    return list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+
+
+@pytest.fixture
+def campaign(app):  # noqa: ANN001, ANN201
+    with app.app_context():
+        c = Campaign(slug="winter", name="Winter", quiz_slug="zoohandlung", locale="de",
+                     tone="sie", variants=[])
+        db.session.add(c)
+        db.session.commit()
+        return c.id
+
+
+def run(app, campaign_id, source, out, **options):  # noqa: ANN001, ANN201
+    with app.app_context():
+        c = db.session.get(Campaign, campaign_id)
+        return batch.generate(db.session, c, source, out, keys=TEST_KEYS,
+                              base_url="http://localhost", options=batch.Options(**options))
+
+
+def people(app) -> dict[str, Recipient]:  # noqa: ANN001
+    with app.app_context():
+        rows = db.session.scalars(select(Recipient).order_by(Recipient.id)).all()
+        db.session.expunge_all()
+        return {r.external_id: r for r in rows}
+
+
+# --- a corrected re-run ---------------------------------------------------------------------
+
+
+def test_a_corrected_rerun_updates_the_people_and_keeps_their_links(
+        app, client, campaign, tmp_path):
+    first = run(app, campaign, write(tmp_path / "v1.csv", FIRST), tmp_path / "v1-out.csv")
+    assert first.summary() == "minted 3, reused 0, rejected 0"
+    before = people(app)
+    token = read(tmp_path / "v1-out.csv")[0]["purl_url"].rsplit("/", 1)[1]
+    assert "Sehr geehrte Frau ?ahin," in client.get(f"/p/{token}").get_data(as_text=True)
+
+    again = run(app, campaign, write(tmp_path / "v2.csv", CORRECTED), tmp_path / "v2-out.csv")
+    assert again.summary() == "minted 0, reused 3 (updated 3), rejected 0"
+    after = people(app)
+    assert {k: (r.id, r.code) for k, r in after.items()} == {
+        k: (r.id, r.code) for k, r in before.items()}
+    assert after["10001"].last_name == "Şahin"
+    assert after["10002"].email == "j.mueller@example.de"
+    assert after["10003"].gender == "d"
+    assert after["10003"].attributes == {"Haustier": "Vogel", "Farbe": "blau"}
+    # The same link, now greeting the corrected name, and the new file says the same.
+    out = read(tmp_path / "v2-out.csv")
+    assert out[0]["purl_url"].rsplit("/", 1)[1] == token
+    assert out[0]["salutation_line"] == "Sehr geehrte Frau Şahin,"
+    page = client.get(f"/p/{token}").get_data(as_text=True)
+    assert "Sehr geehrte Frau Şahin," in page and "?ahin" not in page
+
+    manifest = json.loads(again.manifest_path.read_text(encoding="utf-8"))
+    assert manifest["counts"] == {"rows": 3, "minted": 0, "reused": 3, "updated": 3,
+                                  "rejected": 0}
+    with app.app_context():
+        assert db.session.get(Batch, again.batch_id).updated == 3
+        assert db.session.get(Batch, first.batch_id).updated == 0
+
+
+def test_only_rows_that_changed_are_updated(app, campaign, tmp_path):
+    source = write(tmp_path / "v1.csv", FIRST)
+    run(app, campaign, source, tmp_path / "out.csv")
+    same = run(app, campaign, source, tmp_path / "again.csv")
+    assert same.summary() == "minted 0, reused 3 (updated 0), rejected 0"
+    one = FIRST.replace("?ahin", "Şahin")
+    assert run(app, campaign, write(tmp_path / "v2.csv", one),
+               tmp_path / "v2-out.csv").summary() == "minted 0, reused 3 (updated 1), rejected 0"
+
+
+def test_a_list_without_a_column_keeps_what_is_stored_for_it(app, campaign, tmp_path):
+    run(app, campaign, write(tmp_path / "v1.csv", FIRST.replace(";Farbe", ";Titel")
+                             .replace(";rot", ";Dr.")), tmp_path / "out.csv")
+    # No salutation, title or "Farbe" column this time; "Haustier" emptied for one.
+    narrow = ("Kundennummer;Vorname;Nachname;Haustier\r\n"
+              "10001;Ayşe;Şahin;\r\n"
+              "10002;Jürgen;Müller;Hund\r\n")
+    result = run(app, campaign, write(tmp_path / "v2.csv", narrow), tmp_path / "v2-out.csv")
+    assert result.summary() == "minted 0, reused 2 (updated 1), rejected 0"
+    ayse = people(app)["10001"]
+    assert (ayse.last_name, ayse.gender, ayse.title, ayse.email) == (
+        "Şahin", "f", "Dr.", "ayse@example.de")
+    assert ayse.attributes == {}  # "Haustier" was a column of both lists, and is empty now
+
+
+def test_attributes_of_columns_the_list_does_not_have_stay(app, campaign, tmp_path):
+    run(app, campaign, write(tmp_path / "v1.csv", FIRST), tmp_path / "out.csv")
+    other = "Kundennummer;Nachname;Größe\r\n10001;?ahin;M\r\n"
+    result = run(app, campaign, write(tmp_path / "v2.csv", other), tmp_path / "v2-out.csv")
+    assert result.summary() == "minted 0, reused 1 (updated 1), rejected 0"
+    assert people(app)["10001"].attributes == {"Haustier": "Katze", "Farbe": "rot", "Größe": "M"}
+    # Nothing new the second time: the merged attributes compare equal.
+    assert run(app, campaign, tmp_path / "v2.csv", tmp_path / "v3-out.csv").updated == 0
+
+
+def test_a_dry_run_says_who_would_be_updated(app, campaign, runner, tmp_path):
+    run(app, campaign, write(tmp_path / "v1.csv", FIRST), tmp_path / "out.csv")
+    corrected = write(tmp_path / "v2.csv", CORRECTED)
+    result = runner.invoke(args=["purl", "generate", "winter", str(corrected),
+                                 "--out", str(tmp_path / "dry.csv"), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "dry run: would have minted 0, reused 3 (updated 3), rejected 0" in result.output
+    assert people(app)["10001"].last_name == "?ahin"
+    result = runner.invoke(args=["purl", "generate", "winter", str(corrected),
+                                 "--out", str(tmp_path / "v2-out.csv")])
+    assert result.output.strip().endswith("minted 0, reused 3 (updated 3), rejected 0")
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_corrections_are_written_block_by_block(app, campaign, tmp_path, workers):
+    header = "Kundennummer;Vorname;Nachname;Anrede;Segment\r\n"
+    rows = [f"K{i:04d};Vor{i};Nach{i};{'Frau' if i % 2 else 'Herr'};S{i % 3}\r\n"
+            for i in range(300)]
+    run(app, campaign, write(tmp_path / "v1.csv", header + "".join(rows)), tmp_path / "o.csv",
+        chunk_size=17, workers=workers)
+    changed = [r.replace(";Nach", ";Neu") if i % 3 == 0 else r for i, r in enumerate(rows)]
+    result = run(app, campaign, write(tmp_path / "v2.csv", header + "".join(changed)),
+                 tmp_path / "o2.csv", chunk_size=17, workers=workers)
+    assert result.summary() == "minted 0, reused 300 (updated 100), rejected 0"
+    found = people(app)
+    assert found["K0003"].last_name == "Neu3" and found["K0004"].last_name == "Nach4"
+    assert found["K0003"].attributes == {"Segment": "S0"}
