@@ -163,3 +163,56 @@ def test_corrections_are_written_block_by_block(app, campaign, tmp_path, workers
     found = people(app)
     assert found["K0003"].last_name == "Neu3" and found["K0004"].last_name == "Nach4"
     assert found["K0003"].attributes == {"Segment": "S0"}
+
+
+# --- titles inside the salutation column ----------------------------------------------------
+
+TITLED = (
+    "Anrede;Titel;Vorname;Nachname;E-Mail\r\n"
+    "Frau Dr.;;Ayşe;Şahin;a@example.de\r\n"
+    "Herr Prof. Dr.;;Jan;Keller;j@example.de\r\n"
+    "Dr.;;Kim;Weiß;k@example.de\r\n"
+    "Mr;;Tom;Brown;t@example.de\r\n"
+    "Mrs;;Ann;Smith;s@example.de\r\n"
+    "Ms;;Eve;Stone;e@example.de\r\n"
+    "Dr;;Max;Ernst;m@example.de\r\n"
+    "Herr;Dr.;Ole;Berg;o@example.de\r\n"
+    "Herrn Dr. med.;;Uwe;Lang;u@example.de\r\n"
+    "Herr und Frau;;Eva;Roth;r@example.de\r\n"
+)
+
+
+@pytest.mark.parametrize(("locale", "tone", "expected"), [
+    ("de", "sie", ["Sehr geehrte Frau Dr. Şahin,", "Sehr geehrter Herr Prof. Dr. Keller,",
+                   "Guten Tag Dr. Kim Weiß,", "Sehr geehrter Herr Brown,",
+                   "Sehr geehrte Frau Smith,", "Sehr geehrte Frau Stone,",
+                   "Guten Tag Dr Max Ernst,", "Sehr geehrter Herr Dr. Berg,",
+                   "Sehr geehrter Herr Dr. med. Lang,", "Sehr geehrter Herr Roth,"]),
+    ("de", "du", ["Liebe Ayşe,", "Lieber Jan,", "Hallo Kim,", "Lieber Tom,", "Liebe Ann,",
+                  "Liebe Eve,", "Hallo Max,", "Lieber Ole,", "Lieber Uwe,", "Lieber Eva,"]),
+    ("en", "sie", ["Dear Ms Dr. Şahin,", "Dear Mr Prof. Dr. Keller,", "Dear Kim,",
+                   "Dear Mr Brown,", "Dear Ms Smith,", "Dear Ms Stone,", "Dear Max,",
+                   "Dear Mr Dr. Berg,", "Dear Mr Dr. med. Lang,", "Dear Mr Roth,"]),
+])
+def test_titles_in_the_salutation_column_are_kept(app, tmp_path, locale, tone, expected):
+    with app.app_context():
+        c = Campaign(slug="titel", name="Titel", quiz_slug="zoohandlung", locale=locale,
+                     tone=tone, variants=[])
+        db.session.add(c)
+        db.session.commit()
+        campaign_id = c.id
+    result = run(app, campaign_id, write(tmp_path / "in.csv", TITLED), tmp_path / "out.csv")
+    assert result.summary() == "minted 10, reused 0, rejected 0"
+    assert [r["salutation_line"] for r in read(tmp_path / "out.csv")] == expected
+    with app.app_context():
+        stored = db.session.execute(select(Recipient.gender, Recipient.title)
+                                    .order_by(Recipient.id)).all()
+    assert [tuple(r) for r in stored[:4]] == [("f", "Dr."), ("m", "Prof. Dr."), (None, "Dr."),
+                                              ("m", None)]
+
+
+def test_the_landing_page_greets_with_the_title(app, client, campaign, tmp_path):
+    run(app, campaign, write(tmp_path / "in.csv", TITLED), tmp_path / "out.csv")
+    token = read(tmp_path / "out.csv")[1]["purl_url"].rsplit("/", 1)[1]
+    assert "Sehr geehrter Herr Prof. Dr. Keller," in client.get(f"/p/{token}").get_data(
+        as_text=True)

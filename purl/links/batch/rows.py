@@ -23,7 +23,7 @@ from babel.support import NullTranslations, Translations
 
 from purl.links import codes
 from purl.links.identity import IDENTITY_LIMIT, identity_for
-from purl.links.salutation import parse_gender, salutation_line
+from purl.links.salutation import parse_salutation, salutation_line
 from purl.spreadsheet import safe_row
 
 FIELDS = ("external_id", "email", "first_name", "last_name", "gender", "title", "company", "seed")
@@ -227,10 +227,11 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
             email.lower() in seeds if seeds and email else False)
         lines.append(start)
         attributes = [f"{key}:{_quote(cells[i])}" for key, i in attribute_keys if cells[i]]
+        # "Frau Dr." in the salutation column: a title there counts when no title column has one.
+        gender, said = parse_salutation(gender) if gender else (None, None)
         good.append((cells, (
             identity, ext or None, email or None, first or None, last or None,
-            parse_gender(gender.split()[0]) if gender else None, title or None,
-            company or None, "{" + ",".join(attributes) + "}", is_seed)))
+            gender, title or said, company or None, "{" + ",".join(attributes) + "}", is_seed)))
     result.processed = processed
     result.err_text = errors.getvalue()
     out = io.StringIO()
