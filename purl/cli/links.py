@@ -146,6 +146,10 @@ def generate(campaign_slug: str, input_path: Path, out: Path, qr_dir: Path | Non
                                        if result.attributes else ""), err=True)
     if result.rejected:
         click.echo(f"rejected rows with reasons: {result.errors_path}", err=True)
+    for warning in result.warnings:
+        click.echo("warning: row {row}, {column} {value!r}: {reason}".format(**warning), err=True)
+    if result.warned > len(result.warnings):
+        click.echo(f"… and {result.warned - len(result.warnings)} more warnings", err=True)
     click.echo(result.summary())
     if not result.usable:
         raise SystemExit(1)

@@ -678,7 +678,7 @@ def test_a_re_run_on_postgresql_plans_its_lookups_from_fresh_statistics(
         db.session.rollback()
     caplog.set_level(logging.INFO, logger="purl.links.batch")
     again = run(app, campaign, source, tmp_path / "b.csv")
-    assert again.summary() == "minted 0, reused 3000, rejected 0"
+    assert again.summary() == "minted 0, reused 3000 (updated 0), rejected 0"
     assert "refreshing the recipient table's statistics" in caplog.text
     with app.app_context():
         analyzed = db.session.scalar(text(

@@ -216,3 +216,52 @@ def test_the_landing_page_greets_with_the_title(app, client, campaign, tmp_path)
     token = read(tmp_path / "out.csv")[1]["purl_url"].rsplit("/", 1)[1]
     assert "Sehr geehrter Herr Prof. Dr. Keller," in client.get(f"/p/{token}").get_data(
         as_text=True)
+
+
+# --- names worth a warning ------------------------------------------------------------------
+
+ODD = (
+    "Kundennummer;Vorname;Nachname\r\n"
+    "1;Anna;Schäfer\r\n"
+    "2;+491701234567;Braun\r\n"
+    '3;"=HYPERLINK(""http://x"")";Weiß\r\n'
+    "4;Kim;<script>alert(1)</script>\r\n"
+    "5;@kim;-Lang\r\n"
+    "6;Jean-Luc;O'Neil\r\n"
+)
+
+
+def test_suspicious_names_are_minted_and_listed_with_their_rows(app, campaign, runner,
+                                                                 tmp_path):
+    source = write(tmp_path / "odd.csv", ODD)
+    result = runner.invoke(args=["purl", "generate", "winter", str(source),
+                                 "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("minted 6, reused 0, rejected 0, warnings 5")
+    assert "warning: row 3, Vorname '+491701234567': nur Ziffern, kein Name" in result.output
+    assert "warning: row 5, Nachname '<script>alert(1)</script>': enthält HTML-Code wie " \
+           "<script>" in result.output
+    manifest = json.loads((tmp_path / "out.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["warnings"]["count"] == 5
+    assert [(w["row"], w["column"], w["value"]) for w in manifest["warnings"]["rows"]] == [
+        (3, "Vorname", "+491701234567"), (4, "Vorname", '=HYPERLINK("http://x")'),
+        (5, "Nachname", "<script>alert(1)</script>"), (6, "Vorname", "@kim"),
+        (6, "Nachname", "-Lang")]
+    assert manifest["warnings"]["rows"][1]["reason"] == \
+        "beginnt mit = wie eine Tabellenformel"
+    with app.app_context():
+        done = db.session.scalar(select(Batch))
+        assert done.warnings == manifest["warnings"]
+        assert db.session.scalar(select(Recipient.first_name).where(
+            Recipient.external_id == "2")) == "+491701234567"
+
+
+def test_warnings_are_counted_all_and_listed_up_to_200(app, campaign, tmp_path):
+    rows = "".join(f"{i};=SUMME({i});Name\r\n" for i in range(450))
+    source = write(tmp_path / "many.csv", "Kundennummer;Vorname;Nachname\r\n" + rows)
+    result = run(app, campaign, source, tmp_path / "out.csv", chunk_size=64, workers=2)
+    assert (result.warned, len(result.warnings)) == (450, 200)
+    assert [w["row"] for w in result.warnings] == list(range(2, 202))
+    dry = run(app, campaign, source, tmp_path / "dry.csv", dry_run=True)
+    assert dry.summary() == "dry run: would have minted 0, reused 450 (updated 0), " \
+                            "rejected 0, warnings 450"

@@ -55,6 +55,7 @@ from purl.links.batch.columns import (
 from purl.links.batch.rows import (
     FIELDS,
     QR_MARK,
+    WARNINGS_KEPT,
     Plan,
     Prepared,
     Row,
@@ -105,6 +106,9 @@ class Result:
     reused: int = 0
     updated: int = 0  # of the reused: people whose details the list corrected
     rejected: int = 0
+    warned: int = 0  # names worth a look (minted all the same): all counted ...
+    warnings: list[dict] = field(default_factory=list)  # ... the first 200 kept (row, column,
+    # value, reason)
     batch_id: int | None = None
     encoding: str = ""
     delimiter: str = ","
@@ -123,8 +127,9 @@ class Result:
     def summary(self) -> str:
         prefix = "dry run: would have " if self.dry_run else ""
         updated = f" (updated {self.updated})" if self.reused else ""
+        warned = f", warnings {self.warned}" if self.warned else ""
         return (f"{prefix}minted {self.minted}, reused {self.reused}{updated}, "
-                f"rejected {self.rejected}")
+                f"rejected {self.rejected}{warned}")
 
 
 Progress = Callable[[int, int], None]
@@ -345,6 +350,7 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         batch.processed_rows = run.processed
         batch.minted, batch.reused, batch.rejected = result.minted, result.reused, result.rejected
         batch.updated = result.updated
+        batch.warnings = warnings_of(result)
         batch.finished_at = batch.updated_at = utcnow()
         if options.on_done is not None:
             options.on_done(session, batch, result)
@@ -414,6 +420,10 @@ class _Run:
 
     def take(self, prepared: Prepared) -> None:
         self.processed += prepared.processed
+        if prepared.warned:  # blocks come in input order: the first ones are kept
+            self.result.warned += prepared.warned
+            room = WARNINGS_KEPT - len(self.result.warnings)
+            self.result.warnings.extend(prepared.warnings[:max(room, 0)])
         self.result.rejected += len(prepared.err_sizes)
         more_errors: list[tuple[int, str]] = []
         if self.out_file is None:
@@ -582,6 +592,11 @@ class _Run:
             safe_row([str(number),
                       duplicate_reason(reasons_in(plan.locale), row[1], row[2], row[3]), *cells]))
         return number, text.getvalue()
+def warnings_of(result: Result) -> dict | None:
+    """The warnings as the batch row and the manifest keep them; None when there are none."""
+    return {"count": result.warned, "rows": result.warnings} if result.warned else None
+
+
 def _write_manifest(path: Path, campaign: Campaign, scanned: Input, result: Result,
                     options: Options, keys: Sequence[str], started: dt.datetime) -> None:
     manifest = {
@@ -597,6 +612,7 @@ def _write_manifest(path: Path, campaign: Campaign, scanned: Input, result: Resu
                    "updated": result.updated, "rejected": result.rejected},
         "output": str(result.output_path) if result.output_path else None,
         "errors": str(result.errors_path),
+        "warnings": warnings_of(result) or {"count": 0, "rows": []},
         "qr": str(result.qr_path) if result.qr_path else None,
         "key_id": tokens.key_id(keys),
         "started_at": started.isoformat(),
