@@ -144,6 +144,9 @@ def generate(campaign_slug: str, input_path: Path, out: Path, qr_dir: Path | Non
     mapped = ", ".join(f"{column} → {name}" for name, column in result.mapping.items())
     click.echo(f"columns: {mapped}" + (f"; kept as attributes: {', '.join(result.attributes)}"
                                        if result.attributes else ""), err=True)
+    if result.ignored:
+        click.echo(f"left out as IP or location data: {', '.join(result.ignored)} "
+                   "(keep one with --map COLUMN=attribute)", err=True)
     if result.rejected:
         click.echo(f"rejected rows with reasons: {result.errors_path}", err=True)
     for warning in result.warnings:

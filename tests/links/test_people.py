@@ -265,3 +265,73 @@ def test_warnings_are_counted_all_and_listed_up_to_200(app, campaign, tmp_path):
     dry = run(app, campaign, source, tmp_path / "dry.csv", dry_run=True)
     assert dry.summary() == "dry run: would have minted 0, reused 450 (updated 0), " \
                             "rejected 0, warnings 450"
+
+
+# --- IP addresses and geolocation left out --------------------------------------------------
+
+MAILCHIMP = (
+    '"Email Address","First Name","Last Name",Address,"Phone Number",MEMBER_RATING,OPTIN_TIME,'
+    "OPTIN_IP,CONFIRM_TIME,CONFIRM_IP,LATITUDE,LONGITUDE,GMTOFF,DSTOFF,TIMEZONE,CC,REGION,"
+    "LAST_CHANGED,LEID,EUID,NOTES,TAGS\n"
+    'anna@example.de,Anna,Schäfer,"Hauptstr. 1, Berlin",+49 30 1234,2,2026-01-02 10:00:00,'
+    "203.0.113.7,2026-01-02 10:05:00,203.0.113.8,52.52,13.40,1,2,Europe/Berlin,DE,BE,"
+    '2026-02-01,123,abc,,"VIP"\n'
+)
+MAILCHIMP_PRIVATE = ["OPTIN_IP", "CONFIRM_IP", "LATITUDE", "LONGITUDE", "GMTOFF", "DSTOFF",
+                     "TIMEZONE", "CC", "REGION"]
+HUBSPOT = (
+    "Record ID,First Name,Last Name,Email,IP City,IP Country,IP State/Region,IP Country Code,"
+    "IP Timezone,Create Date,Lifecycle Stage\n"
+    "501,Ben,Braun,ben@example.de,Hamburg,Germany,Hamburg,de,Europe/Berlin,2026-01-05,lead\n"
+)
+
+
+def test_a_mailchimp_export_keeps_no_ip_or_geo_column_unless_mapped(app, campaign, runner,
+                                                                     tmp_path):
+    source = write(tmp_path / "mc.csv", MAILCHIMP)
+    result = runner.invoke(args=["purl", "generate", "winter", str(source),
+                                 "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    assert f"left out as IP or location data: {', '.join(MAILCHIMP_PRIVATE)}" in result.output
+    with app.app_context():
+        stored = db.session.scalar(select(Recipient.attributes))
+    assert set(stored) == {"Address", "Phone Number", "MEMBER_RATING", "OPTIN_TIME",
+                           "CONFIRM_TIME", "LAST_CHANGED", "LEID", "EUID", "TAGS"}
+    manifest = json.loads((tmp_path / "out.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["ignored"] == MAILCHIMP_PRIVATE
+    assert not set(MAILCHIMP_PRIVATE) & set(manifest["attributes"])
+    # The list itself goes out as it came in: only what we store is left out.
+    assert read(tmp_path / "out.csv")[0]["OPTIN_IP"] == "203.0.113.7"
+
+    # The preview says so, and its mapping (the console form's defaults) leaves them out.
+    seen = batch.preview(source)
+    assert seen.ignored == MAILCHIMP_PRIVATE
+    assert {c for c, target in seen.mapping.items() if target == "ignore"} == set(
+        MAILCHIMP_PRIVATE)
+
+    # Mapped explicitly (as the console's form sends every column), they are kept.
+    kept = run(app, campaign, source, tmp_path / "kept.csv",
+               mapping={"OPTIN_IP": "attribute", "region": "attribute", "CC": "ignore"})
+    assert kept.ignored == ["CONFIRM_IP", "LATITUDE", "LONGITUDE", "GMTOFF", "DSTOFF",
+                            "TIMEZONE"]
+    with app.app_context():
+        stored = db.session.scalar(select(Recipient.attributes))
+    assert (stored["OPTIN_IP"], stored["REGION"]) == ("203.0.113.7", "BE")
+    assert "CC" not in stored and "LATITUDE" not in stored
+    # Left out again the next time, what was kept of them goes.
+    again = run(app, campaign, source, tmp_path / "again.csv")
+    assert again.summary() == "minted 0, reused 1 (updated 1), rejected 0"
+    with app.app_context():
+        stored = db.session.scalar(select(Recipient.attributes))
+    assert not set(MAILCHIMP_PRIVATE) & set(stored) and stored["LEID"] == "123"
+
+
+def test_hubspot_ip_columns_are_left_out_and_plain_ones_stay(app, campaign, tmp_path):
+    result = run(app, campaign, write(tmp_path / "hs.csv", HUBSPOT), tmp_path / "out.csv")
+    assert result.ignored == ["IP City", "IP Country", "IP State/Region", "IP Country Code",
+                              "IP Timezone"]
+    assert result.attributes == ["Create Date", "Lifecycle Stage"]
+    # Outside a Mailchimp export, a "Region" or "Timezone" column is the marketer's own.
+    plain = "Kundennummer;Nachname;Region;Timezone\r\n1;Braun;Nord;CET\r\n"
+    other = run(app, campaign, write(tmp_path / "plain.csv", plain), tmp_path / "p.csv")
+    assert (other.ignored, other.attributes) == ([], ["Region", "Timezone"])

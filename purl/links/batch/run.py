@@ -51,6 +51,7 @@ from purl.links.batch.columns import (
     QR_COLUMN,
     BatchError,
     map_header,
+    private_columns,
 )
 from purl.links.batch.rows import (
     FIELDS,
@@ -114,6 +115,8 @@ class Result:
     delimiter: str = ","
     mapping: dict[str, str] = field(default_factory=dict)  # field -> column
     attributes: list[str] = field(default_factory=list)
+    # Columns left out as IP or location data (columns.PRIVATE_COLUMNS): mapped, they stay.
+    ignored: list[str] = field(default_factory=list)
     output_path: Path | None = None
     errors_path: Path | None = None
     manifest_path: Path | None = None
@@ -233,7 +236,9 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
     result = Result(encoding=scanned.encoding, delimiter=delimiter, dry_run=options.dry_run,
                     mapping={f: header[i] for f, i in mapping.items()},
                     errors_path=errors_path, manifest_path=manifest_path)
-    mapped = set(mapping.values()) | {
+    ignored = private_columns(header, options.mapping)
+    result.ignored = [header[i] for i in ignored]
+    mapped = set(mapping.values()) | set(ignored) | {
         i for i, name in enumerate(header) if options.mapping.get(name) == "ignore"}
     attribute_columns = [(header[i], i) for i in range(width)
                          if i not in mapped and header[i] not in OUTPUT_COLUMNS + (QR_COLUMN,)]
@@ -275,7 +280,9 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
     ordinal = session.scalar(
         select(func.count()).where(Recipient.campaign_id == campaign.id)) or 0
     store = Store(session, campaign, options.channel, batch_id, bool(variants),
-                  held_fields(plan), result.attributes)
+                  held_fields(plan),
+                  # A column left out now (IP data) drops what an earlier run kept of it.
+                  [name for i, name in enumerate(header) if i not in mapping.values()])
     if store.postgres and plan.mint and not plan.qr and not variants:
         plan = dataclasses.replace(plan, copy_shared=store.shared())
 
@@ -608,6 +615,7 @@ def _write_manifest(path: Path, campaign: Campaign, scanned: Input, result: Resu
         "dry_run": options.dry_run,
         "mapping": result.mapping,
         "attributes": result.attributes,
+        "ignored": result.ignored,
         "counts": {"rows": result.total_rows, "minted": result.minted, "reused": result.reused,
                    "updated": result.updated, "rejected": result.rejected},
         "output": str(result.output_path) if result.output_path else None,
