@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from purl.extensions import db
 from purl.links import batch
+from purl.links.batch.store import Store
 from purl.models import Batch, Campaign, Recipient
 from tests.conftest import TEST_KEYS
 
@@ -150,16 +151,27 @@ def test_a_dry_run_says_who_would_be_updated(app, campaign, runner, tmp_path):
 
 
 @pytest.mark.parametrize("workers", [0, 2])
-def test_corrections_are_written_block_by_block(app, campaign, tmp_path, workers):
+def test_corrections_are_written_block_by_block(app, campaign, tmp_path, workers,
+                                                monkeypatch):
     header = "Kundennummer;Vorname;Nachname;Anrede;Segment\r\n"
     rows = [f"K{i:04d};Vor{i};Nach{i};{'Frau' if i % 2 else 'Herr'};S{i % 3}\r\n"
             for i in range(300)]
     run(app, campaign, write(tmp_path / "v1.csv", header + "".join(rows)), tmp_path / "o.csv",
         chunk_size=17, workers=workers)
     changed = [r.replace(";Nach", ";Neu") if i % 3 == 0 else r for i, r in enumerate(rows)]
+    writes: list[int] = []
+    update = Store.update
+
+    def counted(self, changes):  # noqa: ANN001, ANN202 - the real update, counted
+        writes.append(len(changes))
+        return update(self, changes)
+
+    monkeypatch.setattr(Store, "update", counted)
     result = run(app, campaign, write(tmp_path / "v2.csv", header + "".join(changed)),
                  tmp_path / "o2.csv", chunk_size=17, workers=workers)
     assert result.summary() == "minted 0, reused 300 (updated 100), rejected 0"
+    # One statement per block that has corrections, holding only the rows that changed.
+    assert len(writes) < 25 and sum(writes) == 100 and 0 not in writes  # ~18 blocks
     found = people(app)
     assert found["K0003"].last_name == "Neu3" and found["K0004"].last_name == "Nach4"
     assert found["K0003"].attributes == {"Segment": "S0"}
