@@ -176,6 +176,11 @@ class Batch(db.Model):
     minted: Mapped[int] = mapped_column(Integer, default=0)
     reused: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
+    # Of the reused: known people whose details (names, salutation, …) the list corrected.
+    updated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Rows minted but worth a look (a phone number as a name): {"count": N, "rows": [the
+    # first 200 as {"row", "column", "value", "reason"}]}, for the console's results page.
+    warnings: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

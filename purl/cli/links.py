@@ -144,8 +144,15 @@ def generate(campaign_slug: str, input_path: Path, out: Path, qr_dir: Path | Non
     mapped = ", ".join(f"{column} → {name}" for name, column in result.mapping.items())
     click.echo(f"columns: {mapped}" + (f"; kept as attributes: {', '.join(result.attributes)}"
                                        if result.attributes else ""), err=True)
+    if result.ignored:
+        click.echo(f"left out as IP or location data: {', '.join(result.ignored)} "
+                   "(keep one with --map COLUMN=attribute)", err=True)
     if result.rejected:
         click.echo(f"rejected rows with reasons: {result.errors_path}", err=True)
+    for warning in result.warnings:
+        click.echo("warning: row {row}, {column} {value!r}: {reason}".format(**warning), err=True)
+    if result.warned > len(result.warnings):
+        click.echo(f"… and {result.warned - len(result.warnings)} more warnings", err=True)
     click.echo(result.summary())
     if not result.usable:
         raise SystemExit(1)

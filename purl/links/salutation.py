@@ -7,6 +7,7 @@ is unknown or diverse, a neutral greeting is the respectful choice.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 
 def salutation_line(
@@ -61,10 +62,34 @@ GENDER_WORDS: Mapping[str, str] = {
     # What CRM exports put in an "Anrede"/"Salutation"/"Gender" column.
     "frau": "f", "f": "f", "w": "f", "female": "f", "weiblich": "f", "ms": "f", "mrs": "f",
     "ms.": "f", "mrs.": "f", "miss": "f",
-    "herr": "m", "m": "m", "male": "m", "männlich": "m", "mr": "m", "mr.": "m",
+    "fr": "f", "herr": "m", "herrn": "m", "hr": "m", "m": "m", "male": "m", "männlich": "m",
+    "mr": "m", "mr.": "m",
     "divers": "d", "d": "d", "diverse": "d", "x": "d",
 }
 
 
 def parse_gender(value: str | None) -> str | None:
-    return GENDER_WORDS.get((value or "").strip().lower())
+    word = (value or "").strip().lower()
+    return GENDER_WORDS.get(word) or GENDER_WORDS.get(word.rstrip("."))
+
+
+# How an academic title starts, lower case without its dot: "Dr.", "Prof. Dr.", "Dipl.-Ing.".
+TITLE_STARTS = ("dr", "prof", "professor", "professorin", "dipl", "mag", "ing", "lic", "priv")
+TITLE_LIMIT = 50  # the recipient table's title column
+
+
+@lru_cache(maxsize=4096)  # a list holds a handful of different salutations, a million times
+def parse_salutation(value: str | None) -> tuple[str | None, str | None]:
+    """(gender, title) from a salutation cell as CRMs export it: ``Frau Dr.`` -> ("f", "Dr."),
+    ``Herr Prof. Dr.`` -> ("m", "Prof. Dr."), ``Dr.`` -> (None, "Dr."), ``Mrs`` -> ("f",
+    None). Words after the gender that do not start a title (``Herr und Frau``) are dropped,
+    as is a title longer than the title column."""
+    words = (value or "").split()
+    if not words:
+        return None, None
+    gender = parse_gender(words[0])
+    rest = words[1:] if gender else words
+    if not rest or rest[0].lower().rstrip(".").split(".")[0].split("-")[0] not in TITLE_STARTS:
+        return gender, None
+    title = " ".join(rest)
+    return gender, title if len(title) <= TITLE_LIMIT else None

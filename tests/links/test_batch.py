@@ -94,7 +94,7 @@ def test_german_excel_export_and_its_utf8_bom_copy_give_the_same_links(app, camp
     assert first.summary() == "minted 4, reused 0, rejected 2"
     second = run(app, campaign, bom, tmp_path / "b.csv")
     assert second.encoding == "utf-8-sig"
-    assert second.summary() == "minted 0, reused 4, rejected 2"
+    assert second.summary() == "minted 0, reused 4 (updated 0), rejected 2"
     header, rows_a = read(tmp_path / "a.csv")
     _, rows_b = read(tmp_path / "b.csv")
     assert header == ["Vorname", "Nachname", "Anrede", "E-Mail", "Kundennummer", "Haustier",
@@ -134,13 +134,13 @@ def test_rerun_reuses_every_link_and_an_overlapping_list_only_adds(app, campaign
     source = write(tmp_path / "in.csv", GERMAN)
     run(app, campaign, source, tmp_path / "one.csv")
     again = run(app, campaign, source, tmp_path / "two.csv")
-    assert again.summary() == "minted 0, reused 4, rejected 2"
+    assert again.summary() == "minted 0, reused 4 (updated 0), rejected 2"
     assert read(tmp_path / "one.csv") == read(tmp_path / "two.csv")
     lines = GERMAN.split("\r\n")
     more = write(tmp_path / "more.csv", "\r\n".join(
         [lines[0], lines[1], "Neu;Kundin;Frau;neu@example.de;20001;", lines[3]]))
     overlap = run(app, campaign, more, tmp_path / "three.csv")
-    assert overlap.summary() == "minted 1, reused 2, rejected 0"
+    assert overlap.summary() == "minted 1, reused 2 (updated 0), rejected 0"
     assert len(recipients(app)) == 5
 
 
@@ -222,7 +222,8 @@ def test_manifest_names_campaign_input_hash_counts_and_key(app, campaign, runner
 
     assert manifest["campaign"] == "herbst"
     assert manifest["input"]["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
-    assert manifest["counts"] == {"rows": 6, "minted": 4, "reused": 0, "rejected": 2}
+    assert manifest["counts"] == {"rows": 6, "minted": 4, "reused": 0, "updated": 0,
+                                  "rejected": 2}
     assert manifest["key_id"] == tokens.key_id(TEST_KEYS)
     assert TEST_KEYS[0] not in json.dumps(manifest)
     with app.app_context():
@@ -345,7 +346,7 @@ def test_kill_9_half_way_then_rerun_completes_without_duplicates(
     finish = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                             check=False)
     assert finish.returncode == 0, finish.stderr
-    assert finish.stdout.strip() == f"minted {total - done}, reused {done}, rejected 0"
+    assert finish.stdout.strip() == f"minted {total - done}, reused {done} (updated 0), rejected 0"
     with app.app_context():
         count, distinct = db.session.execute(
             select(func.count(), func.count(func.distinct(Recipient.identity)))
@@ -509,7 +510,7 @@ def test_tab_separated_utf8_with_excel_flag_and_content_identity(app, campaign, 
     assert [p.attributes for p in recipients(app)] == [{"Straße": "Hauptstr. 1"},
                                                        {"Straße": "Bahnhofstr. 2"}]
     assert run(app, campaign, source, tmp_path / "again.csv").summary() == \
-        "minted 0, reused 2, rejected 1"
+        "minted 0, reused 2 (updated 0), rejected 1"
 
 
 def test_a_run_that_fails_half_way_keeps_its_chunks_and_says_so(app, campaign, tmp_path):
@@ -529,7 +530,7 @@ def test_a_run_that_fails_half_way_keeps_its_chunks_and_says_so(app, campaign, t
     kept = len(recipients(app))
     assert 0 < kept < 9
     assert run(app, campaign, source, tmp_path / "out.csv").summary() == \
-        f"minted {9 - kept}, reused {kept}, rejected 0"
+        f"minted {9 - kept}, reused {kept} (updated 0), rejected 0"
 
 
 # --- blocks on every core -------------------------------------------------------------------
@@ -627,13 +628,13 @@ def test_a_person_twice_in_different_blocks_keeps_the_first_link(app, campaign, 
     assert rows[3]["E-Mail"] == "p3@example.de" and len(rows) == 40
     # Run again: everyone is known now, and the repeat is still a repeat, not a second reuse.
     again = run(app, campaign, source, tmp_path / "again.csv", workers=2, chunk_size=5)
-    assert again.summary() == "minted 0, reused 40, rejected 1"
+    assert again.summary() == "minted 0, reused 40 (updated 0), rejected 1"
     _, second = read(tmp_path / "again.csv")
     assert [r["purl_url"] for r in second] == [r["purl_url"] for r in rows]
     assert [r["purl_code"] for r in second] == [r["purl_code"] for r in rows]
     dry = run(app, campaign, source, tmp_path / "dry.csv", workers=2, chunk_size=5,
               dry_run=True)
-    assert dry.summary() == "dry run: would have minted 0, reused 40, rejected 1"
+    assert dry.summary() == "dry run: would have minted 0, reused 40 (updated 0), rejected 1"
 
 
 def test_old_mac_line_ends_read_with_their_line_numbers(app, campaign, tmp_path):
@@ -677,7 +678,7 @@ def test_a_re_run_on_postgresql_plans_its_lookups_from_fresh_statistics(
         db.session.rollback()
     caplog.set_level(logging.INFO, logger="purl.links.batch")
     again = run(app, campaign, source, tmp_path / "b.csv")
-    assert again.summary() == "minted 0, reused 3000, rejected 0"
+    assert again.summary() == "minted 0, reused 3000 (updated 0), rejected 0"
     assert "refreshing the recipient table's statistics" in caplog.text
     with app.app_context():
         analyzed = db.session.scalar(text(

@@ -32,6 +32,24 @@ HEADER_ALIASES: Mapping[str, str] = {
 }
 
 
+# Columns left out unless the marketer maps them (--map COLUMN=attribute, or the console's
+# mapping): where a person was and from which address they signed up is not ours to keep.
+# Normalised like HEADER_ALIASES. Mailchimp audience exports (OPTIN_IP, CONFIRM_IP, LATITUDE,
+# LONGITUDE), HubSpot contact exports ("IP City", "IP State/Region", "IP Latitude & Longitude"
+# …), and the IP attributes of Brevo and other tools.
+PRIVATE_COLUMNS = frozenset((
+    "optinip", "confirmip", "latitude", "longitude", "lat", "lng", "lon", "geolocation",
+    "geo", "breitengrad", "langengrad", "ip", "ipaddress", "ipadresse", "ipadr", "signupip",
+    "doiip", "lastip", "registrationip", "createdip",
+    "ipcity", "ipcountry", "ipcountrycode", "ipstateregion", "ipstate", "ipstatecode",
+    "iptimezone", "ipzipcode", "iplatitudelongitude", "iplatlon", "hsiptimezone",
+))
+# Mailchimp's geolocation of a subscriber: names too plain to leave out of any list, so only
+# when the header is a Mailchimp export (it has one of MAILCHIMP_MARKERS).
+MAILCHIMP_GEO = frozenset(("cc", "region", "timezone", "dstoff", "gmtoff"))
+MAILCHIMP_MARKERS = frozenset(("leid", "euid", "memberrating", "optintime", "confirmtime"))
+
+
 class BatchError(ValueError):
     """The whole file cannot be read (not a single row): a message for the marketer."""
 
@@ -66,6 +84,17 @@ def map_header(header: Sequence[str], overrides: Mapping[str, str]) -> dict[str,
         if index not in forced and target and target not in mapping:
             mapping[target] = index
     return mapping
+
+
+def private_columns(header: Sequence[str], overrides: Mapping[str, str]) -> list[int]:
+    """The columns left out because they hold IP addresses or geolocation (see
+    PRIVATE_COLUMNS), unless ``overrides`` name them (as written or normalised)."""
+    keys = [_header_key(name) for name in header]
+    named = set(overrides) | {_header_key(column) for column in overrides}
+    mailchimp = not MAILCHIMP_MARKERS.isdisjoint(keys)
+    return [i for i, (name, key) in enumerate(zip(header, keys, strict=True))
+            if name not in named and key not in named
+            and (key in PRIVATE_COLUMNS or (mailchimp and key in MAILCHIMP_GEO))]
 
 
 # What a column can become, in the order the preview's select lists them.

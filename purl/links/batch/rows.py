@@ -23,7 +23,7 @@ from babel.support import NullTranslations, Translations
 
 from purl.links import codes
 from purl.links.identity import IDENTITY_LIMIT, identity_for
-from purl.links.salutation import parse_gender, salutation_line
+from purl.links.salutation import parse_salutation, salutation_line
 from purl.spreadsheet import safe_row
 
 FIELDS = ("external_id", "email", "first_name", "last_name", "gender", "title", "company", "seed")
@@ -35,6 +35,13 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 # Stands in an output line's ``qr_file`` cell until the main process knows the recipient's
 # database id (the file is named after it). Followed by the row's drawn code, so it is unique.
 QR_MARK = "\x1eqr:"
+
+# A name that a greeting should not carry unseen: digits only (a phone number), a leading
+# formula sign, markup. The rare match is then explained by ``suspicion``.
+_DIGITS = r"^[\s+/().-]*\d[\d\s+/().-]*$"
+_SUSPICIOUS = re.compile(rf"^[=+@-]|{_DIGITS}|<[A-Za-z/!?]")
+_MARKUP = re.compile(r"<[A-Za-z/!?][^>\s]{0,20}>?")
+WARNINGS_KEPT = 200  # per batch (and per block): the rest are counted, not listed
 
 # A recipient row as the database takes it, in this order.
 ROW_FIELDS = ("code", "identity", "external_id", "email", "first_name", "last_name",
@@ -81,6 +88,18 @@ def duplicate_reason(_: Translate, identity: str, external_id: str | None, email
 
 _LIMITED = [(FIELDS.index(name), limit) for name, limit in LIMITS.items()]
 _SHORTEST = min(LIMITS.values())
+
+
+def suspicion(_: Translate, name: str) -> str | None:
+    """Why a name is worth a look before the greeting goes out, or None."""
+    if not _SUSPICIOUS.search(name):
+        return None
+    if re.match(_DIGITS, name):
+        return _("only digits, not a name")
+    if name[0] in "=+@-":
+        return _("starts with %(sign)s, like a spreadsheet formula") % {"sign": name[0]}
+    markup = _MARKUP.search(name)
+    return _("holds markup such as %(tag)s") % {"tag": markup.group() if markup else "<"}
 
 
 def check(_: Translate, values: list[str], column_of: Mapping[str, str]) -> str | None:
@@ -135,6 +154,8 @@ class Prepared:
     err_lines: list[int] = field(default_factory=list)
     packed: bytes = b""
     copy_text: str = ""  # the rows as COPY … (FORMAT csv) takes them, when the plan asks
+    warned: int = 0  # suspicious names among the good rows (see ``suspicion``)
+    warnings: list[dict] = field(default_factory=list)  # the first WARNINGS_KEPT of them
 
     def pack(self) -> Prepared:
         """Ready to cross to the main process: marshal moves the rows' plain tuples of
@@ -226,11 +247,14 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
         is_seed = (seed.lower() in _TRUE if seed else False) or (
             email.lower() in seeds if seeds and email else False)
         lines.append(start)
+        if (first and _SUSPICIOUS.search(first)) or (last and _SUSPICIOUS.search(last)):
+            _warn(result, _, start, column_of, first, last)
         attributes = [f"{key}:{_quote(cells[i])}" for key, i in attribute_keys if cells[i]]
+        # "Frau Dr." in the salutation column: a title there counts when no title column has one.
+        gender, said = parse_salutation(gender) if gender else (None, None)
         good.append((cells, (
             identity, ext or None, email or None, first or None, last or None,
-            parse_gender(gender.split()[0]) if gender else None, title or None,
-            company or None, "{" + ",".join(attributes) + "}", is_seed)))
+            gender, title or said, company or None, "{" + ",".join(attributes) + "}", is_seed)))
     result.processed = processed
     result.err_text = errors.getvalue()
     out = io.StringIO()
@@ -268,6 +292,17 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
         csv.writer(copy).writerows([(*plan.copy_shared, *row) for row in rows])
         result.copy_text = copy.getvalue()
     return result
+
+
+def _warn(result: Prepared, _: Translate, row: int, column_of: Mapping[str, str],
+          first: str, last: str) -> None:
+    for name, value in (("first_name", first), ("last_name", last)):
+        reason = suspicion(_, value) if value else None
+        if reason is not None:
+            result.warned += 1
+            if len(result.warnings) < WARNINGS_KEPT:
+                result.warnings.append({"row": row, "column": column_of[name],
+                                        "value": value[:100], "reason": reason})
 
 
 def relink(line: str, sign: Callable[[str], str], drawn: str, key: str,

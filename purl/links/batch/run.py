@@ -51,10 +51,12 @@ from purl.links.batch.columns import (
     QR_COLUMN,
     BatchError,
     map_header,
+    private_columns,
 )
 from purl.links.batch.rows import (
     FIELDS,
     QR_MARK,
+    WARNINGS_KEPT,
     Plan,
     Prepared,
     Row,
@@ -103,12 +105,18 @@ class Result:
     total_rows: int = 0
     minted: int = 0
     reused: int = 0
+    updated: int = 0  # of the reused: people whose details the list corrected
     rejected: int = 0
+    warned: int = 0  # names worth a look (minted all the same): all counted ...
+    warnings: list[dict] = field(default_factory=list)  # ... the first 200 kept (row, column,
+    # value, reason)
     batch_id: int | None = None
     encoding: str = ""
     delimiter: str = ","
     mapping: dict[str, str] = field(default_factory=dict)  # field -> column
     attributes: list[str] = field(default_factory=list)
+    # Columns left out as IP or location data (columns.PRIVATE_COLUMNS): mapped, they stay.
+    ignored: list[str] = field(default_factory=list)
     output_path: Path | None = None
     errors_path: Path | None = None
     manifest_path: Path | None = None
@@ -121,7 +129,10 @@ class Result:
 
     def summary(self) -> str:
         prefix = "dry run: would have " if self.dry_run else ""
-        return f"{prefix}minted {self.minted}, reused {self.reused}, rejected {self.rejected}"
+        updated = f" (updated {self.updated})" if self.reused else ""
+        warned = f", warnings {self.warned}" if self.warned else ""
+        return (f"{prefix}minted {self.minted}, reused {self.reused}{updated}, "
+                f"rejected {self.rejected}{warned}")
 
 
 Progress = Callable[[int, int], None]
@@ -225,7 +236,9 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
     result = Result(encoding=scanned.encoding, delimiter=delimiter, dry_run=options.dry_run,
                     mapping={f: header[i] for f, i in mapping.items()},
                     errors_path=errors_path, manifest_path=manifest_path)
-    mapped = set(mapping.values()) | {
+    ignored = private_columns(header, options.mapping)
+    result.ignored = [header[i] for i in ignored]
+    mapped = set(mapping.values()) | set(ignored) | {
         i for i, name in enumerate(header) if options.mapping.get(name) == "ignore"}
     attribute_columns = [(header[i], i) for i in range(width)
                          if i not in mapped and header[i] not in OUTPUT_COLUMNS + (QR_COLUMN,)]
@@ -266,7 +279,10 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         batch_id = result.batch_id = batch.id
     ordinal = session.scalar(
         select(func.count()).where(Recipient.campaign_id == campaign.id)) or 0
-    store = Store(session, campaign, options.channel, batch_id, bool(variants))
+    store = Store(session, campaign, options.channel, batch_id, bool(variants),
+                  held_fields(plan),
+                  # A column left out now (IP data) drops what an earlier run kept of it.
+                  [name for i, name in enumerate(header) if i not in mapping.values()])
     if store.postgres and plan.mint and not plan.qr and not variants:
         plan = dataclasses.replace(plan, copy_shared=store.shared())
 
@@ -340,6 +356,8 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         batch.total_rows = run.processed
         batch.processed_rows = run.processed
         batch.minted, batch.reused, batch.rejected = result.minted, result.reused, result.rejected
+        batch.updated = result.updated
+        batch.warnings = warnings_of(result)
         batch.finished_at = batch.updated_at = utcnow()
         if options.on_done is not None:
             options.on_done(session, batch, result)
@@ -347,6 +365,21 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
     _write_manifest(manifest_path, campaign, scanned, result, options, keys, started)
     log.info("batch %s for campaign %s: %s", batch_id, campaign.slug, result.summary())
     return result
+
+
+# What the list says about a person that a re-run corrects; not ``is_seed``, which
+# --seed-emails sets as much as the list does.
+_CORRECTABLE = ("external_id", "email", "first_name", "last_name", "gender", "title", "company")
+
+
+def held_fields(plan: Plan) -> list[str]:
+    """The recipient columns this list has a say in: the mapped fields (the title too when a
+    salutation column is mapped, as it may hold one), and the attributes when it has any."""
+    mapped = {f for f, pick in zip(FIELDS, plan.picks, strict=True) if pick >= 0}
+    if "gender" in mapped:
+        mapped.add("title")
+    return [f for f in _CORRECTABLE if f in mapped] + (
+        ["attributes"] if plan.attribute_columns else [])
 
 
 def mark_failed(session: Session, batch_id: int, exc: BaseException) -> None:
@@ -394,6 +427,10 @@ class _Run:
 
     def take(self, prepared: Prepared) -> None:
         self.processed += prepared.processed
+        if prepared.warned:  # blocks come in input order: the first ones are kept
+            self.result.warned += prepared.warned
+            room = WARNINGS_KEPT - len(self.result.warnings)
+            self.result.warnings.extend(prepared.warnings[:max(room, 0)])
         self.result.rejected += len(prepared.err_sizes)
         more_errors: list[tuple[int, str]] = []
         if self.out_file is None:
@@ -435,8 +472,10 @@ class _Run:
                 more_errors.append(self._duplicate(prepared, k, row, lines[k]))
                 continue
             self.seen.add(key)
-            if row[1] in known:
+            found = known.get(row[1])
+            if found is not None:
                 self.result.reused += 1
+                self.result.updated += self.store.changed(row, found) is not None
             else:
                 self.result.minted += 1
 
@@ -475,6 +514,7 @@ class _Run:
         drawn = list(rows)
         final: list[str | None] = [None] * len(rows)
         qr_jobs = []
+        corrections = []
         todo = list(range(len(rows)))
         for _attempt in range(3):
             known = self.store.existing([drawn[k][1] for k in todo])
@@ -485,7 +525,7 @@ class _Run:
                 if found is None:
                     retry.append(k)
                     continue
-                rid, link_key, code, batch_id = found
+                rid, link_key, code, batch_id = found[:4]
                 line = lines[k]
                 if code == row[0]:
                     self.result.minted += 1
@@ -502,6 +542,9 @@ class _Run:
                         self.result.minted += 1  # by this batch's killed earlier attempt
                     else:
                         self.result.reused += 1
+                        correction = self.store.changed(row, found)
+                        if correction is not None:
+                            corrections.append(correction)
                     line = relink(line, self.sign, row[0], link_key, code)
                 if self.qr is not None:
                     line = line.replace(QR_MARK + rows[k][0], self._cell(
@@ -518,6 +561,10 @@ class _Run:
             todo = retry
         else:
             raise RuntimeError("could not draw unique random codes for a block")
+        started = time.perf_counter()
+        self.store.update(corrections)
+        self.timing["inserting"] += time.perf_counter() - started
+        self.result.updated += len(corrections)
         assert self.out_file is not None
         self.out_file.write("".join(line for line in final if line is not None))
         if qr_jobs:
@@ -552,6 +599,11 @@ class _Run:
             safe_row([str(number),
                       duplicate_reason(reasons_in(plan.locale), row[1], row[2], row[3]), *cells]))
         return number, text.getvalue()
+def warnings_of(result: Result) -> dict | None:
+    """The warnings as the batch row and the manifest keep them; None when there are none."""
+    return {"count": result.warned, "rows": result.warnings} if result.warned else None
+
+
 def _write_manifest(path: Path, campaign: Campaign, scanned: Input, result: Result,
                     options: Options, keys: Sequence[str], started: dt.datetime) -> None:
     manifest = {
@@ -563,10 +615,12 @@ def _write_manifest(path: Path, campaign: Campaign, scanned: Input, result: Resu
         "dry_run": options.dry_run,
         "mapping": result.mapping,
         "attributes": result.attributes,
+        "ignored": result.ignored,
         "counts": {"rows": result.total_rows, "minted": result.minted, "reused": result.reused,
-                   "rejected": result.rejected},
+                   "updated": result.updated, "rejected": result.rejected},
         "output": str(result.output_path) if result.output_path else None,
         "errors": str(result.errors_path),
+        "warnings": warnings_of(result) or {"count": 0, "rows": []},
         "qr": str(result.qr_path) if result.qr_path else None,
         "key_id": tokens.key_id(keys),
         "started_at": started.isoformat(),

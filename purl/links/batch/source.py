@@ -12,11 +12,11 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from purl.links.batch.columns import BatchError, map_header
+from purl.links.batch.columns import BatchError, map_header, private_columns
 from purl.links.batch.rows import N_
 
 
@@ -80,6 +80,7 @@ class Preview:
     mapping: dict[str, str]  # column -> field, as ``generate`` would map it
     rows: list[list[str]]
     lines: int
+    ignored: list[str] = field(default_factory=list)  # IP or location columns, left out
 
 
 def preview(source: str | os.PathLike | IO[bytes], rows: int = 5) -> Preview:
@@ -93,9 +94,11 @@ def preview(source: str | os.PathLike | IO[bytes], rows: int = 5) -> Preview:
             reader = csv.reader(text, delimiter=delimiter)
             sample = list(itertools.islice((r for r in reader if any(r)), rows))
     by_index = {i: f for f, i in found.items()}
+    private = private_columns(header, {})
+    by_index.update(dict.fromkeys(private, "ignore"))
     return Preview(scanned.encoding, delimiter, header,
                    {name: by_index.get(i, "attribute") for i, name in enumerate(header)},
-                   sample, max(scanned.lines - 1, 0))
+                   sample, max(scanned.lines - 1, 0), [header[i] for i in private])
 
 
 def _sniff_delimiter(first_line: str) -> str:

@@ -3,8 +3,10 @@ PostgreSQL, and the look-up of people a campaign knows already."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,8 +22,14 @@ class Store:
     """The recipient table's bulk path on the session's own connection (SQLite or PostgreSQL)."""
 
     def __init__(self, session: Session, campaign: Campaign, channel: str,
-                 batch_id: int | None, variants: bool) -> None:
+                 batch_id: int | None, variants: bool, held: Sequence[str] = (),
+                 list_attributes: Sequence[str] = ()) -> None:
         self.session = session
+        # What the list says about a person (see ``changed``): looked up with the known ones.
+        self.held = tuple(held)
+        self.list_attributes = frozenset(list_attributes)
+        self._held_of_row = _getter([ROW_FIELDS.index(f) for f in self.held
+                                     if f != "attributes"])
         # Whoever this batch holds at or below this id was minted by an earlier attempt of
         # the same batch (its worker was killed), not by a row further up this run.
         self.before = (session.scalar(select(func.max(Recipient.id))) or 0) if batch_id else 0
@@ -127,13 +135,16 @@ class Store:
         cur.executemany(self.insert_sql, rows)
         return cur.rowcount
 
-    def existing(self, identities: Sequence[str]) -> dict[str, tuple[int, str, str | None, Any]]:
-        """identity -> (id, link key, code, batch_id) of this campaign's people on this
-        channel (the link key: see ``Recipient.link_key``)."""
-        found: dict[str, tuple[int, str, str | None, Any]] = {}
+    def existing(self, identities: Sequence[str]) -> dict[str, tuple]:
+        """identity -> (id, link key, code, batch_id, *held) of this campaign's people on this
+        channel (the link key: see ``Recipient.link_key``; held: their stored ``held``
+        columns, attributes as JSON text)."""
+        found: dict[str, tuple] = {}
         if self.postgres and not self.planned:
             self._refresh_statistics()
-        select = ("SELECT identity, id, public_id, code, batch_id FROM recipient WHERE "
+        held = "".join(", CAST(attributes AS TEXT)" if f == "attributes" else f", {f}"
+                       for f in self.held)
+        select = (f"SELECT identity, id, public_id, code, batch_id{held} FROM recipient WHERE "
                   f"campaign_id = {self.mark} AND channel = {self.mark} AND identity ")
         shared = [self.campaign_id, self.channel]
         if self.postgres:  # one array parameter: a block's 10,000 identities in one go
@@ -145,9 +156,48 @@ class Store:
         cur = self.cursor()
         for sql, params in queries:
             cur.execute(sql, params)
-            for identity, rid, public_id, code, batch_id in cur.fetchall():
-                found[identity] = (rid, Recipient.key_of(public_id, code), code, batch_id)
+            for identity, rid, public_id, code, batch_id, *stored in cur.fetchall():
+                found[identity] = (rid, Recipient.key_of(public_id, code), code, batch_id,
+                                   *stored)
         return found
+
+    def changed(self, row: tuple, found: tuple) -> tuple | None:
+        """A known person's corrections from the list: the new ``held`` values and the id, or
+        None when the row says what is stored. Only what the list has columns for counts: a
+        list without a title column keeps the stored title, and attributes named by none of
+        its columns stay."""
+        stored = found[4:]
+        new = self._held_of_row(row)
+        if "attributes" not in self.held:
+            return None if new == stored else (*new, found[0])
+        attributes, old_text = row[ROW_FIELDS.index("attributes")], stored[-1]
+        if new == stored[:-1] and attributes == old_text:
+            return None  # the common case: a re-run of the same list
+        if attributes != old_text:
+            old = json.loads(old_text) if old_text else {}
+            merged = {k: v for k, v in old.items() if k not in self.list_attributes}
+            merged.update(json.loads(attributes))
+            attributes = old_text if merged == old else json.dumps(merged, ensure_ascii=False)
+        if new == stored[:-1] and attributes == old_text:
+            return None
+        return (*new, attributes, found[0])
+
+    def update(self, changes: list[tuple]) -> None:
+        """Write the corrections ``changed`` found, a block's in one statement."""
+        if not changes:
+            return
+        cur = self.cursor()
+        if self.postgres:  # one statement per block: the rows as arrays, one per column
+            columns = [*self.held, "id"]
+            values = ", ".join(f"{c} = u.{c}::json" if c == "attributes" else f"{c} = u.{c}"
+                               for c in self.held)
+            arrays = ", ".join("%s::bigint[]" if c == "id" else "%s::text[]" for c in columns)
+            cur.execute(f"UPDATE recipient AS r SET {values} FROM unnest({arrays}) "
+                        f"AS u({', '.join(columns)}) WHERE r.id = u.id",
+                        [list(column) for column in zip(*changes, strict=True)])
+        else:
+            values = ", ".join(f"{c} = ?" for c in self.held)
+            cur.executemany(f"UPDATE recipient SET {values} WHERE id = ?", changes)
 
     def _refresh_statistics(self) -> None:
         """PostgreSQL plans the lookup above from the table's statistics. Right after a big
@@ -177,6 +227,14 @@ class Store:
 
 
 SHARED_COLUMNS = ("campaign_id", "batch_id", "channel", "created_at")
+
+
+def _getter(indices: list[int]) -> Any:
+    """A row's values at ``indices``, always as a tuple (itemgetter gives one value bare)."""
+    if len(indices) == 1:
+        index = indices[0]
+        return lambda row: (row[index],)
+    return itemgetter(*indices) if indices else lambda row: ()
 
 
 def _sql_text(value: Any) -> str:
