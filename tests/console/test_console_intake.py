@@ -96,6 +96,25 @@ def test_the_results_page_lists_each_rejected_row_with_its_number_and_reason(con
     assert "</html>" not in fragment and _rejection_rows(fragment) == rows
 
 
+def test_the_results_page_lists_names_to_check_and_corrected_people(console):
+    url = minted_mailchimp(console)
+    page = console.get(url).get_data(as_text=True)
+    table = re.search(r'<table class="warnings[ "].*?</table>', page, re.S)
+    assert table and "Zeilen zum Prüfen" in page
+    cells = re.findall(r'<tr><td class="num"[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>',
+                       table.group(0))
+    assert cells == [("4", "First Name")]  # Eve's formula, minted but listed, in her column
+    assert "HYPERLINK" in table.group(0) and "<script" not in table.group(0)
+    fragment = console.get(url, headers=HX).get_data(as_text=True)
+    assert "</html>" not in fragment and "Zeilen zum Prüfen" in fragment
+
+    # The corrected list again: the page says who was updated.
+    again = upload(console, MAILCHIMP.replace("Şahin".encode(), b"Sahin-Korrigiert"),
+                   "audience.csv")
+    mint(console, again, MAILCHIMP_MAP)
+    assert "davon 1 mit korrigierten Angaben" in console.get(again).get_data(as_text=True)
+
+
 def test_the_results_page_shows_the_first_200_and_sends_to_the_download_for_all(console):
     header = "Vorname;Nachname;E-Mail\r\n"
     good = "Anna;Groß;anna@example.org\r\n"
