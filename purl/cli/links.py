@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import sys
 from pathlib import Path
@@ -145,10 +146,22 @@ def generate(campaign_slug: str, input_path: Path, out: Path, qr_dir: Path | Non
     click.echo(f"columns: {mapped}" + (f"; kept as attributes: {', '.join(result.attributes)}"
                                        if result.attributes else ""), err=True)
     if result.rejected:
+        if dry_run:
+            _echo_errors(result)
         click.echo(f"rejected rows with reasons: {result.errors_path}", err=True)
     click.echo(result.summary())
     if not result.usable:
         raise SystemExit(1)
+
+
+def _echo_errors(result: batch.Result) -> None:
+    """A dry run's rejected rows, as ``row N: reason``: what to fix before the real run."""
+    assert result.errors_path is not None
+    with result.errors_path.open(encoding="utf-8-sig", newline="") as errors:
+        rows = csv.reader(errors, delimiter=result.delimiter)
+        next(rows, None)
+        for row in rows:
+            click.echo(f"row {row[0]}: {row[1]}")
 
 
 @purl_cli.command("revoke")

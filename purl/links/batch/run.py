@@ -54,7 +54,9 @@ from purl.links.batch.columns import (
 )
 from purl.links.batch.rows import (
     FIELDS,
+    N_,
     QR_MARK,
+    ROW_MARK,
     Plan,
     Prepared,
     Row,
@@ -62,6 +64,7 @@ from purl.links.batch.rows import (
     prepare,
     reasons_in,
     relink,
+    row_label,
 )
 from purl.links.batch.source import Input, read_columns, record_blocks, scan
 from purl.links.batch.store import Store
@@ -70,6 +73,10 @@ from purl.models import Batch, Campaign, Recipient, utcnow
 from purl.spreadsheet import safe_cell, safe_row
 
 log = logging.getLogger(__name__)
+
+EMPTY = N_("the file has its header but no rows below it: put one person per row under the "
+           "column names, then upload it again")
+
 
 class TakenOver(Exception):  # noqa: N818 - a state, not a mistake
     """This run's batch is run elsewhere now (a job whose lease ran out): stop, and leave the
@@ -114,6 +121,11 @@ class Result:
     manifest_path: Path | None = None
     qr_path: Path | None = None
     dry_run: bool = False
+
+    @property
+    def accounted(self) -> bool:
+        """Every record of the input is linked or reported."""
+        return self.minted + self.reused + self.rejected == self.total_rows
 
     @property
     def usable(self) -> int:
@@ -206,8 +218,7 @@ def generate(
         return _generate(session, campaign, scanned, out, errors_path, manifest_path, keys,
                          base_url, options, progress, started)
     finally:
-        if isinstance(source, (str, os.PathLike)) or scanned.binary is not source:
-            scanned.binary.close()
+        scanned.close(source)
 
 
 
@@ -230,8 +241,9 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
     attribute_columns = [(header[i], i) for i in range(width)
                          if i not in mapped and header[i] not in OUTPUT_COLUMNS + (QR_COLUMN,)]
     result.attributes = [name for name, _ in attribute_columns]
-    # Excel wrote it (BOM or its ANSI code page), or will open it: UTF-8 with a BOM.
-    bom = scanned.encoding in ("utf-8-sig", "cp1252") or options.excel
+    # Excel wrote it (BOM, its ANSI code page, UTF-16, a workbook), or will open it: UTF-8
+    # with a BOM.
+    bom = scanned.encoding != "utf-8" or options.excel
     out_encoding = "utf-8-sig" if bom else "utf-8"
     # A re-run on our own output replaces our columns instead of adding them twice.
     extra_columns = list(OUTPUT_COLUMNS) + ([QR_COLUMN] if options.qr_dir else [])
@@ -243,7 +255,7 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
     variants = variant_keys(campaign)
     link_base = campaign_link_base(campaign, base_url) + "/p/"
     plan = Plan(
-        encoding=encoding, delimiter=delimiter, width=width,
+        encoding=encoding, delimiter=delimiter, width=width, header=tuple(header),
         picks=tuple(mapping.get(f, -1) for f in FIELDS),
         column_of={f: header[i] for f, i in mapping.items()},
         attribute_columns=tuple(attribute_columns),
@@ -295,7 +307,8 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         if workers:
             pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (plan,))
         pending: deque[Any] = deque()
-        for block, first in record_blocks(scanned.binary, delimiter, block_bytes, 2):
+        for block, first in record_blocks(scanned.binary, delimiter, block_bytes,
+                                          scanned.first_line):
             if pool is None:
                 pending.append(_Done(prepare(plan, run.sign, block, first)))
             else:
@@ -305,6 +318,8 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
                 run.take(run.wait(pending.popleft()))
         while pending:
             run.take(run.wait(pending.popleft()))
+        if not run.processed:
+            raise BatchError(EMPTY)
         run.finish()
     except BaseException as exc:
         if pool is not None:
@@ -333,6 +348,11 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
     if qr:
         qr.close()
     result.total_rows = run.processed
+    if not result.accounted:
+        # Never expected: every record is read, then minted, reused or rejected. Said loudly,
+        # in the log and the manifest, instead of a count that quietly does not add up.
+        log.error("batch %s does not add up: %s of %s rows", batch_id, result.summary(),
+                  result.total_rows)
     if batch_id is not None:
         batch = session.get(Batch, batch_id)
         session.refresh(batch)
@@ -376,6 +396,7 @@ class _Run:
         self.commit_rows, self.progress, self.total = commit_rows, progress, total
         self.sign = tokens.signer_for_batch(plan.keys)
         self.processed = 0
+        self.records = 0  # records of the blocks taken, blank ones too: their row numbers
         self.committed = 0
         # Where the main process's time goes (logged at the end): the batch's critical path.
         self.timing = dict.fromkeys(("waiting", "inserting", "committing"), 0.0)
@@ -402,13 +423,24 @@ class _Run:
             self._mint(prepared, more_errors)
         if more_errors:
             merged = sorted(prepared.errors() + more_errors, key=lambda e: e[0])
-            self.err_file.write("".join(text for _line, text in merged))
-        else:
-            self.err_file.write(prepared.err_text)
+            self.err_file.write(self._numbered("".join(text for _line, text in merged)))
+        elif prepared.err_text:
+            self.err_file.write(self._numbered(prepared.err_text))
+        self.records += prepared.records
         if self.out_file is not None and self.processed - self.committed >= self.commit_rows:
             self._commit()
         if self.progress:
             self.progress(self.processed, max(self.total, self.processed))
+
+    def _row(self, index: int) -> int:
+        """The spreadsheet row of a block's record: the header is row 1."""
+        return self.records + index + 2
+
+    def _numbered(self, text: str) -> str:
+        """Error lines with their row numbers in place of the workers' marks."""
+        _ = reasons_in(self.plan.locale)
+        return ROW_MARK.sub(
+            lambda m: row_label(_, self._row(int(m[1])), int(m[2])), text)
 
     def finish(self) -> None:
         if self.out_file is not None:
@@ -546,12 +578,13 @@ class _Run:
         for target in plan.targets:
             if target < plan.width:
                 cells[target] = ""  # our own columns from an earlier run: no link here
-        number = prepared.lines[k]
+        index = prepared.lines[k]
+        _ = reasons_in(plan.locale)
         text = io.StringIO()
         csv.writer(text, delimiter=plan.delimiter).writerow(
-            safe_row([str(number),
-                      duplicate_reason(reasons_in(plan.locale), row[1], row[2], row[3]), *cells]))
-        return number, text.getvalue()
+            [row_label(_, self._row(index), prepared.physical[k]),
+             duplicate_reason(_, row[1], row[2], row[3]), *safe_row(cells)])
+        return index, text.getvalue()
 def _write_manifest(path: Path, campaign: Campaign, scanned: Input, result: Result,
                     options: Options, keys: Sequence[str], started: dt.datetime) -> None:
     manifest = {
@@ -564,7 +597,8 @@ def _write_manifest(path: Path, campaign: Campaign, scanned: Input, result: Resu
         "mapping": result.mapping,
         "attributes": result.attributes,
         "counts": {"rows": result.total_rows, "minted": result.minted, "reused": result.reused,
-                   "rejected": result.rejected},
+                   "rejected": result.rejected,
+                   "accounted": result.accounted, "rule": "minted + reused + rejected = rows"},
         "output": str(result.output_path) if result.output_path else None,
         "errors": str(result.errors_path),
         "qr": str(result.qr_path) if result.qr_path else None,
