@@ -344,3 +344,43 @@ def test_random_bytes_never_raise_anything_but_a_batch_error(app, campaign, tmp_
     except batch.BatchError:
         return
     assert result.minted + result.reused + result.rejected == result.total_rows
+
+
+@pytest.fixture
+def console(make_app, demo, tmp_path):  # noqa: ANN001, ANN201
+    """A signed-in client whose batches finish in the request, as a worker would run them."""
+    from purl.demo.load import DEMO_PASSWORD, DEMO_USER
+    from tests.conftest import login
+
+    app = make_app(UPLOAD_FOLDER=str(tmp_path / "uploads"), CONSOLE_BATCH_WAIT=True)
+    client = app.test_client()
+    login(client, DEMO_USER, DEMO_PASSWORD)
+    client.application = app
+    return client
+
+
+def test_console_upload_previews_and_mints_an_xlsx(console, tmp_path):
+    from tests.conftest import csrf_token
+
+    page = console.get("/console/campaigns/winter-2026").get_data(as_text=True)
+    assert 'accept=".csv,.txt,text/csv,.xlsx,.xls,.ods"' in page
+    book = write_xlsx(tmp_path / "kunden.xlsx", [
+        ["Kundennummer", "Vorname", "E-Mail", "Geburtstag"],
+        [10001, "Jörg", "j@example.de", dt.date(1980, 5, 17)],
+        [10002, "Ayşe", "kaputt@", dt.date(1990, 1, 2)],
+    ])
+    response = console.post("/console/campaigns/winter-2026/batches", data={
+        "csrf_token": csrf_token(page), "file": (io.BytesIO(book.read_bytes()), book.name)},
+        content_type="multipart/form-data")
+    assert response.status_code == 303
+    page = console.get(response.location).get_data(as_text=True)
+    assert "Jörg" in page and "17.05.1980" in page and "PK" not in page
+    form = {f"map-{i}": v for i, v in enumerate(
+        ["external_id", "first_name", "email", "attribute"])}
+    form.update({"channel": "email", "csrf_token": csrf_token(page)})
+    assert console.post(response.location, data=form).status_code == 303
+    with console.application.app_context():
+        from purl.models import Batch
+
+        done = db.session.scalar(db.select(Batch))
+        assert (done.status, done.minted, done.rejected) == ("done", 1, 1)
