@@ -294,8 +294,7 @@ def read_columns(scanned: Input) -> tuple[str, str, list[str]]:
         cut += 1
     first_line = probe[:cut].decode(encoding, errors="replace")
     if not first_line.strip():
-        raise BatchError(N_("the file is empty: its first line must name the columns "
-                            "(Vorname, Nachname, E-Mail, …), the people follow below it"))
+        raise BatchError(N_("the file is empty: the first line must name the columns"))
     delimiter = _sniff_delimiter(first_line)
     if '"' in first_line:
         # A quoted column name may hold a line break (a sheet's wrapped header cell).
