@@ -384,3 +384,11 @@ def test_console_upload_previews_and_mints_an_xlsx(console, tmp_path):
 
         done = db.session.scalar(db.select(Batch))
         assert (done.status, done.minted, done.rejected) == ("done", 1, 1)
+
+
+def test_preview_reads_a_field_over_the_csv_modules_limit(tmp_path):
+    """It answered 500 in the console (``field larger than field limit``)."""
+    source = tmp_path / "in.csv"
+    source.write_text(f"E-Mail;Notiz\na@example.de;{'n' * 200_000}\n")
+    seen = batch.preview(source)
+    assert seen.rows[0][0] == "a@example.de" and len(seen.rows[0][1]) == 200_000
