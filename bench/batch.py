@@ -6,6 +6,10 @@ Not a test: it prints figures and ratios measured side by side in one run.
     .venv/bin/python bench/batch.py --rows 1000000 \\
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/DB   # PostgreSQL
 
+``--xlsx`` also writes the same rows as an .xlsx (numbers as numbers) and mints them into a
+fresh campaign, printing that rate and its ratio to the CSV run (the reader converts the
+first sheet once into a UTF-8 CSV, then reads it like any other list).
+
 The raw baseline reads the same CSV, draws and HMAC-signs the same kind of codes and writes the
 same output columns (link, code, salutation) with no database: the floor the engine is
 measured against. Peak memory is the largest sum, sampled while the engine runs, of the
