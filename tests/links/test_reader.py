@@ -163,6 +163,14 @@ def test_xlsx_preview_shows_its_columns(tmp_path):
     assert seen.mapping == {"E-Mail": "email", "Vorname": "first_name"}
 
 
+def test_tab_separated_text_named_xls_reads_as_text(app, campaign, tmp_path):
+    """Old CRMs export tab-separated text and call it ".xls": the bytes decide."""
+    source = tmp_path / "export.xls"
+    source.write_bytes(UMLAUTS.replace(";", "\t").encode("cp1252", "replace"))
+    result = run(app, source, tmp_path / "out.csv")
+    assert (result.encoding, result.delimiter, result.minted) == ("cp1252", "\t", 2)
+
+
 def test_cli_generate_takes_an_xlsx(app, campaign, runner, tmp_path):
     source = write_xlsx(tmp_path / "kunden.xlsx", [["E-Mail"], ["a@example.de"], ["kaputt@"]])
     out = tmp_path / "out.csv"

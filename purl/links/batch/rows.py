@@ -2,8 +2,9 @@
 
 A million-row list is cut into blocks of whole records (:func:`record_blocks`); each block is
 turned, without the database, into everything the batch needs from it (:func:`prepare`): its
-rejected rows with their line numbers and reasons, and for every good row the recipient's
-database values with a fresh code, plus its finished output line. The batch's
+rejected rows with their reasons (unclosed quotes, control characters and undecodable bytes
+too), and for every good row the recipient's database values with a fresh code, plus its
+finished output line. The batch's
 main process only inserts the rows and writes the text, so on two cores the Python work of
 one block overlaps the database work of the one before.
 """

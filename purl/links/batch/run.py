@@ -3,19 +3,22 @@
 ``generate`` is the one entry point the CLI, the console's jobs and the API call. It streams
 the input, so a million rows fit in a few hundred megabytes:
 
-1. a first pass hashes the file, counts its lines and finds its encoding (UTF-8, UTF-8 with BOM,
-   or Windows-1252 as Excel writes it);
+1. a first pass hashes the file, counts its lines and finds what it is (``source.scan``):
+   UTF-8 (with or without BOM), a code page (Windows-1252 as Excel writes it), UTF-16 or a
+   workbook (both converted once to UTF-8), or not a list at all (refused);
 2. the header is mapped to recipient fields (German and English names, ``--map`` overrides);
 3. the rest is cut into blocks of whole records, and every core turns blocks into checked rows
    with fresh links and finished output lines (``rows.prepare``); rejected rows go to
-   ``OUT.errors.csv`` with their line number;
+   ``OUT.errors.csv`` with their row number as a spreadsheet shows it (the main process fills
+   it in: only it knows how many records the blocks before held);
 4. the main process inserts each block's rows through the database's bulk path, ``INSERT …
    ON CONFLICT DO NOTHING`` against the unique (campaign, channel, identity) constraint,
    committing every ``commit_rows``, so a re-run, an overlapping list, a run killed half-way or
    two runs at once never mint a second link for a person and never lose one. A row that was
    there already keeps its link: its line is rewritten with it;
 5. the lines (``purl_url``, ``purl_code``, ``salutation_line`` and ``qr_file`` added) are
-   written in input order, then a small manifest beside them.
+   written in input order, then a small manifest beside them, which states whether
+   ``minted + reused + rejected`` came to the rows read.
 
 Longer than most modules here, on purpose: ``generate`` and ``_Run`` (its main-process half)
 share one plan, one store and one result, and read best side by side.

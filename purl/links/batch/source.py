@@ -115,7 +115,19 @@ def scan(source: str | os.PathLike | IO[bytes]) -> Input:
     size = binary.seek(0, 2)
     binary.seek(0)
     scanned = Input(binary, digest.hexdigest(), lines, "utf-8", name, size)
-    if name.lower().endswith(SHEET_SUFFIXES) or head.startswith(_SHEET_SIGNATURES):
+    try:
+        return _identify(scanned, head, broken, valid, invalid)
+    except BaseException:
+        if binary is not source:
+            binary.close()
+        raise
+
+
+def _identify(scanned: Input, head: bytes, broken: bool, valid: int, invalid: int) -> Input:
+    """What the scanned file is, from its first 64 KiB and how much of it was UTF-8: a
+    workbook or UTF-16 (converted), UTF-8, a code page, or not text at all (refused)."""
+    # By its bytes, not its name: old CRMs export tab-separated text as ".xls".
+    if head.startswith(_SHEET_SIGNATURES):
         return _from_sheet(scanned)
     if head.startswith(_BINARY_SIGNATURES):
         raise BatchError(NOT_TEXT)
@@ -141,7 +153,7 @@ def scan(source: str | os.PathLike | IO[bytes]) -> Input:
         # its umlauts.
         pass
     else:
-        scanned.encoding = scanned.text_encoding = _detect(binary, size)
+        scanned.encoding = scanned.text_encoding = _detect(scanned.binary, scanned.size)
     return scanned
 
 
