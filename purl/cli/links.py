@@ -99,7 +99,7 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 
 @purl_cli.command("generate")
 @click.argument("campaign_slug")
-@click.argument("input_path", metavar="INPUT.csv",
+@click.argument("input_path", metavar="INPUT",
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The list with links added; errors go to OUT.errors.csv.")
@@ -123,7 +123,8 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 def generate(campaign_slug: str, input_path: Path, out: Path, qr_dir: Path | None,
              qr_format: str, qr_zip: bool, maps: tuple[str, ...], channel: str, dry_run: bool,
              seed_emails: str, excel: bool, chunk_size: int, workers: int | None) -> None:
-    """Add a personal link to every row of INPUT.csv (a CRM or Excel export)."""
+    """Add a personal link to every row of INPUT: a CRM or Excel export as CSV (any common
+    encoding and delimiter) or a workbook (.xlsx, .xls, .ods: its first sheet)."""
     campaign = _campaign(campaign_slug)
     if qr_zip and qr_dir is None:
         qr_dir = out.with_name(out.stem + "-qr")
