@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import sys
 from pathlib import Path
@@ -98,7 +99,7 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 
 @purl_cli.command("generate")
 @click.argument("campaign_slug")
-@click.argument("input_path", metavar="INPUT.csv",
+@click.argument("input_path", metavar="INPUT",
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The list with links added; errors go to OUT.errors.csv.")
@@ -122,7 +123,8 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 def generate(campaign_slug: str, input_path: Path, out: Path, qr_dir: Path | None,
              qr_format: str, qr_zip: bool, maps: tuple[str, ...], channel: str, dry_run: bool,
              seed_emails: str, excel: bool, chunk_size: int, workers: int | None) -> None:
-    """Add a personal link to every row of INPUT.csv (a CRM or Excel export)."""
+    """Add a personal link to every row of INPUT: a CRM or Excel export as CSV (any common
+    encoding and delimiter) or a workbook (.xlsx, .xls, .ods: its first sheet)."""
     campaign = _campaign(campaign_slug)
     if qr_zip and qr_dir is None:
         qr_dir = out.with_name(out.stem + "-qr")
@@ -148,6 +150,8 @@ def generate(campaign_slug: str, input_path: Path, out: Path, qr_dir: Path | Non
         click.echo(f"left out as IP or location data: {', '.join(result.ignored)} "
                    "(keep one with --map COLUMN=attribute)", err=True)
     if result.rejected:
+        if dry_run:
+            _echo_errors(result)
         click.echo(f"rejected rows with reasons: {result.errors_path}", err=True)
     for warning in result.warnings:
         click.echo("warning: row {row}, {column} {value!r}: {reason}".format(**warning), err=True)
@@ -156,6 +160,16 @@ def generate(campaign_slug: str, input_path: Path, out: Path, qr_dir: Path | Non
     click.echo(result.summary())
     if not result.usable:
         raise SystemExit(1)
+
+
+def _echo_errors(result: batch.Result) -> None:
+    """A dry run's rejected rows, as ``row N: reason``: what to fix before the real run."""
+    assert result.errors_path is not None
+    with result.errors_path.open(encoding="utf-8-sig", newline="") as errors:
+        rows = csv.reader(errors, delimiter=result.delimiter)
+        next(rows, None)
+        for row in rows:
+            click.echo(f"row {row[0]}: {row[1]}")
 
 
 @purl_cli.command("revoke")

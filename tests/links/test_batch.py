@@ -223,7 +223,8 @@ def test_manifest_names_campaign_input_hash_counts_and_key(app, campaign, runner
     assert manifest["campaign"] == "herbst"
     assert manifest["input"]["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
     assert manifest["counts"] == {"rows": 6, "minted": 4, "reused": 0, "updated": 0,
-                                  "rejected": 2}
+                                  "rejected": 2, "accounted": True,
+                                  "rule": "minted + reused + rejected = rows"}
     assert manifest["key_id"] == tokens.key_id(TEST_KEYS)
     assert TEST_KEYS[0] not in json.dumps(manifest)
     with app.app_context():
@@ -611,8 +612,9 @@ def test_every_core_gives_what_one_core_gives(app, campaign, tmp_path):
     assert many[3]["Notiz"] == "'=SUMME(A1)"
     assert (tmp_path / "one.errors.csv").read_bytes() == (tmp_path / "many.errors.csv").read_bytes()
     _, errors = read(tmp_path / "many.errors.csv")
-    # Lines count the line breaks inside quoted cells, as an editor shows them.
-    assert errors[0]["line"] == "8" and "kaputt4@" in errors[0]["reason"]
+    # Rows count as a spreadsheet shows them; the text line (counting the line breaks inside
+    # quoted cells, as an editor shows them) follows when it differs.
+    assert errors[0]["line"] == "6 (Textzeile 8)" and "kaputt4@" in errors[0]["reason"]
 
 
 def test_a_person_twice_in_different_blocks_keeps_the_first_link(app, campaign, tmp_path):
@@ -655,7 +657,7 @@ def test_reasons_are_in_the_campaigns_language(app, campaign, tmp_path):
     _, errors = read(tmp_path / "out.errors.csv")
     assert [e["reason"] for e in errors] == [
         "E-Mail 'kim@example' is not a valid email address",
-        "duplicate of line 2: same customer id '10001'",
+        "duplicate of row 2: same customer id '10001'",
     ]
 
 

@@ -96,7 +96,8 @@ def test_a_corrected_rerun_updates_the_people_and_keeps_their_links(
 
     manifest = json.loads(again.manifest_path.read_text(encoding="utf-8"))
     assert manifest["counts"] == {"rows": 3, "minted": 0, "reused": 3, "updated": 3,
-                                  "rejected": 0}
+                                  "rejected": 0, "accounted": True,
+                                  "rule": "minted + reused + rejected = rows"}
     with app.app_context():
         assert db.session.get(Batch, again.batch_id).updated == 3
         assert db.session.get(Batch, first.batch_id).updated == 0
@@ -256,9 +257,10 @@ def test_suspicious_names_are_minted_and_listed_with_their_rows(app, campaign, r
     manifest = json.loads((tmp_path / "out.manifest.json").read_text(encoding="utf-8"))
     assert manifest["warnings"]["count"] == 5
     assert [(w["row"], w["column"], w["value"]) for w in manifest["warnings"]["rows"]] == [
-        (3, "Vorname", "+491701234567"), (4, "Vorname", '=HYPERLINK("http://x")'),
-        (5, "Nachname", "<script>alert(1)</script>"), (6, "Vorname", "@kim"),
-        (6, "Nachname", "-Lang")]
+        # Row labels as the rejected rows have them: as the spreadsheet shows the row.
+        ("3", "Vorname", "+491701234567"), ("4", "Vorname", '=HYPERLINK("http://x")'),
+        ("5", "Nachname", "<script>alert(1)</script>"), ("6", "Vorname", "@kim"),
+        ("6", "Nachname", "-Lang")]
     assert manifest["warnings"]["rows"][1]["reason"] == \
         "beginnt mit = wie eine Tabellenformel"
     with app.app_context():
@@ -273,7 +275,7 @@ def test_warnings_are_counted_all_and_listed_up_to_200(app, campaign, tmp_path):
     source = write(tmp_path / "many.csv", "Kundennummer;Vorname;Nachname\r\n" + rows)
     result = run(app, campaign, source, tmp_path / "out.csv", chunk_size=64, workers=2)
     assert (result.warned, len(result.warnings)) == (450, 200)
-    assert [w["row"] for w in result.warnings] == list(range(2, 202))
+    assert [w["row"] for w in result.warnings] == [str(row) for row in range(2, 202)]
     dry = run(app, campaign, source, tmp_path / "dry.csv", dry_run=True)
     assert dry.summary() == "dry run: would have minted 0, reused 450 (updated 0), " \
                             "rejected 0, warnings 450"

@@ -196,10 +196,12 @@ def test_a_nul_then_equals_cell_is_neutralised_in_links_and_errors_csv(console):
     links = console.get(batch_url + "/links.csv")
     assert links.status_code == 200
     rows = _cells(links.data)
-    anna = next(r for r in rows if r[:2] == ["Anna", "Muster"])
-    assert anna[3] == "'=HYPERLINK(\"https://evil.example\",\"Gewinn\")"
+    # A NUL rejects its row (#13); the rejected cells are neutralised in the errors file.
+    assert not any(r[:2] == ["Anna", "Muster"] for r in rows)
     errors = _cells(console.get(batch_url + "/errors.csv").data)
-    rejected = errors[1]
+    anna = next(r for r in errors if r[2:4] == ["Anna", "Muster"])
+    assert anna[5] == "'=HYPERLINK(\"https://evil.example\",\"Gewinn\")"
+    rejected = errors[2]
     assert rejected[2] == rejected[5] == "'=HYPERLINK(\"https://evil.example\",\"Gewinn\")"
     for row in rows + errors:
         for cell in row:

@@ -4,9 +4,9 @@ and German spreadsheets give them, corrected by the marketer's own mapping."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from purl.links.batch.rows import FIELDS
+from purl.links.batch.rows import FIELDS, N_
 from purl.links.identity import IDENTIFYING
 
 CHANNELS = ("email", "print", "sms", "whatsapp", "push")
@@ -51,7 +51,22 @@ MAILCHIMP_MARKERS = frozenset(("leid", "euid", "memberrating", "optintime", "con
 
 
 class BatchError(ValueError):
-    """The whole file cannot be read (not a single row): a message for the marketer."""
+    """The whole file cannot be read (not a single row): a message for the marketer.
+
+    ``message`` is a catalog msgid (English) and ``params`` its values, so a surface can say
+    it in the marketer's language (:meth:`translated`); ``str()`` is the English text."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message % params if params else message)
+        self.message, self.params = message, params
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        text = gettext(self.message)
+        return text % self.params if self.params else text
+
+
+DUPLICATE_COLUMN = N_("the header names the column %(column)s twice: rename one of them or "
+                      "delete the one you do not need, then use the file again")
 
 
 def _header_key(name: str) -> str:
@@ -62,8 +77,11 @@ def _header_key(name: str) -> str:
 def map_header(header: Sequence[str], overrides: Mapping[str, str]) -> dict[str, int]:
     """field -> column index. Overrides name a column (as written or normalised) and a field
     (or ``attribute`` to keep an auto-mapped column as a plain attribute)."""
-    by_key = {}
+    by_key: dict[str, int] = {}
     for index, name in enumerate(header):
+        if name and name in by_key and header[by_key[name]] == name:
+            # Only one of the two would be used: which one, nobody could tell.
+            raise BatchError(DUPLICATE_COLUMN, column=repr(name))
         by_key.setdefault(name, index)
         by_key.setdefault(_header_key(name), index)
     mapping: dict[str, int] = {}

@@ -2,8 +2,9 @@
 
 A million-row list is cut into blocks of whole records (:func:`record_blocks`); each block is
 turned, without the database, into everything the batch needs from it (:func:`prepare`): its
-rejected rows with their line numbers and reasons, and for every good row the recipient's
-database values with a fresh code, plus its finished output line. The batch's
+rejected rows with their reasons (unclosed quotes, control characters and undecodable bytes
+too), and for every good row the recipient's database values with a fresh code, plus its
+finished output line. The batch's
 main process only inserts the rows and writes the text, so on two cores the Python work of
 one block overlaps the database work of the one before.
 """
@@ -14,7 +15,8 @@ import csv
 import io
 import marshal
 import re
-from collections.abc import Callable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring as _quote
 from pathlib import Path
@@ -43,6 +45,25 @@ _SUSPICIOUS = re.compile(rf"^[=+@-]|{_DIGITS}|<[A-Za-z/!?]")
 _MARKUP = re.compile(r"<[A-Za-z/!?][^>\s]{0,20}>?")
 WARNINGS_KEPT = 200  # per batch (and per block): the rest are counted, not listed
 
+# A record longer than this is rejected (its row, not the file); the csv module's own field
+# limit is lifted, so a long field is this rule's to refuse and never a crash.
+RECORD_LIMIT = 1 << 20
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+# NUL and the other control characters (not tab, CR, LF), and bytes that did not decode
+# (surrogate escapes): never in a name or an address.
+_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\udc80-\udcff]")
+_UNDECODED = re.compile("[\udc80-\udcff]")
+_BREAK = re.compile("\r\n?|\n")
+# Stands in an error line for its row number until the main process knows how many records
+# the blocks before held: record index within the block and physical line.
+_ROW_MARK = "\x1e{}:{}\x1e"
+ROW_MARK = re.compile("\x1e(\\d+):(\\d+)\x1e")
+
+
+class Opened(bytes):
+    """A record's first line whose quote never closes (cut off by ``record_blocks``)."""
+
+
 # A recipient row as the database takes it, in this order.
 ROW_FIELDS = ("code", "identity", "external_id", "email", "first_name", "last_name",
               "gender", "title", "company", "attributes", "is_seed")
@@ -70,20 +91,70 @@ def N_(message: str) -> str:
 
 # (what identified the person, whether the earlier line is known) -> reason
 _DUPLICATE = {
-    ("id", True): N_("duplicate of line %(line)d: same customer id %(value)s"),
+    ("id", True): N_("duplicate of row %(row)s: same customer id %(value)s"),
     ("id", False): N_("duplicate of an earlier row: same customer id %(value)s"),
-    ("email", True): N_("duplicate of line %(line)d: same email address %(value)s"),
+    ("email", True): N_("duplicate of row %(row)s: same email address %(value)s"),
     ("email", False): N_("duplicate of an earlier row: same email address %(value)s"),
-    ("row", True): N_("duplicate of line %(line)d: same name and details"),
+    ("row", True): N_("duplicate of row %(row)s: same name and details"),
     ("row", False): N_("duplicate of an earlier row: same name and details"),
 }
+UNCLOSED = N_('a quote (") opened in this row is never closed, so it would take in the rows '
+              "below it: they were read on their own; close or remove the quote")
+TOO_LONG = N_("is longer than 1 MB")
+UNDECODED = N_("holds bytes that are not %(encoding)s text: save the file as CSV UTF-8")
+CONTROL = N_("%(column)s holds a control character (%(char)s): remove it")
 
 
 def duplicate_reason(_: Translate, identity: str, external_id: str | None, email: str | None,
-                     earlier_line: int | None = None) -> str:
+                     earlier_row: str | None = None) -> str:
     kind = identity.split(":", 1)[0]
     value = {"id": external_id, "email": email}.get(kind)
-    return _(_DUPLICATE[kind, bool(earlier_line)]) % {"line": earlier_line, "value": repr(value)}
+    return _(_DUPLICATE[kind, bool(earlier_row)]) % {"row": earlier_row, "value": repr(value)}
+
+
+def row_label(_: Translate, row: int, line: int) -> str:
+    """A row number as a spreadsheet shows it, with the text file's line when that differs
+    (a cell with a line break above it)."""
+    return str(row) if row == line else _("%(row)d (text line %(line)d)") % {
+        "row": row, "line": line}
+
+
+def _swallowed(cells: list[str], delimiter: str, width: int) -> bool:
+    """Whether a record running over several lines looks like an unclosed quote that took in
+    the records below it: a line inside one of its cells holds a whole row's delimiters."""
+    for cell in cells:
+        if "\n" in cell or "\r" in cell:
+            if width == 1:
+                return True
+            if any(part.count(delimiter) >= width - 1 for part in _BREAK.split(cell)[1:]):
+                return True
+    return False
+
+
+def records(text: str, delimiter: str, width: int
+            ) -> Iterator[tuple[int, int, list[str], str | None]]:
+    """(record index, line offset, cells, reason) for each record of ``text``, blank ones too
+    (a spreadsheet counts them as rows). A record whose quote never closes is cut back to
+    its first line and rejected, and the lines it took in are read on their own."""
+    offset, index = 0, 0
+    while True:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        previous, restart = 0, -1
+        for cells in reader:
+            start, previous = previous, reader.line_num
+            if previous - start > 1 and _swallowed(cells, delimiter, width):
+                restart = start
+                break
+            yield index, offset + start, cells, None
+            index += 1
+        if restart < 0:
+            return
+        lines = io.StringIO(text, newline="").readlines()
+        opener = next(csv.reader([lines[restart].rstrip("\r\n")], delimiter=delimiter), [])
+        yield index, offset + restart, opener, UNCLOSED
+        index += 1
+        text = "".join(lines[restart + 1:])
+        offset += restart + 1
 
 
 _LIMITED = [(FIELDS.index(name), limit) for name, limit in LIMITS.items()]
@@ -138,6 +209,7 @@ class Plan:
     # PostgreSQL: what every row shares (campaign, batch, channel, time), to write the rows as
     # COPY's CSV here, so the main process streams a block into the table in one call.
     copy_shared: tuple | None = None
+    header: tuple[str, ...] = ()  # column names, for reasons
 
 
 @dataclass
@@ -145,13 +217,15 @@ class Prepared:
     """One block's result: the rejected rows and, for each good row, its row and line."""
 
     processed: int = 0  # non-blank records
+    records: int = 0  # records, blank ones too: the rows a spreadsheet shows for the block
     rows: list[Row] = field(default_factory=list)
-    lines: list[int] = field(default_factory=list)  # input line of each good row
+    lines: list[int] = field(default_factory=list)  # record index of each good row
+    physical: list[int] = field(default_factory=list)  # input line of each good row
     out_text: str = ""
     out_sizes: list[int] = field(default_factory=list)  # characters of each row's line
     err_text: str = ""
     err_sizes: list[int] = field(default_factory=list)
-    err_lines: list[int] = field(default_factory=list)
+    err_lines: list[int] = field(default_factory=list)  # record index of each rejected row
     packed: bytes = b""
     copy_text: str = ""  # the rows as COPY … (FORMAT csv) takes them, when the plan asks
     warned: int = 0  # suspicious names among the good rows (see ``suspicion``)
@@ -183,32 +257,71 @@ def _split_text(text: str, sizes: Sequence[int]) -> list[str]:
     return parts
 
 
+def _bad_reason(_: Translate, plan: Plan, cells: list[str]) -> str | None:
+    """Why a row holding a control character or bytes that did not decode is refused."""
+    for index, cell in enumerate(cells):
+        found = _BAD.search(cell)
+        if found is None:
+            continue
+        if _UNDECODED.match(found.group()):
+            return _(UNDECODED) % {"encoding": plan.encoding.upper()}
+        column = plan.header[index] if index < len(plan.header) else str(index + 1)
+        return _(CONTROL) % {"column": column, "char": f"U+{ord(found.group()):04X}"}
+    return None
+
+
+def _clean(cells: list[str]) -> list[str]:
+    """Cells fit to write back into the errors file (undecoded bytes as U+FFFD)."""
+    return [_UNDECODED.sub("\ufffd", c) for c in cells]
+
+
 def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: int) -> Prepared:
-    """Read, check and (unless a dry run) mint one block of whole records."""
-    text = block.decode(plan.encoding, errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=plan.delimiter)
+    """Read, check and (unless a dry run) mint one block of whole records.
+
+    Row numbers are left as marks (:data:`ROW_MARK`): only the main process knows how many
+    records the blocks before this one held."""
+    text = block.decode(plan.encoding, errors="surrogateescape")
     result = Prepared()
     _ = reasons_in(plan.locale)
     errors = io.StringIO()
     write_error = csv.writer(errors, delimiter=plan.delimiter).writerow
+    if isinstance(block, Opened):  # cut off by record_blocks: only its first line is here
+        cells = next(csv.reader([text.rstrip("\r\n")], delimiter=plan.delimiter), [])
+        result.err_sizes.append(write_error(
+            [_ROW_MARK.format(0, first_line), _(UNCLOSED), *safe_row(_clean(cells))]))
+        result.err_lines.append(0)
+        result.processed = result.records = 1
+        result.err_text = errors.getvalue()
+        return result
     width, column_of, attribute_columns = plan.width, plan.column_of, plan.attribute_columns
     seeds = plan.seeds
     picks = plan.picks
+    # Rare checks, each skipped for a whole block that cannot need it.
+    suspect = _BAD.search(text) is not None
+    long = len(text) > RECORD_LIMIT
     # JSON by hand: json.dumps costs more than the rest of a row; keys are quoted once.
     attribute_keys = [(_quote(name), i) for name, i in attribute_columns]
     identity = ""
-    seen: dict[str, int] = {}  # identity -> line, for duplicates within the block
+    seen: dict[str, int] = {}  # identity -> record index, for duplicates within the block
+    seen_line: dict[str, int] = {}
     good: list[tuple[list[str], tuple]] = []
-    lines = result.lines
-    previous = 0
+    lines, physical = result.lines, result.physical
     processed = 0
-    for cells in reader:
-        start, previous = first_line + previous, reader.line_num
+    index = -1
+    for index, offset, cells, opened in records(text, plan.delimiter, width):
         if not any(cells):
             continue  # blank lines and Excel's trailing ";;;;" rows carry no one
+        start = first_line + offset
         processed += 1
-        reason = None
-        if len(cells) != width:
+        reason = _(opened) if opened else None
+        if reason is None and suspect:
+            reason = _bad_reason(_, plan, cells)
+            if reason is not None:
+                cells = _clean(cells)
+        if reason is None and long and sum(map(len, cells)) > RECORD_LIMIT:
+            reason = _(TOO_LONG)
+            cells = [c[:1000] for c in cells]
+        if reason is None and len(cells) != width:
             if len(cells) > width and not any(cells[width:]):
                 del cells[width:]
             elif len(cells) < width:
@@ -237,24 +350,29 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
         if reason is None:
             earlier = seen.get(identity)
             if earlier is None:
-                seen[identity] = start
+                seen[identity] = index
+                seen_line[identity] = start
             else:
-                reason = duplicate_reason(_, identity, ext, email, earlier)
+                reason = duplicate_reason(_, identity, ext, email,
+                                          _ROW_MARK.format(earlier, seen_line[identity]))
         if reason is not None:
-            result.err_sizes.append(write_error(safe_row([str(start), reason, *cells])))
-            result.err_lines.append(start)
+            result.err_sizes.append(write_error(
+                [_ROW_MARK.format(index, start), reason, *safe_row(cells)]))
+            result.err_lines.append(index)
             continue
         is_seed = (seed.lower() in _TRUE if seed else False) or (
             email.lower() in seeds if seeds and email else False)
-        lines.append(start)
+        lines.append(index)
+        physical.append(start)
         if (first and _SUSPICIOUS.search(first)) or (last and _SUSPICIOUS.search(last)):
-            _warn(result, _, start, column_of, first, last)
+            _warn(result, _, index, start, column_of, first, last)
         attributes = [f"{key}:{_quote(cells[i])}" for key, i in attribute_keys if cells[i]]
         # "Frau Dr." in the salutation column: a title there counts when no title column has one.
         gender, said = parse_salutation(gender) if gender else (None, None)
         good.append((cells, (
             identity, ext or None, email or None, first or None, last or None,
             gender, title or said, company or None, "{" + ",".join(attributes) + "}", is_seed)))
+    result.records = index + 1
     result.processed = processed
     result.err_text = errors.getvalue()
     out = io.StringIO()
@@ -294,14 +412,16 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
     return result
 
 
-def _warn(result: Prepared, _: Translate, row: int, column_of: Mapping[str, str],
-          first: str, last: str) -> None:
+def _warn(result: Prepared, _: Translate, index: int, line: int,
+          column_of: Mapping[str, str], first: str, last: str) -> None:
+    # The row is the record's index in the block until the main process numbers it (``line``
+    # is its physical line), as for the rejected rows.
     for name, value in (("first_name", first), ("last_name", last)):
         reason = suspicion(_, value) if value else None
         if reason is not None:
             result.warned += 1
             if len(result.warnings) < WARNINGS_KEPT:
-                result.warnings.append({"row": row, "column": column_of[name],
+                result.warnings.append({"row": index, "line": line, "column": column_of[name],
                                         "value": value[:100], "reason": reason})
 
 

@@ -3,19 +3,22 @@
 ``generate`` is the one entry point the CLI, the console's jobs and the API call. It streams
 the input, so a million rows fit in a few hundred megabytes:
 
-1. a first pass hashes the file, counts its lines and finds its encoding (UTF-8, UTF-8 with BOM,
-   or Windows-1252 as Excel writes it);
+1. a first pass hashes the file, counts its lines and finds what it is (``source.scan``):
+   UTF-8 (with or without BOM), a code page (Windows-1252 as Excel writes it), UTF-16 or a
+   workbook (both converted once to UTF-8), or not a list at all (refused);
 2. the header is mapped to recipient fields (German and English names, ``--map`` overrides);
 3. the rest is cut into blocks of whole records, and every core turns blocks into checked rows
    with fresh links and finished output lines (``rows.prepare``); rejected rows go to
-   ``OUT.errors.csv`` with their line number;
+   ``OUT.errors.csv`` with their row number as a spreadsheet shows it (the main process fills
+   it in: only it knows how many records the blocks before held);
 4. the main process inserts each block's rows through the database's bulk path, ``INSERT …
    ON CONFLICT DO NOTHING`` against the unique (campaign, channel, identity) constraint,
    committing every ``commit_rows``, so a re-run, an overlapping list, a run killed half-way or
    two runs at once never mint a second link for a person and never lose one. A row that was
    there already keeps its link: its line is rewritten with it;
 5. the lines (``purl_url``, ``purl_code``, ``salutation_line`` and ``qr_file`` added) are
-   written in input order, then a small manifest beside them.
+   written in input order, then a small manifest beside them, which states whether
+   ``minted + reused + rejected`` came to the rows read.
 
 Longer than most modules here, on purpose: ``generate`` and ``_Run`` (its main-process half)
 share one plan, one store and one result, and read best side by side.
@@ -55,7 +58,9 @@ from purl.links.batch.columns import (
 )
 from purl.links.batch.rows import (
     FIELDS,
+    N_,
     QR_MARK,
+    ROW_MARK,
     WARNINGS_KEPT,
     Plan,
     Prepared,
@@ -64,6 +69,7 @@ from purl.links.batch.rows import (
     prepare,
     reasons_in,
     relink,
+    row_label,
 )
 from purl.links.batch.source import Input, read_columns, record_blocks, scan
 from purl.links.batch.store import Store
@@ -72,6 +78,10 @@ from purl.models import Batch, Campaign, Recipient, utcnow
 from purl.spreadsheet import safe_cell, safe_row
 
 log = logging.getLogger(__name__)
+
+EMPTY = N_("the file has its header but no rows below it: put one person per row under the "
+           "column names, then upload it again")
+
 
 class TakenOver(Exception):  # noqa: N818 - a state, not a mistake
     """This run's batch is run elsewhere now (a job whose lease ran out): stop, and leave the
@@ -122,6 +132,11 @@ class Result:
     manifest_path: Path | None = None
     qr_path: Path | None = None
     dry_run: bool = False
+
+    @property
+    def accounted(self) -> bool:
+        """Every record of the input is linked or reported."""
+        return self.minted + self.reused + self.rejected == self.total_rows
 
     @property
     def usable(self) -> int:
@@ -217,8 +232,7 @@ def generate(
         return _generate(session, campaign, scanned, out, errors_path, manifest_path, keys,
                          base_url, options, progress, started)
     finally:
-        if isinstance(source, (str, os.PathLike)) or scanned.binary is not source:
-            scanned.binary.close()
+        scanned.close(source)
 
 
 
@@ -243,8 +257,9 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
     attribute_columns = [(header[i], i) for i in range(width)
                          if i not in mapped and header[i] not in OUTPUT_COLUMNS + (QR_COLUMN,)]
     result.attributes = [name for name, _ in attribute_columns]
-    # Excel wrote it (BOM or its ANSI code page), or will open it: UTF-8 with a BOM.
-    bom = scanned.encoding in ("utf-8-sig", "cp1252") or options.excel
+    # Excel wrote it (BOM, its ANSI code page, UTF-16, a workbook), or will open it: UTF-8
+    # with a BOM.
+    bom = scanned.encoding != "utf-8" or options.excel
     out_encoding = "utf-8-sig" if bom else "utf-8"
     # A re-run on our own output replaces our columns instead of adding them twice.
     extra_columns = list(OUTPUT_COLUMNS) + ([QR_COLUMN] if options.qr_dir else [])
@@ -256,7 +271,7 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
     variants = variant_keys(campaign)
     link_base = campaign_link_base(campaign, base_url) + "/p/"
     plan = Plan(
-        encoding=encoding, delimiter=delimiter, width=width,
+        encoding=encoding, delimiter=delimiter, width=width, header=tuple(header),
         picks=tuple(mapping.get(f, -1) for f in FIELDS),
         column_of={f: header[i] for f, i in mapping.items()},
         attribute_columns=tuple(attribute_columns),
@@ -311,7 +326,8 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         if workers:
             pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (plan,))
         pending: deque[Any] = deque()
-        for block, first in record_blocks(scanned.binary, delimiter, block_bytes, 2):
+        for block, first in record_blocks(scanned.binary, delimiter, block_bytes,
+                                          scanned.first_line):
             if pool is None:
                 pending.append(_Done(prepare(plan, run.sign, block, first)))
             else:
@@ -321,6 +337,8 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
                 run.take(run.wait(pending.popleft()))
         while pending:
             run.take(run.wait(pending.popleft()))
+        if not run.processed:
+            raise BatchError(EMPTY)
         run.finish()
     except BaseException as exc:
         if pool is not None:
@@ -349,6 +367,11 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
     if qr:
         qr.close()
     result.total_rows = run.processed
+    if not result.accounted:
+        # Never expected: every record is read, then minted, reused or rejected. Said loudly,
+        # in the log and the manifest, instead of a count that quietly does not add up.
+        log.error("batch %s does not add up: %s of %s rows", batch_id, result.summary(),
+                  result.total_rows)
     if batch_id is not None:
         batch = session.get(Batch, batch_id)
         session.refresh(batch)
@@ -409,6 +432,7 @@ class _Run:
         self.commit_rows, self.progress, self.total = commit_rows, progress, total
         self.sign = tokens.signer_for_batch(plan.keys)
         self.processed = 0
+        self.records = 0  # records of the blocks taken, blank ones too: their row numbers
         self.committed = 0
         # Where the main process's time goes (logged at the end): the batch's critical path.
         self.timing = dict.fromkeys(("waiting", "inserting", "committing"), 0.0)
@@ -429,8 +453,12 @@ class _Run:
         self.processed += prepared.processed
         if prepared.warned:  # blocks come in input order: the first ones are kept
             self.result.warned += prepared.warned
-            room = WARNINGS_KEPT - len(self.result.warnings)
-            self.result.warnings.extend(prepared.warnings[:max(room, 0)])
+            room = max(WARNINGS_KEPT - len(self.result.warnings), 0)
+            _ = reasons_in(self.plan.locale)
+            # Numbered as the rejected rows are: the records of the blocks before are known.
+            self.result.warnings.extend(
+                {**w, "row": row_label(_, self._row(w["row"]), w.pop("line"))}
+                for w in prepared.warnings[:room])
         self.result.rejected += len(prepared.err_sizes)
         more_errors: list[tuple[int, str]] = []
         if self.out_file is None:
@@ -439,13 +467,24 @@ class _Run:
             self._mint(prepared, more_errors)
         if more_errors:
             merged = sorted(prepared.errors() + more_errors, key=lambda e: e[0])
-            self.err_file.write("".join(text for _line, text in merged))
-        else:
-            self.err_file.write(prepared.err_text)
+            self.err_file.write(self._numbered("".join(text for _line, text in merged)))
+        elif prepared.err_text:
+            self.err_file.write(self._numbered(prepared.err_text))
+        self.records += prepared.records
         if self.out_file is not None and self.processed - self.committed >= self.commit_rows:
             self._commit()
         if self.progress:
             self.progress(self.processed, max(self.total, self.processed))
+
+    def _row(self, index: int) -> int:
+        """The spreadsheet row of a block's record: the header is row 1."""
+        return self.records + index + 2
+
+    def _numbered(self, text: str) -> str:
+        """Error lines with their row numbers in place of the workers' marks."""
+        _ = reasons_in(self.plan.locale)
+        return ROW_MARK.sub(
+            lambda m: row_label(_, self._row(int(m[1])), int(m[2])), text)
 
     def finish(self) -> None:
         if self.out_file is not None:
@@ -593,12 +632,15 @@ class _Run:
         for target in plan.targets:
             if target < plan.width:
                 cells[target] = ""  # our own columns from an earlier run: no link here
-        number = prepared.lines[k]
+        index = prepared.lines[k]
+        _ = reasons_in(plan.locale)
         text = io.StringIO()
         csv.writer(text, delimiter=plan.delimiter).writerow(
-            safe_row([str(number),
-                      duplicate_reason(reasons_in(plan.locale), row[1], row[2], row[3]), *cells]))
-        return number, text.getvalue()
+            [row_label(_, self._row(index), prepared.physical[k]),
+             duplicate_reason(_, row[1], row[2], row[3]), *safe_row(cells)])
+        return index, text.getvalue()
+
+
 def warnings_of(result: Result) -> dict | None:
     """The warnings as the batch row and the manifest keep them; None when there are none."""
     return {"count": result.warned, "rows": result.warnings} if result.warned else None
@@ -617,7 +659,8 @@ def _write_manifest(path: Path, campaign: Campaign, scanned: Input, result: Resu
         "attributes": result.attributes,
         "ignored": result.ignored,
         "counts": {"rows": result.total_rows, "minted": result.minted, "reused": result.reused,
-                   "updated": result.updated, "rejected": result.rejected},
+                   "updated": result.updated, "rejected": result.rejected,
+                   "accounted": result.accounted, "rule": "minted + reused + rejected = rows"},
         "output": str(result.output_path) if result.output_path else None,
         "errors": str(result.errors_path),
         "warnings": warnings_of(result) or {"count": 0, "rows": []},

@@ -1,73 +1,258 @@
 """Reading a recipient list: its encoding, delimiter and header, a preview of its first
-rows, and the rest cut into blocks of whole records for the workers."""
+rows, and the rest cut into blocks of whole records for the workers.
+
+Every file reaches the blocks as bytes in an ASCII-compatible encoding, so cutting them stays a
+byte scan: UTF-8 (with or without BOM) and single-byte code pages are read where they lie; a
+UTF-16 text (Excel's "Unicode Text") and a spreadsheet (.xlsx, .xls, .ods, read with
+python-calamine) are converted once into a UTF-8 temporary file first.
+"""
 
 from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import hashlib
 import io
 import itertools
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from purl.links.batch.columns import BatchError, map_header, private_columns
-from purl.links.batch.rows import N_
+from purl.links.batch.rows import N_, RECORD_LIMIT, Opened
+
+SHEET_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+# What a file that is not text starts with; zip and OLE2 are what spreadsheets are.
+_SHEET_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+_BINARY_SIGNATURES = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!",
+                      b"7z\xbc\xaf", b"BZh", b"\xfd7zXZ", b"{\\rtf")
+# The code pages Excel writes for other scripts than Latin, which the charset detector may
+# pick over Windows-1252 (Cyrillic, Greek, Turkish, Hebrew, Arabic, Baltic, Thai, Japanese,
+# Chinese, Korean). A guess among Latin code pages is noise on German text: they put ä ö ü ß
+# at the same bytes, so Windows-1252 (Excel in Germany) stays.
+_OTHER_SCRIPTS = frozenset(("cp1251", "koi8_r", "koi8_u", "cp866", "mac_cyrillic", "cp1253",
+                            "iso8859_7", "cp1254", "iso8859_9", "cp1255", "iso8859_8",
+                            "cp1256", "iso8859_6", "cp874", "cp932", "shift_jis",
+                            "shift_jis_2004", "euc_jp", "gb2312", "gbk", "gb18030", "big5",
+                            "big5hkscs", "cp949", "euc_kr", "cp950"))
+# Bytes of text in any ASCII-compatible encoding: all but the C0 controls (tab, CR, LF, and
+# Excel's ^Z at the end stay in).
+_TEXT_BYTES = bytes([9, 10, 13, 26, *range(32, 256)])
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_MULTIBYTE = re.compile("[^\x00-\x7f\udc80-\udcff]")
+NOT_TEXT = N_("this is not a CSV file: open it in Excel or LibreOffice and save it as "
+              "CSV UTF-8 or .xlsx, then use that file")
 
 
 @dataclass
 class Input:
-    binary: IO[bytes]
-    sha256: str
+    binary: IO[bytes]  # the text to read: the file itself, or its UTF-8 conversion
+    sha256: str  # of the file as given
     lines: int
-    encoding: str
+    encoding: str  # what the file was: utf-8, utf-8-sig, cp1252, utf-16-le, xlsx, …
     name: str
     size: int
+    text_encoding: str = ""  # what ``binary`` holds (its BOM, if any, skipped)
+    skip: int = 0  # bytes of BOM before the header
+    first_line: int = 2  # the physical line the records start on, after the header
+    # The file as given, when ``binary`` is a conversion of it: closed with it.
+    original: IO[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.text_encoding:
+            self.text_encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
+            self.skip = len(codecs.BOM_UTF8) if self.encoding == "utf-8-sig" else 0
+
+    def close(self, source: object) -> None:
+        """Close what scanning opened (never the caller's own stream)."""
+        for f in (self.binary, self.original):
+            if f is not None and f is not source:
+                f.close()
+
+
+def _open(source: str | os.PathLike | IO[bytes]) -> tuple[IO[bytes], str, IO[bytes] | None,
+                                                        IO[bytes]]:
+    """(the seekable file to read, its name, a temporary copy to fill, what to read from)."""
+    if isinstance(source, (str, os.PathLike)):
+        binary: IO[bytes] = open(source, "rb")  # noqa: SIM115 - closed by generate
+        return binary, Path(source).name, None, binary
+    name = Path(getattr(source, "name", "upload.csv") or "upload.csv").name
+    seekable = getattr(source, "seekable", lambda: False)()
+    if seekable:
+        source.seek(0)
+        return source, name, None, source
+    copy = tempfile.TemporaryFile()  # noqa: SIM115
+    return copy, name, copy, source
 
 
 def scan(source: str | os.PathLike | IO[bytes]) -> Input:
-    """First pass: hash, count lines, and tell UTF-8 from Windows-1252 over the whole file."""
-    if isinstance(source, (str, os.PathLike)):
-        binary: IO[bytes] = open(source, "rb")  # noqa: SIM115 - closed by generate
-        name, copy = Path(source).name, None
-    else:
-        name = Path(getattr(source, "name", "upload.csv") or "upload.csv").name
-        seekable = getattr(source, "seekable", lambda: False)()
-        binary = source if seekable else tempfile.TemporaryFile()  # noqa: SIM115
-        copy = None if seekable else binary
-        if seekable:
-            source.seek(0)
-    reader = source if copy is not None else binary
+    """First pass: hash, count lines, and find what the file is and its encoding."""
+    binary, name, copy, reader = _open(source)
     digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8, lines, head = True, 0, b""
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    lines, head, valid, invalid, broken = 0, b"", 0, 0, False
     while block := reader.read(1 << 20):
         if copy is not None:
             copy.write(block)
-        if not head:
-            head = block[:3]
+        if len(head) < 1 << 16:
+            head += block[:(1 << 16) - len(head)]
         digest.update(block)
         lines += block.count(b"\n")
-        if utf8:
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError:
-                utf8 = False
+        text = decoder.decode(block)
+        if broken or _SURROGATE.search(text):
+            # Not all UTF-8: how much of it is, to tell UTF-8 with a few broken rows from a
+            # file in another encoding.
+            broken = True
+            invalid += len(_SURROGATE.findall(text))
+            valid += len(_MULTIBYTE.findall(text))
+    text = decoder.decode(b"", final=True)
+    invalid += len(_SURROGATE.findall(text))
     size = binary.seek(0, 2)
     binary.seek(0)
+    scanned = Input(binary, digest.hexdigest(), lines, "utf-8", name, size)
+    try:
+        return _identify(scanned, head, broken, valid, invalid)
+    except BaseException:
+        if binary is not source:
+            binary.close()
+        raise
+
+
+def _identify(scanned: Input, head: bytes, broken: bool, valid: int, invalid: int) -> Input:
+    """What the scanned file is, from its first 64 KiB and how much of it was UTF-8: a
+    workbook or UTF-16 (converted), UTF-8, a code page, or not text at all (refused)."""
+    # By its bytes, not its name: old CRMs export tab-separated text as ".xls".
+    if head.startswith(_SHEET_SIGNATURES):
+        return _from_sheet(scanned)
+    if head.startswith(_BINARY_SIGNATURES):
+        raise BatchError(NOT_TEXT)
+    if head.startswith(codecs.BOM_UTF16_LE) and not head.startswith(codecs.BOM_UTF32_LE):
+        return _transcode(scanned, "utf-16", "utf-16-le")
+    if head.startswith(codecs.BOM_UTF16_BE):
+        return _transcode(scanned, "utf-16", "utf-16-be")
+    if head.count(b"\0") * 8 > len(head):
+        # Many NULs: UTF-16 without its BOM (every other byte of Latin text is 0), or binary.
+        even, odd = head[0::2].count(b"\0"), head[1::2].count(b"\0")
+        encoding = "utf-16-le" if odd > 4 * even else "utf-16-be" if even > 4 * odd else ""
+        if not encoding:
+            raise BatchError(NOT_TEXT)
+        return _transcode(scanned, encoding, encoding)
+    if len(head.translate(None, _TEXT_BYTES)) * 20 > len(head):
+        raise BatchError(NOT_TEXT)  # control bytes no text holds: a binary file
     if head.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    elif utf8:
-        encoding = "utf-8"
+        scanned.encoding, scanned.text_encoding, scanned.skip = "utf-8-sig", "utf-8", 3
+    elif not broken or valid > invalid:
+        # UTF-8, with a few rows holding bytes that are not: those rows are rejected, not the
+        # whole file read as another encoding (every umlaut garbled). A file in a code page
+        # has valid UTF-8 sequences only by accident (ß before a quote sign), outnumbered by
+        # its umlauts.
+        pass
     else:
-        # Excel on Windows saves "CSV" in the ANSI code page, cp1252 in Germany.
-        encoding = "cp1252"
-    return Input(binary, digest.hexdigest(), lines, encoding, name, size)
+        scanned.encoding = scanned.text_encoding = _detect(scanned.binary, scanned.size)
+    return scanned
+
+
+def _detect(binary: IO[bytes], size: int) -> str:
+    """One encoding for a file that is not UTF-8, from charset-normalizer."""
+    from charset_normalizer import from_bytes
+
+    sample = binary.read(min(size, 1 << 21))
+    binary.seek(0)
+    # Excel on Windows saves "CSV" in the ANSI code page, cp1252 in Germany; the detector
+    # overrides that only when it recognised a language (a few names tell it nothing) in
+    # another script's code page, better than in any Latin one.
+    found = [m for m in from_bytes(sample) if m.coherence > 0]
+    latin = max((m.coherence for m in found if m.encoding not in _OTHER_SCRIPTS), default=0.0)
+    other = [m for m in found if m.encoding in _OTHER_SCRIPTS and m.coherence > latin]
+    if not other:
+        return "cp1252"
+    best = max(other, key=lambda m: (m.coherence, -m.chaos))
+    return codecs.lookup(best.encoding).name
+
+
+def _converted(scanned: Input, write: Callable[[IO[bytes]], None], label: str) -> Input:
+    """``scanned`` with its text replaced by what ``write`` puts into a UTF-8 temporary file."""
+    converted = tempfile.TemporaryFile()  # noqa: SIM115 - closed by Input.close
+    try:
+        write(converted)
+    except BaseException:
+        converted.close()
+        raise
+    size = converted.seek(0, 2)
+    converted.seek(0)
+    lines = 0
+    while block := converted.read(1 << 20):
+        lines += block.count(b"\n")
+    converted.seek(0)
+    return Input(converted, scanned.sha256, lines, label, scanned.name, size, "utf-8", 0,
+                 original=scanned.binary)
+
+
+def _transcode(scanned: Input, encoding: str, label: str) -> Input:
+    """UTF-16 text into UTF-8, once, so the blocks stay a byte scan."""
+    def write(converted: IO[bytes]) -> None:
+        decoder = codecs.getincrementaldecoder(encoding)("replace")
+        while block := scanned.binary.read(1 << 20):
+            converted.write(decoder.decode(block).encode("utf-8", "replace"))
+        converted.write(decoder.decode(b"", final=True).encode("utf-8", "replace"))
+
+    return _converted(scanned, write, label)
+
+
+def _sheet_cell(value: object) -> str:
+    """A cell as the sheet shows it: 1 not 1.0, no float noise, dates as dd.mm.yyyy."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return format(value, ".15g")
+    if isinstance(value, dt.datetime):
+        if not (value.hour or value.minute or value.second):
+            return value.strftime("%d.%m.%Y")
+        return value.strftime("%d.%m.%Y %H:%M" + (":%S" if value.second else ""))
+    if isinstance(value, dt.date):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M" + (":%S" if value.second else ""))
+    return str(value)
+
+
+def _from_sheet(scanned: Input) -> Input:
+    """The first sheet of a workbook as a UTF-8 CSV (``;``), once, then read like any CSV."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_filelike(scanned.binary)
+        if not book.sheet_names:
+            raise BatchError(N_("the workbook has no sheet: put the list on its first sheet"))
+        sheet = book.get_sheet_by_index(0)
+    except BatchError:
+        raise
+    except Exception as exc:  # calamine's errors: not a workbook it can read
+        raise BatchError(NOT_TEXT) from exc
+    suffix = Path(scanned.name).suffix.lower().lstrip(".")
+    label = suffix if "." + suffix in SHEET_SUFFIXES else "xlsx"
+
+    def write(converted: IO[bytes]) -> None:
+        text = io.TextIOWrapper(converted, encoding="utf-8", errors="replace", newline="")
+        out = csv.writer(text, delimiter=";")
+        cell = _sheet_cell
+        for row in sheet.iter_rows():
+            out.writerow([cell(v) for v in row])
+        text.flush()
+        text.detach()
+
+    return _converted(scanned, write, label)
 
 
 @dataclass
@@ -86,13 +271,15 @@ class Preview:
 def preview(source: str | os.PathLike | IO[bytes], rows: int = 5) -> Preview:
     """Read the file as ``generate`` will: encoding, delimiter, header mapping, first rows."""
     scanned = scan(source)
-    with scanned.binary:
+    try:
         encoding, delimiter, header = read_columns(scanned)
         found = map_header(header, {})
-        with io.TextIOWrapper(scanned.binary, encoding=encoding, errors="replace",
-                              newline="") as text:
-            reader = csv.reader(text, delimiter=delimiter)
-            sample = list(itertools.islice((r for r in reader if any(r)), rows))
+        text = io.TextIOWrapper(scanned.binary, encoding=encoding, errors="replace", newline="")
+        reader = csv.reader(text, delimiter=delimiter)
+        sample = list(itertools.islice((r for r in reader if any(r)), rows))
+        text.detach()
+    finally:
+        scanned.close(source)
     by_index = {i: f for f, i in found.items()}
     private = private_columns(header, {})
     by_index.update(dict.fromkeys(private, "ignore"))
@@ -111,23 +298,30 @@ def _sniff_delimiter(first_line: str) -> str:
 
 
 def read_columns(scanned: Input) -> tuple[str, str, list[str]]:
-    """(encoding of the rest, delimiter, column names) from the first line; leaves the file
+    """(encoding of the rest, delimiter, column names) from the header; leaves the file
     at the first byte after it, where the records start."""
-    encoding = "utf-8" if scanned.encoding == "utf-8-sig" else scanned.encoding
-    start = len(codecs.BOM_UTF8) if scanned.encoding == "utf-8-sig" else 0
-    binary = scanned.binary
+    encoding, start, binary = scanned.text_encoding, scanned.skip, scanned.binary
     binary.seek(start)
     probe = binary.read(1 << 20)
     ends = [i for i in (probe.find(b"\n"), probe.find(b"\r")) if i >= 0]
     cut = min(ends) + 1 if ends else len(probe)
     if probe[cut - 1:cut + 1] == b"\r\n":
         cut += 1
-    binary.seek(start + cut)
     first_line = probe[:cut].decode(encoding, errors="replace")
     if not first_line.strip():
         raise BatchError(N_("the file is empty: the first line must name the columns"))
     delimiter = _sniff_delimiter(first_line)
-    header = [h.strip() for h in next(csv.reader([first_line], delimiter=delimiter))]
+    if '"' in first_line:
+        # A quoted column name may hold a line break (a sheet's wrapped header cell).
+        whole = _records_pattern(delimiter).match(probe, 0, len(probe))
+        first = re.match(rb"(?:[^\r\n\"]|\"(?:[^\"]|\"\")*+\")*+(?:\r\n?|\n)?", probe)
+        if whole.end() and first is not None and first.end() > cut:
+            cut = first.end()
+            first_line = probe[:cut].decode(encoding, errors="replace")
+    binary.seek(start + cut)
+    scanned.first_line = 1 + _line_breaks(probe, cut)
+    header = [h.strip() for h in next(csv.reader(io.StringIO(first_line, newline=""),
+                                                 delimiter=delimiter))]
     return encoding, delimiter, header
 
 
@@ -157,26 +351,49 @@ def record_blocks(binary: IO[bytes], delimiter: str, size: int,
                   first_line: int) -> Iterator[tuple[bytes, int]]:
     """Blocks of about ``size`` bytes that each end at a record boundary, with the line
     number of each block's first line. A quoted field may hold line breaks, so a block
-    never ends where the csv module would still be inside quotes."""
+    never ends where the csv module would still be inside quotes.
+
+    A quote that never closes (before the end of the file, or within :data:`RECORD_LIMIT`)
+    would take every record after it into one cell: that record's first line comes as an
+    :class:`Opened` block of its own, to be rejected, and the lines after it are read on
+    their own."""
     complete = _records_pattern(delimiter).match
     carry = b""
     line = first_line
+    eof = False
     while True:
-        data = binary.read(size)
-        if not data:
+        data = b"" if eof else binary.read(size)
+        eof = not data
+        if eof and not carry:
             break
         block = carry + data
         # A read may stop between the \r and \n of one line end: never cut after a last \r.
-        limit = len(block) - block.endswith(b"\r")
+        limit = len(block) - (block.endswith(b"\r") and not eof)
         if b'"' in block:
             end = complete(block, 0, limit).end()
+            if eof and end < len(block) and complete(block + b"\n", end).end() > len(block):
+                end = len(block)  # the last record, without a line end
+        elif eof:
+            end = len(block)
         else:  # no quoted field (most exports): every line break ends a record
             end = max(block.rfind(b"\n", 0, limit), block.rfind(b"\r", 0, limit)) + 1
-        if end == 0:  # not one whole record yet (a huge quoted field): read on
+        if end:
+            yield block[:end], line
+            line += _line_breaks(block, end)
+            carry = block[end:]
+            continue
+        if not eof and len(block) <= RECORD_LIMIT:  # not one whole record yet: read on
             carry = block
             continue
-        yield block[:end], line
-        line += _line_breaks(block, end)
-        carry = block[end:]
-    if carry:
-        yield carry, line
+        # The record here never ends: a quote left open (or over the record limit).
+        breaks = [i for i in (block.find(b"\n"), block.find(b"\r")) if i >= 0]
+        if not breaks:
+            if not eof:
+                carry = block
+                continue
+            cut = len(block)
+        else:
+            cut = min(breaks) + 1 + (block[min(breaks):min(breaks) + 2] == b"\r\n")
+        yield Opened(block[:cut]), line
+        line += _line_breaks(block, cut)
+        carry = block[cut:]

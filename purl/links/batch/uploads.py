@@ -41,12 +41,20 @@ def folder_of(root: str | Path, batch: Batch) -> Path:
     return Path(root) / str(batch.id)
 
 
+# Workbooks are read directly (the reader converts their first sheet); anything else is text.
+_MIMETYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+              ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
+              ".xls": "application/vnd.ms-excel",
+              ".ods": "application/vnd.oasis.opendocument.spreadsheet"}
+
+
 def store_upload(session: Session, campaign: Campaign, stream: IO[bytes],
                  filename: str) -> Batch:
-    """Keep an uploaded list in the database as a new batch waiting for its mapping (flushes;
-    the caller commits)."""
+    """Keep an uploaded list (CSV or a workbook) in the database as a new batch waiting for
+    its mapping (flushes; the caller commits)."""
     name = (filename or "upload.csv")[:255]
-    stored = files.save(session, stream, name, "text/csv")
+    stored = files.save(session, stream, name,
+                        _MIMETYPES.get(Path(name).suffix.lower(), "text/csv"))
     batch = Batch(campaign_id=campaign.id, filename=name, status="uploaded",
                   input_file_id=stored.id, input_sha256=stored.sha256)
     session.add(batch)
