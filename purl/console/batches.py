@@ -118,7 +118,8 @@ def _preview_page(camp: Campaign, found, mapping: dict | None = None,  # noqa: A
         seen = uploads.preview_upload(db.session, found, current_app.config["UPLOAD_FOLDER"])
     except (BatchError, OSError) as exc:
         return render_template("console/batch.html", campaign=camp, batch=found, preview=None,
-                               unreadable=_(str(exc)), purged=None), 422
+                               unreadable=exc.translated(_) if isinstance(exc, BatchError)
+                               else _(str(exc)), purged=None), 422
     return render_template(
         "console/batch.html", campaign=camp, batch=found, preview=seen,
         mapping=mapping or seen.mapping, problems=problems or [], targets=TARGET_LABELS,

@@ -473,3 +473,19 @@ def test_a_viewer_cannot_delete(console, app):  # noqa: ANN001
     assert _stored_files(console.application) == 1
     with console.application.app_context():
         assert db.session.scalar(select(Batch.id)) is not None
+
+
+def test_the_preview_says_in_german_what_is_wrong_and_what_it_leaves_out(console):
+    # A column name used twice: the sentence says what to do, in the console's language.
+    url = upload(console, b"E-Mail;Vorname;E-Mail\r\na@example.org;Anna;b@example.org\r\n")
+    page = console.get(url)
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert "die Kopfzeile nennt die Spalte &#39;E-Mail&#39; zweimal" in text
+    # A Mailchimp export's IP and location columns are left out unless mapped.
+    audience = (b"Email Address,First Name,OPTIN_IP,LATITUDE,LEID\r\n"
+                b"anna@example.org,Anna,203.0.113.9,52.5,123\r\n")
+    preview = console.get(upload(console, audience, "audience.csv"))
+    text = preview.get_data(as_text=True)
+    assert preview.status_code == 200
+    assert "IP- oder Standortdaten sind: OPTIN_IP, LATITUDE" in text

@@ -383,6 +383,7 @@ def test_console_upload_previews_and_mints_an_xlsx(console, tmp_path):
     assert response.status_code == 303
     page = console.get(response.location).get_data(as_text=True)
     assert "Jörg" in page and "17.05.1980" in page and "PK" not in page
+    assert "Excel-Arbeitsmappe (.xlsx), erstes Tabellenblatt" in page
     form = {f"map-{i}": v for i, v in enumerate(
         ["external_id", "first_name", "email", "attribute"])}
     form.update({"channel": "email", "csrf_token": csrf_token(page)})
