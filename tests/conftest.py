@@ -201,6 +201,19 @@ def answer(client, path: str, *values: str, headers: dict | None = None):  # noq
     return client.post(path, data=data, headers=headers or {})
 
 
+@pytest.fixture
+def console(make_app, demo, tmp_path: Path) -> FlaskClient:  # noqa: ANN001
+    """The demo admin signed in, with batches that finish before the redirect (run in the
+    request, as a worker would run them); ``console.application`` is its app."""
+    from purl.demo.load import DEMO_PASSWORD, DEMO_USER
+
+    app = make_app(UPLOAD_FOLDER=str(tmp_path / "uploads"), CONSOLE_BATCH_WAIT=True)
+    client = app.test_client()
+    login(client, DEMO_USER, DEMO_PASSWORD)
+    client.application = app
+    return client
+
+
 def finish_coffee(client, **overrides):  # noqa: ANN001, ANN003, ANN201
     """Answer the demo roaster's quiz as a visitor to its end: filter coffee, no grinder, no
     milk, fruity (``overrides`` change a question's values)."""

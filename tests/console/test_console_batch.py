@@ -6,7 +6,6 @@ import csv
 import io
 import zipfile
 
-import pytest
 from sqlalchemy import select
 
 from purl import files
@@ -14,17 +13,6 @@ from purl.demo.load import DEMO_PASSWORD, DEMO_USER
 from purl.extensions import db
 from purl.models import Batch, Campaign, Recipient
 from tests.conftest import EXCEL_ROWS, HX, csrf_token, excel_export, login
-
-
-@pytest.fixture
-def console(make_app, demo, tmp_path):  # noqa: ANN001, ANN201
-    """A signed-in client whose batches finish before the redirect (run in the request, as a
-    worker would run them)."""
-    app = make_app(UPLOAD_FOLDER=str(tmp_path / "uploads"), CONSOLE_BATCH_WAIT=True)
-    client = app.test_client()
-    login(client, DEMO_USER, DEMO_PASSWORD)
-    client.application = app
-    return client
 
 
 def upload(client, content: bytes, name: str = "kunden.csv"):  # noqa: ANN001, ANN201

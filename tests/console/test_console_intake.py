@@ -11,7 +11,6 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from purl.demo.load import DEMO_PASSWORD, DEMO_USER
 from purl.extensions import db
 from purl.links.batch import downloads
 from purl.models import Batch, Campaign, Recipient, StoredFile
@@ -29,16 +28,6 @@ MAILCHIMP = (
 ).encode()
 WINTER = select(Campaign).where(Campaign.slug == "winter-2026")
 MAILCHIMP_MAP = {"map-0": "email", "map-1": "first_name", "map-2": "last_name"}
-
-
-@pytest.fixture
-def console(make_app, demo, tmp_path):  # noqa: ANN001, ANN201
-    """A signed-in admin whose batches finish before the redirect."""
-    app = make_app(UPLOAD_FOLDER=str(tmp_path / "uploads"), CONSOLE_BATCH_WAIT=True)
-    client = app.test_client()
-    login(client, DEMO_USER, DEMO_PASSWORD)
-    client.application = app
-    return client
 
 
 def _token(client) -> str:  # noqa: ANN001

@@ -354,19 +354,6 @@ def test_random_bytes_never_raise_anything_but_a_batch_error(app, campaign, tmp_
     assert result.minted + result.reused + result.rejected == result.total_rows
 
 
-@pytest.fixture
-def console(make_app, demo, tmp_path):  # noqa: ANN001, ANN201
-    """A signed-in client whose batches finish in the request, as a worker would run them."""
-    from purl.demo.load import DEMO_PASSWORD, DEMO_USER
-    from tests.conftest import login
-
-    app = make_app(UPLOAD_FOLDER=str(tmp_path / "uploads"), CONSOLE_BATCH_WAIT=True)
-    client = app.test_client()
-    login(client, DEMO_USER, DEMO_PASSWORD)
-    client.application = app
-    return client
-
-
 def test_console_upload_previews_and_mints_an_xlsx(console, tmp_path):
     from tests.conftest import csrf_token
 

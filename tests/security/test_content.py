@@ -16,7 +16,6 @@ from werkzeug.datastructures import MultiDict
 from purl import files, jobs, spreadsheet
 from purl.catalog.imports import url_problem, web_url
 from purl.catalog.recommend import CatalogTerms, Filters
-from purl.demo.load import DEMO_PASSWORD, DEMO_USER
 from purl.extensions import db
 from purl.links.batch import uploads
 from purl.links.recipients import NewRecipient, mint
@@ -30,7 +29,7 @@ from purl.models import (
     StoredFileChunk,
     utcnow,
 )
-from tests.conftest import HX, answer, csrf_token, login
+from tests.conftest import HX, answer, csrf_token
 
 BAD_URLS = [
     "https://zoohandlung.example@evil.example/p",  # the finding: goes to evil.example
@@ -157,15 +156,6 @@ def test_go_never_redirects_to_a_bad_url_already_in_the_database(app, client, de
 def test_control_characters_go_before_the_formula_check(value, cell):
     assert spreadsheet.safe_cell(value) == cell
     assert spreadsheet.safe_row(["ok", value]) == ["ok", cell]
-
-
-@pytest.fixture
-def console(make_app, demo, tmp_path):  # noqa: ANN001, ANN201
-    app = make_app(UPLOAD_FOLDER=str(tmp_path / "uploads"), CONSOLE_BATCH_WAIT=True)
-    client = app.test_client()
-    login(client, DEMO_USER, DEMO_PASSWORD)
-    client.application = app
-    return client
 
 
 def _mint_upload(console, content: bytes) -> str:  # noqa: ANN001
