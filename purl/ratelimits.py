@@ -49,6 +49,23 @@ RETURNING value
 """
 
 
+def _set_up(conn: sqlite3.Connection, seconds: float = 5.0) -> None:
+    """WAL and the table, once per file. Workers opening a new file at the same moment race
+    for it, and switching to WAL answers "database is locked" without waiting for the busy
+    timeout; so the loser tries again for a moment (WAL then usually is set already)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(_SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def storage_uri(path: str | Path) -> str:
     """The ``RATELIMIT_STORAGE_URI`` of a counter file."""
     return f"{SCHEME}://{Path(path).resolve()}"
@@ -80,9 +97,8 @@ class SQLiteStorage(Storage):
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=5, isolation_level=None)
         conn.execute("PRAGMA busy_timeout=5000")
-        conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(_SCHEMA)
+        _set_up(conn)
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import multiprocessing
+import multiprocessing.synchronize
 import os
 import re
 import sqlite3
@@ -75,6 +76,27 @@ def test_two_storages_on_one_file_share_their_counts_and_no_hit_is_lost(tmp_path
     assert first.get("race") == 600
     second.clear("race")
     assert first.get("race") == 0 and first.check()
+
+
+def _first_hit(path: str, start: multiprocessing.synchronize.Barrier) -> None:
+    start.wait()
+    SQLiteStorage(storage_uri(path)).incr("first", 60)
+
+
+def test_workers_opening_a_new_counter_file_at_once_all_count(tmp_path):
+    # gunicorn's workers meet a fresh file on their first limited request together; switching
+    # it to WAL answered "database is locked" to all but one (a 500 on a sign-in).
+    context = multiprocessing.get_context("fork")
+    for attempt in range(25):
+        path = str(tmp_path / f"fresh-{attempt}.sqlite3")
+        start = context.Barrier(4)
+        workers = [context.Process(target=_first_hit, args=(path, start)) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+        assert [w.exitcode for w in workers] == [0] * 4, f"attempt {attempt}"
+        assert SQLiteStorage(storage_uri(path)).get("first") == 4
 
 
 def test_a_counter_expires_with_its_window_and_expired_rows_are_pruned(tmp_path):
