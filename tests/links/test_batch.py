@@ -58,16 +58,6 @@ def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     return rows[0], [dict(zip(rows[0], r, strict=False)) for r in rows[1:]]
 
 
-@pytest.fixture
-def campaign(app):  # noqa: ANN001, ANN201
-    with app.app_context():
-        c = Campaign(slug="herbst", name="Herbst", quiz_slug="zoohandlung", locale="de",
-                     tone="du", variants=[])
-        db.session.add(c)
-        db.session.commit()
-        return c.id
-
-
 def run(app, campaign_id, source, out, progress=None, **options):  # noqa: ANN001, ANN201
     with app.app_context():
         c = db.session.get(Campaign, campaign_id)

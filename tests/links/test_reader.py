@@ -26,16 +26,6 @@ from tests.conftest import TEST_KEYS
 from tests.links.sheets import write_xlsx
 
 
-@pytest.fixture
-def campaign(app):  # noqa: ANN001, ANN201
-    with app.app_context():
-        c = Campaign(slug="herbst", name="Herbst", quiz_slug="zoohandlung", locale="de",
-                     tone="du", variants=[])
-        db.session.add(c)
-        db.session.commit()
-        return c.id
-
-
 def run(app, source, out, **options):  # noqa: ANN001, ANN003, ANN201
     with app.app_context():
         c = db.session.scalar(db.select(Campaign))
