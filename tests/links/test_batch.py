@@ -544,7 +544,7 @@ def nasty_export(rows: int) -> str:
 
 
 def test_record_blocks_end_only_between_records():
-    from purl.links.batch.source import record_blocks
+    from purl.spreadsheet.reading import record_blocks
 
     data = nasty_export(200).encode()
     body = io.BytesIO(data[data.index(b"\n") + 1:])
@@ -566,7 +566,7 @@ def test_record_blocks_end_only_between_records():
 def test_record_blocks_without_quotes_cut_at_every_kind_of_line_end(ending):
     """Blocks with no quote in them take the short way (the last line break): at every
     block size, reading the blocks gives what reading the whole file gives."""
-    from purl.links.batch.source import record_blocks
+    from purl.spreadsheet.reading import record_blocks
 
     endings = ["\n", "\r\n", "\r"] if ending == "mixed" else [ending]
     body = "".join(f"K{i};Anna;;x{i}@example.de{endings[i % len(endings)]}"

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from purl.extensions import db
 from purl.links import batch
-from purl.links.batch import source as reader
-from purl.links.batch.rows import RECORD_LIMIT
 from purl.models import Campaign, Recipient
+from purl.spreadsheet import reading as reader
+from purl.spreadsheet.reading import RECORD_LIMIT
 from tests.conftest import TEST_KEYS
 from tests.links.sheets import write_xlsx
 

@@ -4,10 +4,11 @@ and German spreadsheets give them, corrected by the marketer's own mapping."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from purl.links.batch.rows import FIELDS, N_
 from purl.links.identity import IDENTIFYING
+from purl.spreadsheet.reading import ReadError
 
 CHANNELS = ("email", "print", "sms", "whatsapp", "push")
 OUTPUT_COLUMNS = ("purl_url", "purl_code", "salutation_line")
@@ -50,19 +51,8 @@ MAILCHIMP_GEO = frozenset(("cc", "region", "timezone", "dstoff", "gmtoff"))
 MAILCHIMP_MARKERS = frozenset(("leid", "euid", "memberrating", "optintime", "confirmtime"))
 
 
-class BatchError(ValueError):
-    """The whole file cannot be read (not a single row): a message for the marketer.
-
-    ``message`` is a catalog msgid (English) and ``params`` its values, so a surface can say
-    it in the marketer's language (:meth:`translated`); ``str()`` is the English text."""
-
-    def __init__(self, message: str, **params: object) -> None:
-        super().__init__(message % params if params else message)
-        self.message, self.params = message, params
-
-    def translated(self, gettext: Callable[[str], str]) -> str:
-        text = gettext(self.message)
-        return text % self.params if self.params else text
+# The whole file cannot be read: the shared reader's error, so every surface catches one class.
+BatchError = ReadError
 
 
 DUPLICATE_COLUMN = N_("the header names the column %(column)s twice: rename one of them or "

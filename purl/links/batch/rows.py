@@ -15,8 +15,7 @@ import csv
 import io
 import marshal
 import re
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring as _quote
 from pathlib import Path
@@ -27,6 +26,18 @@ from purl.links import codes
 from purl.links.identity import IDENTITY_LIMIT, identity_for
 from purl.links.salutation import parse_salutation, salutation_line
 from purl.spreadsheet import safe_row
+from purl.spreadsheet.reading import (
+    N_,
+    RECORD_LIMIT,
+    TOO_LONG,
+    UNCLOSED,
+    Opened,
+    Translate,
+    bad_reason,
+    clean,
+    may_be_bad,
+    records,
+)
 
 FIELDS = ("external_id", "email", "first_name", "last_name", "gender", "title", "company", "seed")
 # Column limits of the recipient table (external ids leave room for the identity prefix).
@@ -45,23 +56,10 @@ _SUSPICIOUS = re.compile(rf"^[=+@-]|{_DIGITS}|<[A-Za-z/!?]")
 _MARKUP = re.compile(r"<[A-Za-z/!?][^>\s]{0,20}>?")
 WARNINGS_KEPT = 200  # per batch (and per block): the rest are counted, not listed
 
-# A record longer than this is rejected (its row, not the file); the csv module's own field
-# limit is lifted, so a long field is this rule's to refuse and never a crash.
-RECORD_LIMIT = 1 << 20
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-# NUL and the other control characters (not tab, CR, LF), and bytes that did not decode
-# (surrogate escapes): never in a name or an address.
-_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\udc80-\udcff]")
-_UNDECODED = re.compile("[\udc80-\udcff]")
-_BREAK = re.compile("\r\n?|\n")
 # Stands in an error line for its row number until the main process knows how many records
 # the blocks before held: record index within the block and physical line.
 _ROW_MARK = "\x1e{}:{}\x1e"
 ROW_MARK = re.compile("\x1e(\\d+):(\\d+)\x1e")
-
-
-class Opened(bytes):
-    """A record's first line whose quote never closes (cut off by ``record_blocks``)."""
 
 
 # A recipient row as the database takes it, in this order.
@@ -69,8 +67,6 @@ ROW_FIELDS = ("code", "identity", "external_id", "email", "first_name", "last_na
               "gender", "title", "company", "attributes", "is_seed")
 Row = tuple
 
-
-Translate = Callable[[str], str]
 _TRANSLATIONS = Path(__file__).resolve().parents[3] / "translations"
 _catalogs: dict[str, NullTranslations] = {}
 
@@ -84,11 +80,6 @@ def reasons_in(locale: str) -> Translate:
     return catalog.gettext
 
 
-def N_(message: str) -> str:
-    """Marks a message for the catalog; it is translated where it is used."""
-    return message
-
-
 # (what identified the person, whether the earlier line is known) -> reason
 _DUPLICATE = {
     ("id", True): N_("duplicate of row %(row)s: same customer id %(value)s"),
@@ -98,63 +89,11 @@ _DUPLICATE = {
     ("row", True): N_("duplicate of row %(row)s: same name and details"),
     ("row", False): N_("duplicate of an earlier row: same name and details"),
 }
-UNCLOSED = N_('a quote (") opened in this row is never closed, so it would take in the rows '
-              "below it: they were read on their own; close or remove the quote")
-TOO_LONG = N_("is longer than 1 MB")
-UNDECODED = N_("holds bytes that are not %(encoding)s text: save the file as CSV UTF-8")
-CONTROL = N_("%(column)s holds a control character (%(char)s): remove it")
-
-
 def duplicate_reason(_: Translate, identity: str, external_id: str | None, email: str | None,
                      earlier_row: str | None = None) -> str:
     kind = identity.split(":", 1)[0]
     value = {"id": external_id, "email": email}.get(kind)
     return _(_DUPLICATE[kind, bool(earlier_row)]) % {"row": earlier_row, "value": repr(value)}
-
-
-def row_label(_: Translate, row: int, line: int) -> str:
-    """A row number as a spreadsheet shows it, with the text file's line when that differs
-    (a cell with a line break above it)."""
-    return str(row) if row == line else _("%(row)d (text line %(line)d)") % {
-        "row": row, "line": line}
-
-
-def _swallowed(cells: list[str], delimiter: str, width: int) -> bool:
-    """Whether a record running over several lines looks like an unclosed quote that took in
-    the records below it: a line inside one of its cells holds a whole row's delimiters."""
-    for cell in cells:
-        if "\n" in cell or "\r" in cell:
-            if width == 1:
-                return True
-            if any(part.count(delimiter) >= width - 1 for part in _BREAK.split(cell)[1:]):
-                return True
-    return False
-
-
-def records(text: str, delimiter: str, width: int
-            ) -> Iterator[tuple[int, int, list[str], str | None]]:
-    """(record index, line offset, cells, reason) for each record of ``text``, blank ones too
-    (a spreadsheet counts them as rows). A record whose quote never closes is cut back to
-    its first line and rejected, and the lines it took in are read on their own."""
-    offset, index = 0, 0
-    while True:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        previous, restart = 0, -1
-        for cells in reader:
-            start, previous = previous, reader.line_num
-            if previous - start > 1 and _swallowed(cells, delimiter, width):
-                restart = start
-                break
-            yield index, offset + start, cells, None
-            index += 1
-        if restart < 0:
-            return
-        lines = io.StringIO(text, newline="").readlines()
-        opener = next(csv.reader([lines[restart].rstrip("\r\n")], delimiter=delimiter), [])
-        yield index, offset + restart, opener, UNCLOSED
-        index += 1
-        text = "".join(lines[restart + 1:])
-        offset += restart + 1
 
 
 _LIMITED = [(FIELDS.index(name), limit) for name, limit in LIMITS.items()]
@@ -257,24 +196,6 @@ def _split_text(text: str, sizes: Sequence[int]) -> list[str]:
     return parts
 
 
-def _bad_reason(_: Translate, plan: Plan, cells: list[str]) -> str | None:
-    """Why a row holding a control character or bytes that did not decode is refused."""
-    for index, cell in enumerate(cells):
-        found = _BAD.search(cell)
-        if found is None:
-            continue
-        if _UNDECODED.match(found.group()):
-            return _(UNDECODED) % {"encoding": plan.encoding.upper()}
-        column = plan.header[index] if index < len(plan.header) else str(index + 1)
-        return _(CONTROL) % {"column": column, "char": f"U+{ord(found.group()):04X}"}
-    return None
-
-
-def _clean(cells: list[str]) -> list[str]:
-    """Cells fit to write back into the errors file (undecoded bytes as U+FFFD)."""
-    return [_UNDECODED.sub("\ufffd", c) for c in cells]
-
-
 def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: int) -> Prepared:
     """Read, check and (unless a dry run) mint one block of whole records.
 
@@ -288,7 +209,7 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
     if isinstance(block, Opened):  # cut off by record_blocks: only its first line is here
         cells = next(csv.reader([text.rstrip("\r\n")], delimiter=plan.delimiter), [])
         result.err_sizes.append(write_error(
-            [_ROW_MARK.format(0, first_line), _(UNCLOSED), *safe_row(_clean(cells))]))
+            [_ROW_MARK.format(0, first_line), _(UNCLOSED), *safe_row(clean(cells))]))
         result.err_lines.append(0)
         result.processed = result.records = 1
         result.err_text = errors.getvalue()
@@ -297,7 +218,7 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
     seeds = plan.seeds
     picks = plan.picks
     # Rare checks, each skipped for a whole block that cannot need it.
-    suspect = _BAD.search(text) is not None
+    suspect = may_be_bad(text)
     long = len(text) > RECORD_LIMIT
     # JSON by hand: json.dumps costs more than the rest of a row; keys are quoted once.
     attribute_keys = [(_quote(name), i) for name, i in attribute_columns]
@@ -315,9 +236,9 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
         processed += 1
         reason = _(opened) if opened else None
         if reason is None and suspect:
-            reason = _bad_reason(_, plan, cells)
+            reason = bad_reason(_, plan.header, plan.encoding, cells)
             if reason is not None:
-                cells = _clean(cells)
+                cells = clean(cells)
         if reason is None and long and sum(map(len, cells)) > RECORD_LIMIT:
             reason = _(TOO_LONG)
             cells = [c[:1000] for c in cells]

@@ -3,7 +3,7 @@
 ``generate`` is the one entry point the CLI, the console's jobs and the API call. It streams
 the input, so a million rows fit in a few hundred megabytes:
 
-1. a first pass hashes the file, counts its lines and finds what it is (``source.scan``):
+1. a first pass hashes the file, counts its lines and finds what it is (``reading.scan``, the shared reader):
    UTF-8 (with or without BOM), a code page (Windows-1252 as Excel writes it), UTF-16 or a
    workbook (both converted once to UTF-8), or not a list at all (refused);
 2. the header is mapped to recipient fields (German and English names, ``--map`` overrides);
@@ -58,7 +58,6 @@ from purl.links.batch.columns import (
 )
 from purl.links.batch.rows import (
     FIELDS,
-    N_,
     QR_MARK,
     ROW_MARK,
     WARNINGS_KEPT,
@@ -69,13 +68,12 @@ from purl.links.batch.rows import (
     prepare,
     reasons_in,
     relink,
-    row_label,
 )
-from purl.links.batch.source import Input, read_columns, record_blocks, scan
 from purl.links.batch.store import Store
 from purl.links.identity import IDENTIFYING
 from purl.models import Batch, Campaign, Recipient, utcnow
 from purl.spreadsheet import safe_cell, safe_row
+from purl.spreadsheet.reading import N_, Input, read_columns, record_blocks, row_label, scan
 
 log = logging.getLogger(__name__)
 
