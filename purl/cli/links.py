@@ -111,6 +111,8 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
               help=f"Map a column to a field ({', '.join(batch.FIELDS)}, attribute).")
 @click.option("--channel", type=click.Choice(batch.CHANNELS), default="email",
               show_default=True, help="Stamps the links; one link per person and channel.")
+@click.option("--sheet", metavar="NAME",
+              help="A workbook's sheet to read, by name or number (1 = the first, the default).")
 @click.option("--dry-run", is_flag=True, help="Validate and report; mint nothing.")
 @click.option("--seed-emails", default="", help="Comma-separated test addresses (seeds).")
 @click.option("--excel", is_flag=True, help="Write UTF-8 with BOM, as Excel wants it.")
@@ -121,17 +123,18 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
                    "Default: every core, for files of more than a few blocks.")
 @with_appcontext
 def generate(campaign_slug: str, input_path: Path, out: Path, qr_dir: Path | None,
-             qr_format: str, qr_zip: bool, maps: tuple[str, ...], channel: str, dry_run: bool,
-             seed_emails: str, excel: bool, chunk_size: int, workers: int | None) -> None:
+             qr_format: str, qr_zip: bool, maps: tuple[str, ...], channel: str,
+             sheet: str | None, dry_run: bool, seed_emails: str, excel: bool, chunk_size: int,
+             workers: int | None) -> None:
     """Add a personal link to every row of INPUT: a CRM or Excel export as CSV (any common
-    encoding and delimiter) or a workbook (.xlsx, .xls, .ods: its first sheet)."""
+    encoding and delimiter) or a workbook (.xlsx, .xls, .ods: its first sheet, or --sheet)."""
     campaign = _campaign(campaign_slug)
     if qr_zip and qr_dir is None:
         qr_dir = out.with_name(out.stem + "-qr")
     options = batch.Options(
         channel=channel, mapping=_mapping(maps), dry_run=dry_run, qr_dir=qr_dir,
         qr_format=qr_format, qr_zip=qr_zip, seed_emails=seed_emails.split(","), excel=excel,
-        chunk_size=chunk_size, workers=workers,
+        chunk_size=chunk_size, workers=workers, sheet=sheet,
     )
     bar = _Bar()
     try:

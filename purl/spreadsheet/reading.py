@@ -23,7 +23,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -160,6 +160,11 @@ _OTHER_SCRIPTS = frozenset(("cp1251", "koi8_r", "koi8_u", "cp866", "mac_cyrillic
 _TEXT_BYTES = bytes([9, 10, 13, 26, *range(32, 256)])
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _MULTIBYTE = re.compile("[^\x00-\x7f\udc80-\udcff]")
+NOT_A_WORKBOOK = N_("this file is a CSV text, not a workbook, so it has no sheets: leave out the "
+                    "sheet")
+NO_SUCH_SHEET = N_("the workbook has no sheet %(sheet)s: its sheets are %(sheets)s")
+FIRST_SHEET_EMPTY = N_("the first sheet %(first)s is empty: choose the sheet that holds the "
+                       "list (the workbook's sheets: %(sheets)s)")
 NOT_TEXT = N_("this is not a CSV file: open it in Excel or LibreOffice and save it as "
               "CSV UTF-8 or .xlsx, then use that file")
 
@@ -177,6 +182,8 @@ class Input:
     first_line: int = 2  # the physical line the records start on, after the header
     # The file as given, when ``binary`` is a conversion of it: closed with it.
     original: IO[bytes] | None = None
+    sheets: list[str] = field(default_factory=list)  # a workbook's sheets, in order
+    sheet: str = ""  # the one read
 
     def __post_init__(self) -> None:
         if not self.text_encoding:
@@ -205,8 +212,9 @@ def _open(source: str | os.PathLike | IO[bytes]) -> tuple[IO[bytes], str, IO[byt
     return copy, name, copy, source
 
 
-def scan(source: str | os.PathLike | IO[bytes]) -> Input:
-    """First pass: hash, count lines, and find what the file is and its encoding."""
+def scan(source: str | os.PathLike | IO[bytes], sheet: str | None = None) -> Input:
+    """First pass: hash, count lines, and find what the file is and its encoding. ``sheet``
+    names a workbook's sheet (or its number, from 1) to read instead of the first."""
     binary, name, copy, reader = _open(source)
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
@@ -231,19 +239,23 @@ def scan(source: str | os.PathLike | IO[bytes]) -> Input:
     binary.seek(0)
     scanned = Input(binary, digest.hexdigest(), lines, "utf-8", name, size)
     try:
-        return _identify(scanned, head, broken, valid, invalid)
+        found = _identify(scanned, head, broken, valid, invalid, sheet)
+        if sheet and not found.sheets:
+            raise ReadError(NOT_A_WORKBOOK)
+        return found
     except BaseException:
         if binary is not source:
             binary.close()
         raise
 
 
-def _identify(scanned: Input, head: bytes, broken: bool, valid: int, invalid: int) -> Input:
+def _identify(scanned: Input, head: bytes, broken: bool, valid: int, invalid: int,
+              sheet: str | None = None) -> Input:
     """What the scanned file is, from its first 64 KiB and how much of it was UTF-8: a
     workbook or UTF-16 (converted), UTF-8, a code page, or not text at all (refused)."""
     # By its bytes, not its name: old CRMs export tab-separated text as ".xls".
     if head.startswith(_SHEET_SIGNATURES):
-        return _from_sheet(scanned)
+        return _from_sheet(scanned, sheet)
     if head.startswith(_BINARY_SIGNATURES):
         raise ReadError(NOT_TEXT)
     if head.startswith(codecs.BOM_UTF16_LE) and not head.startswith(codecs.BOM_UTF32_LE):
@@ -342,15 +354,41 @@ def _sheet_cell(value: object) -> str:
     return str(value)
 
 
-def _from_sheet(scanned: Input) -> Input:
-    """The first sheet of a workbook as a UTF-8 CSV (``;``), once, then read like any CSV."""
+def _pick_sheet(book: object, wanted: str | None) -> object:
+    """The sheet named ``wanted`` (as written, in any case, or its number from 1), else the
+    first; a first sheet left empty while another holds rows is a question, not a list."""
+    names = list(book.sheet_names)
+    listed = ", ".join(names)
+    if wanted:
+        wanted = wanted.strip()
+        folded = {n.casefold(): n for n in names}
+        if wanted in names or wanted.casefold() in folded:
+            return book.get_sheet_by_name(wanted if wanted in names else folded[wanted.casefold()])
+        if wanted.isdigit() and 1 <= int(wanted) <= len(names):
+            return book.get_sheet_by_index(int(wanted) - 1)
+        raise ReadError(NO_SUCH_SHEET, sheet=repr(wanted), sheets=listed)
+    first = book.get_sheet_by_index(0)
+    if len(names) > 1 and not _holds_rows(first):
+        full = [n for n in names[1:] if _holds_rows(book.get_sheet_by_name(n))]
+        if full:
+            raise ReadError(FIRST_SHEET_EMPTY, first=repr(names[0]), sheets=listed)
+    return first
+
+
+def _holds_rows(sheet: object) -> bool:
+    return any(any(v not in ("", None) for v in row) for row in sheet.iter_rows())
+
+
+def _from_sheet(scanned: Input, wanted: str | None = None) -> Input:
+    """A workbook's sheet (the first, or the one asked for) as a UTF-8 CSV (``;``), once,
+    then read like any CSV."""
     from python_calamine import CalamineWorkbook
 
     try:
         book = CalamineWorkbook.from_filelike(scanned.binary)
         if not book.sheet_names:
             raise ReadError(N_("the workbook has no sheet: put the list on its first sheet"))
-        sheet = book.get_sheet_by_index(0)
+        sheet = _pick_sheet(book, wanted)
     except ReadError:
         raise
     except Exception as exc:  # calamine's errors: not a workbook it can read
@@ -367,7 +405,9 @@ def _from_sheet(scanned: Input) -> Input:
         text.flush()
         text.detach()
 
-    return _converted(scanned, write, label)
+    converted = _converted(scanned, write, label)
+    converted.sheets, converted.sheet = list(book.sheet_names), sheet.name
+    return converted
 
 
 def _sniff_delimiter(first_line: str) -> str:

@@ -23,7 +23,7 @@ from purl.models import Campaign, Recipient
 from purl.spreadsheet import reading as reader
 from purl.spreadsheet.reading import RECORD_LIMIT
 from tests.conftest import TEST_KEYS
-from tests.links.sheets import write_xlsx
+from tests.links.sheets import write_excel, write_ods, write_xls, write_xlsx
 
 
 def run(app, source, out, **options):  # noqa: ANN001, ANN003, ANN201
@@ -142,6 +142,72 @@ def test_xlsx_is_read_directly_with_numbers_and_dates_as_shown(app, campaign, tm
             ("10002", "Ayşe", {"Geburtstag": "02.01.2001", "Umsatz": "12.5", "PLZ": "80331"}),
         ]
     assert manifest_of(tmp_path / "out.csv")["input"]["encoding"] == "xlsx"
+
+
+CUSTOMERS = [
+    ["Kundennummer", "Anrede", "Vorname", "Nachname", "E-Mail", "Kunde seit", "Umsatz"],
+    [10001, "Herr", "Jörg", "Weiß", "j@example.de", dt.date(2019, 5, 17), 1234.5],
+    [10002, "Frau Dr.", "Ayşe", "Şahin", "a@example.de", dt.date(2021, 1, 2), 80],
+]
+
+
+@pytest.mark.parametrize(("writer", "name"), [
+    (write_excel, "kunden.xlsx"), (write_xls, "kunden.xls"), (write_ods, "kunden.ods")])
+def test_workbooks_from_excel_old_excel_and_libreoffice_read_alike(
+        app, campaign, tmp_path, writer, name):
+    """Files as Excel (shared strings, styles), Excel 97-2003 (.xls) and LibreOffice (.ods)
+    write them: the same people, numbers and dates as the sheet shows them."""
+    source = writer(tmp_path / name, CUSTOMERS)
+    result = run(app, source, tmp_path / "out.csv")
+    assert (result.encoding, result.summary()) == (
+        name.rsplit(".", 1)[1], "minted 2, reused 0, rejected 0")
+    with app.app_context():
+        people = db.session.scalars(db.select(Recipient).order_by(Recipient.id)).all()
+        assert [(p.external_id, p.first_name, p.last_name, p.title, p.attributes)
+                for p in people] == [
+            ("10001", "Jörg", "Weiß", None, {"Kunde seit": "17.05.2019", "Umsatz": "1234.5"}),
+            ("10002", "Ayşe", "Şahin", "Dr.", {"Kunde seit": "02.01.2021", "Umsatz": "80"}),
+        ]
+
+
+def test_a_chosen_sheet_is_read_by_name_or_number(app, campaign, runner, tmp_path):
+    source = write_xlsx(tmp_path / "export.xlsx", sheets={
+        "Hinweise": [["Exportiert am 1.12."]],
+        "Kunden": [["E-Mail", "Vorname"], ["a@example.de", "Anna"], ["b@example.de", "Ben"]]})
+    result = runner.invoke(args=["purl", "generate", "herbst", str(source), "--out",
+                                 str(tmp_path / "out.csv"), "--sheet", "kunden"])
+    assert result.exit_code == 0, result.output
+    assert "minted 2, reused 0, rejected 0" in result.output
+    assert manifest_of(tmp_path / "out.csv")["input"]["sheet"] == "Kunden"
+    again = run(app, source, tmp_path / "again.csv", sheet="2")
+    assert again.summary() == "minted 0, reused 2 (updated 0), rejected 0"
+    with source.open("rb") as stream:
+        seen = batch.preview(stream, sheet="Kunden")
+    assert (seen.sheets, seen.sheet, seen.header) == (
+        ["Hinweise", "Kunden"], "Kunden", ["E-Mail", "Vorname"])
+
+
+@pytest.mark.parametrize(("sheets", "sheet", "message"), [
+    ({"Leer": [], "Kunden": [["E-Mail"], ["a@example.de"]]}, None,
+     "the first sheet 'Leer' is empty: choose the sheet that holds the list "
+     "(the workbook's sheets: Leer, Kunden)"),
+    ({"Kunden": [["E-Mail"], ["a@example.de"]]}, "Adressen",
+     "the workbook has no sheet 'Adressen': its sheets are Kunden"),
+    (None, "Kunden", "this file is a CSV text, not a workbook, so it has no sheets"),
+])
+def test_a_wrong_sheet_says_which_sheets_there_are(app, campaign, runner, tmp_path, sheets,
+                                                    sheet, message):
+    if sheets is None:
+        source = tmp_path / "kunden.csv"
+        source.write_text("E-Mail\na@example.de\n")
+    else:
+        source = write_xlsx(tmp_path / "kunden.xlsx", sheets=sheets)
+    args = ["purl", "generate", "herbst", str(source), "--out", str(tmp_path / "out.csv")]
+    result = runner.invoke(args=args + (["--sheet", sheet] if sheet else []))
+    assert result.exit_code == 1
+    assert message in result.output
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Recipient)) == 0
 
 
 def test_xlsx_preview_shows_its_columns(tmp_path):

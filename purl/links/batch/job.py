@@ -99,6 +99,7 @@ def _run(session: Session, app_config: Mapping[str, Any], batch_id: int, attempt
         options=engine.Options(
             channel=wanted.get("channel") or "email", mapping=dict(wanted.get("mapping") or {}),
             qr_dir=tmp / "qr" if qr else None, qr_zip=qr, batch_id=batch_id,
+            sheet=wanted.get("sheet") or None,
             commit_rows=int(app_config["JOBS_BATCH_COMMIT_ROWS"]),
             workers=app_config.get("JOBS_BATCH_PROCESSES"),
             on_done=store_results,

@@ -3,7 +3,7 @@
 ``generate`` is the one entry point the CLI, the console's jobs and the API call. It streams
 the input, so a million rows fit in a few hundred megabytes:
 
-1. a first pass hashes the file, counts its lines and finds what it is (``reading.scan``, the shared reader):
+1. a first pass hashes the file, counts its lines and finds what it is (``reading.scan``):
    UTF-8 (with or without BOM), a code page (Windows-1252 as Excel writes it), UTF-16 or a
    workbook (both converted once to UTF-8), or not a list at all (refused);
 2. the header is mapped to recipient fields (German and English names, ``--map`` overrides);
@@ -96,6 +96,7 @@ class Options:
     qr_zip: bool = False
     seed_emails: Iterable[str] = ()
     excel: bool = False
+    sheet: str | None = None  # a workbook's sheet (name or number from 1); None: the first
     chunk_size: int = 10_000  # rows per block that one worker reads and mints
     commit_rows: int | None = None  # rows per commit (and progress report); 10 blocks if None
     workers: int | None = None  # processes for the blocks; None: every core, for big files
@@ -225,7 +226,7 @@ def generate(
     errors_path = options.errors_path or out.with_name(out.stem + ".errors.csv")
     manifest_path = options.manifest_path or out.with_name(out.stem + ".manifest.json")
     started = utcnow()
-    scanned = scan(source)
+    scanned = scan(source, options.sheet)
     try:
         return _generate(session, campaign, scanned, out, errors_path, manifest_path, keys,
                          base_url, options, progress, started)
@@ -650,7 +651,8 @@ def _write_manifest(path: Path, campaign: Campaign, scanned: Input, result: Resu
         "campaign": campaign.slug,
         "batch_id": result.batch_id,
         "input": {"file": scanned.name, "sha256": scanned.sha256, "encoding": result.encoding,
-                  "delimiter": result.delimiter},
+                  "delimiter": result.delimiter,
+                  **({"sheet": scanned.sheet} if scanned.sheet else {})},
         "channel": options.channel,
         "dry_run": options.dry_run,
         "mapping": result.mapping,

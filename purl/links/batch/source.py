@@ -25,11 +25,14 @@ class Preview:
     rows: list[list[str]]
     lines: int
     ignored: list[str] = field(default_factory=list)  # IP or location columns, left out
+    sheets: list[str] = field(default_factory=list)  # a workbook's sheets
+    sheet: str = ""  # the one read
 
 
-def preview(source: str | os.PathLike | IO[bytes], rows: int = 5) -> Preview:
+def preview(source: str | os.PathLike | IO[bytes], rows: int = 5,
+            sheet: str | None = None) -> Preview:
     """Read the file as ``generate`` will: encoding, delimiter, header mapping, first rows."""
-    scanned = scan(source)
+    scanned = scan(source, sheet)
     try:
         encoding, delimiter, header = read_columns(scanned)
         found = map_header(header, {})
@@ -44,4 +47,5 @@ def preview(source: str | os.PathLike | IO[bytes], rows: int = 5) -> Preview:
     by_index.update(dict.fromkeys(private, "ignore"))
     return Preview(scanned.encoding, delimiter, header,
                    {name: by_index.get(i, "attribute") for i, name in enumerate(header)},
-                   sample, max(scanned.lines - 1, 0), [header[i] for i in private])
+                   sample, max(scanned.lines - 1, 0), [header[i] for i in private],
+                   scanned.sheets, scanned.sheet)
