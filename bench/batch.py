@@ -198,7 +198,7 @@ def xlsx_engine(source: Path, target: Path, database_url: str) -> tuple[float, s
 def write_xlsx_input(source: Path, target: Path) -> None:
     """The same rows as a workbook: numbers where the CSV holds digits only, as Excel keeps
     them."""
-    from tests.links.sheets import write_xlsx
+    from tests.sheets import write_xlsx
 
     with source.open(encoding="utf-8", newline="") as fh:
         rows = csv.reader(fh, delimiter=";")

@@ -132,19 +132,20 @@ def import_catalog(
     *,
     full: bool = False,
     shop_url: str | None = None,
+    sheet: str | None = None,
 ) -> ImportReport:
     """Read a catalog file and upsert its products; FeedError if the file is unreadable.
 
     Only flushes: the caller commits, so a failure leaves the stored catalog untouched.
     """
-    feed = read_feed(path, fmt, shop_url)
+    feed = read_feed(path, fmt, shop_url, sheet)
     report = ImportReport(format=feed.format, skipped=list(feed.skipped))
     seen: dict[str, Mapping[str, Any]] = {}
     for product in feed.products:
         if product["sku"] in seen:
             first = seen[product["sku"]].get("_line", 0)
             report.skipped.append((product.get("_line", 0),
-                                   f"product id {product['sku']!r} already on line {first}"))
+                                   f"product id {product['sku']!r} already in row {first}"))
             continue
         seen[product["sku"]] = product
     created, updated = upsert_products(session, seen.values())

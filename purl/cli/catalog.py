@@ -26,10 +26,15 @@ catalog_cli = AppGroup("catalog", help="Import the shop's product catalog.")
 @click.option("--shop-url", metavar="URL",
               help="The storefront address; Shopify exports need it to build product links "
                    "(https://shop.example -> https://shop.example/products/<handle>).")
-def import_command(path: str, fmt: str, full: bool, shop_url: str | None) -> None:
-    """Upsert the products in PATH by the shop's product id or handle."""
+@click.option("--sheet", metavar="NAME",
+              help="A workbook's sheet to read, by name or number (1 = the first, the default).")
+def import_command(path: str, fmt: str, full: bool, shop_url: str | None,
+                   sheet: str | None) -> None:
+    """Upsert the products in PATH (CSV, TSV, XML or a workbook: .xlsx, .xls, .ods) by the
+    shop's product id or handle."""
     try:
-        report = import_catalog(db.session, path, fmt, full=full, shop_url=shop_url)
+        report = import_catalog(db.session, path, fmt, full=full, shop_url=shop_url,
+                                sheet=sheet)
     except FeedError as exc:
         db.session.rollback()
         raise click.ClickException(f"{path}: {exc}") from None

@@ -273,7 +273,7 @@ def _identify(scanned: Input, head: bytes, broken: bool, valid: int, invalid: in
         raise ReadError(NOT_TEXT)  # control bytes no text holds: a binary file
     if head.startswith(codecs.BOM_UTF8):
         scanned.encoding, scanned.text_encoding, scanned.skip = "utf-8-sig", "utf-8", 3
-    elif not broken or valid > invalid:
+    elif not broken or 0 < invalid <= valid:
         # UTF-8, with a few rows holding bytes that are not: those rows are rejected, not the
         # whole file read as another encoding (every umlaut garbled). A file in a code page
         # has valid UTF-8 sequences only by accident (ß before a quote sign), outnumbered by
@@ -520,3 +520,83 @@ def record_blocks(binary: IO[bytes], delimiter: str, size: int,
         line += _line_breaks(block, cut)
         carry = block[cut:]
 
+
+
+# --- a whole table, record by record (files read in one process: catalogs) -----------------
+
+def _as_is(message: str) -> str:
+    return message
+
+
+class RowNumber(int):
+    """A record's row as a spreadsheet shows it (an int: it sorts and compares as one), with
+    the text line it starts on; shown as :func:`row_label` shows it."""
+
+    line: int
+
+    def __new__(cls, row: int, line: int) -> RowNumber:
+        number = super().__new__(cls, row)
+        number.line = line
+        return number
+
+    def __str__(self) -> str:
+        return row_label(_as_is, int(self), self.line)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+@dataclass
+class Table:
+    """A file's header and its records, each with its row and, if refused, why."""
+
+    encoding: str
+    delimiter: str
+    header: list[str]
+    rows: Iterator[tuple[RowNumber, list[str], str | None]]
+    sheets: list[str] = field(default_factory=list)
+    sheet: str = ""
+
+
+def read_table(path: str | os.PathLike, sheet: str | None = None,
+               _: Translate = _as_is) -> Table:
+    """The table in ``path`` read as every list is read: encodings, workbooks, unclosed
+    quotes, control characters and records over :data:`RECORD_LIMIT` refused per row. The
+    records come as they are read (blank ones too, since a spreadsheet counts them); the file
+    is closed when they are all read. Raises :class:`ReadError` for a file that is no table."""
+    scanned = scan(path, sheet)
+    try:
+        encoding, delimiter, header = read_columns(scanned)
+    except BaseException:
+        scanned.close(None)
+        raise
+    return Table(scanned.encoding, delimiter, header,
+                 _table_rows(scanned, encoding, delimiter, header, _),
+                 scanned.sheets, scanned.sheet)
+
+
+def _table_rows(scanned: Input, encoding: str, delimiter: str, header: list[str],
+                _: Translate) -> Iterator[tuple[RowNumber, list[str], str | None]]:
+    row = 1  # the header's
+    try:
+        for block, first_line in record_blocks(scanned.binary, delimiter, 1 << 20,
+                                               scanned.first_line):
+            text = block.decode(encoding, errors="surrogateescape")
+            if isinstance(block, Opened):
+                cells = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter), [])
+                row += 1
+                yield RowNumber(row, first_line), clean(cells), _(UNCLOSED)
+                continue
+            long, bad = len(text) > RECORD_LIMIT, may_be_bad(text)
+            for _index, offset, cells, reason in records(text, delimiter, len(header)):
+                row += 1
+                if reason is not None:
+                    reason = _(reason)
+                elif long and sum(map(len, cells)) > RECORD_LIMIT:
+                    reason = _(TOO_LONG)
+                elif bad:
+                    reason = bad_reason(_, header, encoding, cells)
+                yield (RowNumber(row, first_line + offset),
+                       clean(cells) if reason else cells, reason)
+    finally:
+        scanned.close(None)

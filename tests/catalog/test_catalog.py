@@ -136,7 +136,7 @@ def test_a_german_tab_separated_file_with_broken_rows(app, runner):
     assert f"{path}:7: skipped: price '1.299' is ambiguous" in out
     assert (f"{path}:8: skipped: url 'ftp://zoohandlung.example/sb-106' must start with "
             "http:// or https://") in out
-    assert f"{path}:9: skipped: product id 'SB-101' already on line 3" in out
+    assert f"{path}:9: skipped: product id 'SB-101' already in row 3" in out
     assert "csv: created 2, updated 0, unchanged 0, marked unavailable 0, skipped 6" in out
 
 
@@ -183,7 +183,8 @@ def test_a_merchant_tsv_and_a_german_excel_csv(app, tmp_path):
         "N-1;Napf für Hunde;Hund;1.299,95 €;https://zoo.example/n-1;groß, edel\n"
         .encode("cp1252"))
     with app.app_context():
-        assert detect_format(feed, feed.read_bytes()) == "merchant"
+        assert detect_format(feed.read_text(encoding="utf-8").split("\n")[0].split("\t")) \
+            == "merchant"
         report = import_catalog(db.session, feed)
         assert (report.format, report.created) == ("merchant", 1)
         report = import_catalog(db.session, excel)
@@ -235,3 +236,73 @@ def test_a_large_feed_is_written_in_bulk(app, tmp_path):
         assert db.session.scalar(select(func.count()).select_from(ProductTag)) == 6000
     # A handful of executemany statements per 500 rows, not one INSERT per product.
     assert len(statements) < 60
+
+
+# --- the shared reader: what recipient lists survive, catalogs survive too -------------------
+
+PLAIN_HEADER = "sku;title;price;url\n"
+
+
+def test_an_unclosed_quote_names_its_row_and_keeps_the_rows_below(app, runner, tmp_path):
+    """The quote in row 3 would have taken rows 4 and 5 into one title ("skipped: no price",
+    the swallowed products never named): its row is refused and the rows below read."""
+    path = tmp_path / "artikel.csv"
+    path.write_text(PLAIN_HEADER + "A-1;Napf;9,99;https://zoo.example/a-1\n"
+                    '"A-2;Leine;5,00;https://zoo.example/a-2\n'
+                    "A-3;Ball;2,50;https://zoo.example/a-3\n"
+                    "A-4;Bürste;7,00;https://zoo.example/a-4\n", encoding="utf-8")
+    result = run_import(runner, path)
+    assert result.exit_code == 0, result.output
+    assert f'{path}:3: skipped: a quote (") opened in this row is never closed' in result.output
+    assert set(products(app)) == {"A-1", "A-3", "A-4"}
+    assert "created 3, updated 0, unchanged 0, marked unavailable 0, skipped 1" in result.output
+
+
+def test_catalog_encodings_and_workbooks_read_like_recipient_lists(app, runner, tmp_path):
+    from tests.sheets import write_excel
+
+    rows = [["sku", "title", "price", "url"], ["U-1", "Körbchen groß", "19,90",
+                                               "https://zoo.example/u-1"]]
+    utf16 = tmp_path / "unicode.txt"
+    utf16.write_bytes("\n".join("\t".join(r) for r in rows).encode("utf-16"))
+    broken = tmp_path / "kaputt.csv"  # UTF-8 with one byte from elsewhere: that row only
+    broken.write_bytes(PLAIN_HEADER.encode() + "U-2;Spielzeug für Katzen;3,00;"
+                       "https://zoo.example/u-2\nU-3;N\xe4pfe;4,00;https://zoo.example/u-3\n"
+                       .encode().replace(b"\xc3\xa4", b"\xe4"))
+    book = write_excel(tmp_path / "artikel.xlsx", [
+        ["sku", "title", "price", "url", "Gewicht"],
+        ["X-1", "Transportbox Größe M", 49.9, "https://zoo.example/x-1", 2.5]])
+    outputs = []
+    for path in (utf16, broken, book):
+        result = run_import(runner, path)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    assert f"{broken}:3: skipped: holds bytes that are not UTF-8 text" in outputs[1]
+    stored = products(app)
+    assert {sku: p.title for sku, p in stored.items()} == {
+        "U-1": "Körbchen groß", "U-2": "Spielzeug für Katzen", "X-1": "Transportbox Größe M"}
+    assert (stored["X-1"].price, stored["X-1"].attributes) == (
+        Decimal("49.90"), {"gewicht": "2.5"})
+
+
+def test_broken_bytes_and_huge_fields_refuse_their_row_not_the_file(app, runner, tmp_path):
+    path = tmp_path / "artikel.csv"
+    path.write_bytes(PLAIN_HEADER.encode() + b"B-1;N\xe4pfe;4,00;https://zoo.example/b-1\n"
+                     + "B-2;Näpfe;4,00;https://zoo.example/b-2\n".encode()
+                     + b"B-3;" + b"x" * 200_000 + b";4,00;https://zoo.example/b-3\n"
+                     + b"B-4;" + b"y" * (1 << 20) + b";4,00;https://zoo.example/b-4\n"
+                     + b"B-5;Ball;1,00;https://zoo.example/b-5\n")
+    result = run_import(runner, path)
+    assert result.exit_code == 0, result.output
+    assert f"{path}:2: skipped: holds bytes that are not UTF-8 text" in result.output
+    assert f"{path}:4: skipped: title " in result.output  # 200,000 characters: too long a title
+    assert f"{path}:5: skipped: is longer than 1 MB" in result.output
+    assert set(products(app)) == {"B-2", "B-5"}
+
+
+def test_a_file_that_is_no_table_says_what_to_do(app, runner, tmp_path):
+    path = tmp_path / "artikel.pdf"
+    path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 20)
+    result = run_import(runner, path)
+    assert result.exit_code == 1
+    assert "save it as CSV UTF-8 or .xlsx" in result.output

@@ -23,7 +23,7 @@ from purl.models import Campaign, Recipient
 from purl.spreadsheet import reading as reader
 from purl.spreadsheet.reading import RECORD_LIMIT
 from tests.conftest import TEST_KEYS
-from tests.links.sheets import write_excel, write_ods, write_xls, write_xlsx
+from tests.sheets import write_excel, write_ods, write_xls, write_xlsx
 
 
 def run(app, source, out, **options):  # noqa: ANN001, ANN003, ANN201

@@ -1,21 +1,21 @@
 """Reading shop catalog files into plain product rows.
 
 Three formats: a Shopify product CSV export, a Google Merchant Center feed (RSS/Atom XML with
-the ``g:`` namespace, or TSV) and a plain CSV (documented in the README). Each reader yields
-``(line, row)`` for good products and collects ``(line, reason)`` for rows it cannot accept, so
-one broken row never stops the rest. Prices are ``Decimal``, never ``float``.
+the ``g:`` namespace, or TSV) and a plain CSV (documented in the README). Every text format is
+read by the reader recipient lists use (:mod:`purl.spreadsheet.reading`: encodings, workbooks,
+unclosed quotes, rows as a spreadsheet numbers them). Each format yields good products and
+collects ``(row, reason)`` for rows it cannot accept, so one broken row never stops the rest.
+Prices are ``Decimal``, never ``float``.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from purl.catalog.imports.common import (
     Feed,
     FeedError,
     RowError,
-    decode,
     parse_price,
     product_url,
     slug,
@@ -26,6 +26,7 @@ from purl.catalog.imports.common import (
 from purl.catalog.imports.merchant import merchant_key, read_merchant_text, read_merchant_xml
 from purl.catalog.imports.plain import read_plain
 from purl.catalog.imports.shopify import read_shopify
+from purl.spreadsheet.reading import ReadError, read_table
 
 __all__ = [
     "FORMATS", "Feed", "FeedError", "RowError", "detect_format", "parse_price", "product_url",
@@ -35,12 +36,19 @@ __all__ = [
 FORMATS = ("auto", "shopify", "merchant", "csv")
 
 
-def detect_format(path: Path, data: bytes) -> str:
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"<") or path.suffix.lower() in (".xml", ".rss", ".atom"):
-        return "merchant"
-    header = decode(data[:4096]).split("\n", 1)[0]
-    names = {merchant_key(h) for h in re.split(r"[\t;,]", header)}
+_XML_START = b"\xef\xbb\xbf \t\r\n"
+
+
+def _is_xml(path: Path) -> bool:
+    with path.open("rb") as f:
+        head = f.read(4096)
+    return head.lstrip(_XML_START).startswith(b"<") or path.suffix.lower() in (
+        ".xml", ".rss", ".atom")
+
+
+def detect_format(header: list[str]) -> str:
+    """A text catalog's format from its column names."""
+    names = {merchant_key(h) for h in header}
     if {"handle", "variant_price"} <= names:
         return "shopify"
     if {"id", "price", "link"} <= names:
@@ -48,19 +56,26 @@ def detect_format(path: Path, data: bytes) -> str:
     return "csv"
 
 
-def read_feed(path: str | Path, fmt: str = "auto", shop_url: str | None = None) -> Feed:
-    """Read a catalog file in the given (or detected) format; raise FeedError if unreadable."""
+def read_feed(path: str | Path, fmt: str = "auto", shop_url: str | None = None,
+              sheet: str | None = None) -> Feed:
+    """Read a catalog file in the given (or detected) format; raise FeedError if unreadable.
+    ``sheet`` picks a workbook's sheet (name or number from 1)."""
     path = Path(path)
-    data = path.read_bytes()
-    if fmt == "auto":
-        fmt = detect_format(path, data)
-    if fmt == "merchant" and data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        return read_merchant_xml(data)
-    text = decode(data)
-    if fmt == "shopify":
-        return read_shopify(text, shop_url)
-    if fmt == "merchant":
-        return read_merchant_text(text)
-    if fmt == "csv":
-        return read_plain(text)
-    raise FeedError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if fmt not in FORMATS:
+        raise FeedError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if fmt in ("auto", "merchant") and _is_xml(path):
+        return read_merchant_xml(path.read_bytes())
+    try:
+        table = read_table(path, sheet)
+    except ReadError as exc:
+        raise FeedError(str(exc)) from None
+    try:
+        if fmt == "auto":
+            fmt = detect_format(table.header)
+        if fmt == "shopify":
+            return read_shopify(table, shop_url)
+        if fmt == "merchant":
+            return read_merchant_text(table)
+        return read_plain(table)
+    finally:
+        table.rows.close()

@@ -6,8 +6,6 @@ Prices are ``Decimal``, never ``float``.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -15,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
+
+from purl.spreadsheet.reading import Table
 
 CENT = Decimal("0.01")
 MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
@@ -186,34 +186,17 @@ def finish(row: dict[str, Any], line: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- text files
 
-def decode(data: bytes) -> str:
-    # German Excel still saves Windows-1252; anything else is UTF-8 (with or without BOM).
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252")
-
-
-def _dialect(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in ("\t", ";", ",")}
-    return max(counts, key=lambda d: counts[d])
-
-
-def records(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(first line number, row) for each CSV/TSV record, whatever its delimiter."""
-    first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_dialect(first_line))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise FeedError("the file is empty") from None
-    line = reader.line_num + 1
-    for values in reader:
-        start, line = line, reader.line_num + 1
+def records(table: Table) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row, record by column name) for each record of ``table``; a refused record comes as
+    ``{"__error__": reason}``. Blank records are left out (their rows still count)."""
+    header = table.header
+    for row, values, reason in table.rows:
+        if reason is not None:
+            yield row, {"__error__": reason}
+            continue
         if not any(v.strip() for v in values):
             continue
         if len(values) > len(header) and any(v.strip() for v in values[len(header):]):
-            yield start, {"__error__": f"{len(values)} cells but the header has {len(header)}"}
+            yield row, {"__error__": f"{len(values)} cells but the header has {len(header)}"}
             continue
-        yield start, dict(zip(header, values + [""] * (len(header) - len(values)), strict=False))
-
+        yield row, dict(zip(header, values + [""] * (len(header) - len(values)), strict=False))

@@ -18,6 +18,7 @@ from purl.catalog.imports.common import (
     slug,
     web_url,
 )
+from purl.spreadsheet.reading import Table
 
 G_NS = "http://base.google.com/ns/1.0"
 
@@ -110,10 +111,10 @@ def _collapse_groups(feed: Feed, rows: list[tuple[int, dict[str, Any]]]) -> None
             feed.skipped.append((line, str(exc)))
 
 
-def read_merchant_text(text: str) -> Feed:
+def read_merchant_text(table: Table) -> Feed:
     feed = Feed("merchant")
     rows = []
-    for line, rec in records(text):
+    for line, rec in records(table):
         if "__error__" in rec:
             feed.skipped.append((line, rec["__error__"]))
             continue

@@ -15,6 +15,7 @@ from purl.catalog.imports.common import (
     truthy,
     web_url,
 )
+from purl.spreadsheet.reading import Table
 
 PLAIN_COLUMNS = (
     "sku", "title", "description", "category", "product_type", "brand", "price",
@@ -22,10 +23,10 @@ PLAIN_COLUMNS = (
 )
 
 
-def read_plain(text: str) -> Feed:
+def read_plain(table: Table) -> Feed:
     """The plain CSV: the columns in PLAIN_COLUMNS; any other column goes to attributes."""
     feed = Feed("csv")
-    for line, rec in records(text):
+    for line, rec in records(table):
         if "__error__" in rec:
             feed.skipped.append((line, rec["__error__"]))
             continue

@@ -20,9 +20,10 @@ from purl.catalog.imports.common import (
     url_problem,
     web_url,
 )
+from purl.spreadsheet.reading import Table
 
 
-def read_shopify(text: str, shop_url: str | None) -> Feed:
+def read_shopify(table: Table, shop_url: str | None) -> Feed:
     """A Shopify product CSV: one row per variant, the first row of a handle carries the product.
 
     Variants collapse into one product priced at its cheapest available variant. The export
@@ -36,7 +37,7 @@ def read_shopify(text: str, shop_url: str | None) -> Feed:
         raise FeedError(f"--shop-url {shop_url.strip()!r} {problem}")
     base = shop_url.strip()
     products: dict[str, dict[str, Any]] = {}
-    for line, rec in records(text):
+    for line, rec in records(table):
         if "__error__" in rec:
             feed.skipped.append((line, rec["__error__"]))
             continue
