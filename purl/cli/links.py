@@ -147,8 +147,11 @@ def generate(campaign_slug: str, input_path: Path, out: Path, qr_dir: Path | Non
         raise click.ClickException(f"{input_path}: {exc}") from exc
     bar.end()
     mapped = ", ".join(f"{column} → {name}" for name, column in result.mapping.items())
-    click.echo(f"columns: {mapped}" + (f"; kept as attributes: {', '.join(result.attributes)}"
-                                       if result.attributes else ""), err=True)
+    click.echo(f"columns: {mapped}", err=True)
+    if result.attributes:
+        click.echo(f"kept on each recipient as extra columns (not in greetings): "
+                   f"{', '.join(result.attributes)}; if one holds a name, an email or a "
+                   "customer number, run again with --map COLUMN=FIELD", err=True)
     if result.ignored:
         click.echo(f"left out as IP or location data: {', '.join(result.ignored)} "
                    "(keep one with --map COLUMN=attribute)", err=True)

@@ -478,3 +478,23 @@ def test_the_preview_says_in_german_what_is_wrong_and_what_it_leaves_out(console
     text = preview.get_data(as_text=True)
     assert preview.status_code == 200
     assert "IP- oder Standortdaten sind: OPTIN_IP, LATITUDE" in text
+
+
+def test_a_list_that_fails_in_the_worker_says_why_in_the_campaigns_language(console):
+    """The console checks the mapping before queueing; what the worker finds later (here a
+    mapping queued without a column for people) is stored in the campaign's language."""
+    from purl import jobs
+    from purl.links.batch import uploads
+
+    url = upload(console, b"Artikel;Preis\r\nNapf;9,99\r\n", "artikel.csv")
+    app = console.application
+    with app.app_context():
+        batch = db.session.scalar(select(Batch).order_by(Batch.id.desc()))
+        assert uploads.queue_batch(db.session, batch, {"Artikel": "attribute",
+                                                      "Preis": "attribute"})
+        db.session.commit()
+        assert jobs.run_batch_here(batch.id) == "failed"
+    page = console.get(url).get_data(as_text=True)
+    assert "keine Spalte enthält eine Kundennummer, eine E-Mail-Adresse oder einen Namen " \
+           "(die Spalten: Artikel, Preis)" in page
+    assert "no column holds" not in page

@@ -332,6 +332,9 @@ def test_dry_run_prints_the_error_rows(app, campaign, runner, tmp_path):
     (b"Vorname;E-Mail\r\n;\r\n\r\n", "the file has its header but no rows below it"),
     (b"E-Mail;Vorname;E-Mail\r\na@example.de;Anna;b@example.de\r\n",
      "the header names the column 'E-Mail' twice"),
+    (b"Artikel;Preis\r\nNapf;9,99\r\n", "no column holds a customer number, an email "
+     "address or a name (the columns: Artikel, Preis): say which column identifies each "
+     "person"),
 ])
 def test_files_without_people_say_what_to_do(app, campaign, runner, tmp_path, data, message):
     source = tmp_path / "in.csv"
@@ -339,6 +342,18 @@ def test_files_without_people_say_what_to_do(app, campaign, runner, tmp_path, da
     result = runner.invoke(args=["purl", "generate", "herbst", str(source),
                                  "--out", str(tmp_path / "out.csv")])
     assert result.exit_code == 1 and message in result.output, result.output
+
+
+def test_unknown_columns_are_kept_and_the_summary_says_what_to_do(app, campaign, runner,
+                                                                    tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("E-Mail;Lieblingstier;Notiz\na@example.de;Hund;ruft gern an\n")
+    result = runner.invoke(args=["purl", "generate", "herbst", str(source),
+                                 "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    assert ("kept on each recipient as extra columns (not in greetings): Lieblingstier, "
+            "Notiz; if one holds a name, an email or a customer number, run again "
+            "with --map COLUMN=FIELD") in result.output
 
 
 def test_batch_errors_speak_the_marketers_language():

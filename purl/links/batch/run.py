@@ -77,6 +77,10 @@ from purl.spreadsheet.reading import N_, Input, read_columns, record_blocks, row
 
 log = logging.getLogger(__name__)
 
+NO_IDENTITY = N_("no column holds a customer number, an email address or a name (the columns: "
+                 "%(columns)s): say which column identifies each person, in the console by "
+                 "choosing its field below a column, with purl generate by --map "
+                 "COLUMN=external_id (or email, first_name, last_name)")
 EMPTY = N_("the file has its header but no rows below it: put one person per row under the "
            "column names, then upload it again")
 
@@ -242,10 +246,7 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
     width = len(header)
     mapping = map_header(header, options.mapping)
     if not (set(IDENTIFYING) & mapping.keys()):
-        raise BatchError(
-            "no column holds a customer id, an email address or a name "
-            f"(columns: {', '.join(header)}); name one with --map COLUMN=FIELD"
-        )
+        raise BatchError(NO_IDENTITY, columns=", ".join(header))
     result = Result(encoding=scanned.encoding, delimiter=delimiter, dry_run=options.dry_run,
                     mapping={f: header[i] for f, i in mapping.items()},
                     errors_path=errors_path, manifest_path=manifest_path)
@@ -411,7 +412,11 @@ def mark_failed(session: Session, batch_id: int, exc: BaseException) -> None:
     session.rollback()
     failed = None if isinstance(exc, TakenOver) else session.get(Batch, batch_id)
     if failed is not None:
-        message = str(exc) if isinstance(exc, BatchError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, BatchError):  # in the campaign's language: the marketer reads it
+            locale = session.get(Campaign, failed.campaign_id).locale
+            message = exc.translated(reasons_in(locale))
+        else:
+            message = f"{type(exc).__name__}: {exc}"
         failed.status, failed.error = "failed", message[:2000]
         failed.finished_at = utcnow()
         session.commit()
