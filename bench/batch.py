@@ -8,7 +8,10 @@ Not a test: it prints figures and ratios measured side by side in one run.
 
 ``--xlsx`` also writes the same rows as an .xlsx (numbers as numbers) and mints them into a
 fresh campaign, printing that rate and its ratio to the CSV run (the reader converts the
-first sheet once into a UTF-8 CSV, then reads it like any other list).
+first sheet once into a UTF-8 CSV, then reads it like any other list). ``--console`` mints
+the CSV and the .xlsx again through the console as a marketer does (upload, preview, mint
+with the mapping the preview proposes, the batch job run to its end), each into a fresh
+campaign, and prints both rates and their ratio.
 
 The raw baseline reads the same CSV, draws and HMAC-signs the same kind of codes and writes the
 same output columns (link, code, salutation) with no database: the floor the engine is
@@ -195,6 +198,70 @@ def xlsx_engine(source: Path, target: Path, database_url: str) -> tuple[float, s
     return elapsed, result.summary()
 
 
+def console_engine(sources: list[Path], database_url: str, uploads: Path
+                   ) -> list[tuple[float, str]]:
+    """Each list through the console: upload it, read the preview's proposed mapping, mint,
+    run the job here (as a worker would) and time it all: (seconds, summary) per list."""
+    import re
+
+    from flask_migrate import upgrade
+    from sqlalchemy import delete, select
+
+    from purl import create_app
+    from purl.accounts import create_user
+    from purl.extensions import db
+    from purl.links import batch
+    from purl.links.batch import uploads as uploads_engine
+    from purl.models import Batch, Campaign, Recipient
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEYS": KEYS,
+                      "PURL_BASE_URL": "http://localhost", "WTF_CSRF_ENABLED": False,
+                      "CONSOLE_BATCH_WAIT": True, "UPLOAD_FOLDER": str(uploads),
+                      "RATELIMIT_ENABLED": False})
+    email, password = f"bench-{os.getpid()}@example.de", "bench password 123"
+    with app.app_context():
+        upgrade()
+        user = create_user(db.session, email, password, role="admin")
+        db.session.commit()
+        user_id = user.id
+    client = app.test_client()
+    client.post("/console/login", data={"email": email, "password": password})
+    figures = []
+    for n, source in enumerate(sources):
+        slug = f"bench-console-{os.getpid()}-{n}"
+        with app.app_context():
+            db.session.add(Campaign(slug=slug, name="Bench", variants=[], owner_id=user_id,
+                                    quiz_slug="zoohandlung"))
+            db.session.commit()
+        started = time.perf_counter()
+        with source.open("rb") as fh:
+            uploaded = client.post(f"/console/campaigns/{slug}/batches",
+                                   data={"file": (fh, source.name)},
+                                   content_type="multipart/form-data")
+        assert uploaded.status_code == 303, uploaded.status_code
+        page = client.get(uploaded.location).get_data(as_text=True)
+        proposed = {}
+        for select_ in re.finditer(r'<select id="(map-\d+)".*?</select>', page, re.S):
+            chosen = re.search(r'<option value="([^"]*)" selected', select_.group(0))
+            proposed[select_.group(1)] = chosen.group(1) if chosen else "attribute"
+        minted = client.post(uploaded.location, data={**proposed, "channel": "email"})
+        assert minted.status_code == 303, minted.get_data(as_text=True)[:2000]
+        elapsed = time.perf_counter() - started
+        with app.app_context():
+            done = db.session.scalar(select(Batch).join(Campaign).where(Campaign.slug == slug))
+            assert done.status == "done", (done.status, done.error)
+            summary = batch.Result(minted=done.minted, reused=done.reused,
+                                   rejected=done.rejected).summary()
+            campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+            uploads_engine.delete_files(db.session, done, uploads)
+            db.session.execute(delete(Recipient).where(Recipient.campaign_id == campaign.id))
+            db.session.execute(delete(Batch).where(Batch.campaign_id == campaign.id))
+            db.session.delete(campaign)
+            db.session.commit()
+        figures.append((elapsed, summary))
+    return figures
+
+
 def write_xlsx_input(source: Path, target: Path) -> None:
     """The same rows as a workbook: numbers where the CSV holds digits only, as Excel keeps
     them."""
@@ -236,6 +303,8 @@ def main() -> None:
     parser.add_argument("--qr", type=int, default=2_000, help="QR codes to draw (0: skip)")
     parser.add_argument("--xlsx", action="store_true",
                         help="also mint the same rows from an .xlsx and compare the rates")
+    parser.add_argument("--console", action="store_true",
+                        help="also mint the CSV and the .xlsx through the console's upload")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="purl-bench-") as tmp:
         folder = Path(tmp)
@@ -262,13 +331,20 @@ def main() -> None:
               f"main {peak:.0f} MB, largest worker {worker:.0f} MB")
         print(f"the same list again ({again}): {rerun:6.2f} s  {args.rows / rerun:9,.0f} rows/s"
               f", peak memory {memory_again.peak_kb / 1024:.0f} MB")
-        if args.xlsx:
-            book = folder / "recipients.xlsx"
+        book = folder / "recipients.xlsx"
+        if args.xlsx or args.console:
             write_xlsx_input(source, book)
+        if args.xlsx:
             seconds, summary = xlsx_engine(book, folder / "out-xlsx.csv", database_url)
             print(f"the same rows as .xlsx ({book.stat().st_size / 1e6:.0f} MB, {summary}): "
                   f"{seconds:6.2f} s  {args.rows / seconds:9,.0f} rows/s; "
                   f"ratio to CSV: {elapsed / seconds:.2f} (1.00 = as fast as CSV)")
+        if args.console:
+            (csv_s, csv_summary), (book_s, book_summary) = console_engine(
+                [source, book], database_url, folder / "uploads")
+            print(f"through the console, CSV ({csv_summary}): {csv_s:6.2f} s  "
+                  f"{args.rows / csv_s:9,.0f} rows/s; .xlsx ({book_summary}): {book_s:6.2f} s  "
+                  f"{args.rows / book_s:9,.0f} rows/s; ratio to CSV: {csv_s / book_s:.2f}")
         if args.qr:
             default, fixed = qr_figures(args.qr, folder / "qr")
             print(f"QR codes, {args.qr:,} on {os.cpu_count()} cores: library defaults "

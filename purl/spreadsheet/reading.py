@@ -18,6 +18,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import os
 import re
 import sys
@@ -212,9 +213,12 @@ def _open(source: str | os.PathLike | IO[bytes]) -> tuple[IO[bytes], str, IO[byt
     return copy, name, copy, source
 
 
-def scan(source: str | os.PathLike | IO[bytes], sheet: str | None = None) -> Input:
+def scan(source: str | os.PathLike | IO[bytes], sheet: str | None = None,
+         rows: int | None = None) -> Input:
     """First pass: hash, count lines, and find what the file is and its encoding. ``sheet``
-    names a workbook's sheet (or its number, from 1) to read instead of the first."""
+    names a workbook's sheet (or its number, from 1) to read instead of the first; ``rows``
+    converts only that many rows of it (a preview: converting a whole sheet is most of the
+    time a workbook costs), its ``lines`` then the sheet's height."""
     binary, name, copy, reader = _open(source)
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
@@ -239,7 +243,7 @@ def scan(source: str | os.PathLike | IO[bytes], sheet: str | None = None) -> Inp
     binary.seek(0)
     scanned = Input(binary, digest.hexdigest(), lines, "utf-8", name, size)
     try:
-        found = _identify(scanned, head, broken, valid, invalid, sheet)
+        found = _identify(scanned, head, broken, valid, invalid, sheet, rows)
         if sheet and not found.sheets:
             raise ReadError(NOT_A_WORKBOOK)
         return found
@@ -250,12 +254,12 @@ def scan(source: str | os.PathLike | IO[bytes], sheet: str | None = None) -> Inp
 
 
 def _identify(scanned: Input, head: bytes, broken: bool, valid: int, invalid: int,
-              sheet: str | None = None) -> Input:
+              sheet: str | None = None, rows: int | None = None) -> Input:
     """What the scanned file is, from its first 64 KiB and how much of it was UTF-8: a
     workbook or UTF-16 (converted), UTF-8, a code page, or not text at all (refused)."""
     # By its bytes, not its name: old CRMs export tab-separated text as ".xls".
     if head.startswith(_SHEET_SIGNATURES):
-        return _from_sheet(scanned, sheet)
+        return _from_sheet(scanned, sheet, rows)
     if head.startswith(_BINARY_SIGNATURES):
         raise ReadError(NOT_TEXT)
     if head.startswith(codecs.BOM_UTF16_LE) and not head.startswith(codecs.BOM_UTF32_LE):
@@ -379,7 +383,7 @@ def _holds_rows(sheet: object) -> bool:
     return any(any(v not in ("", None) for v in row) for row in sheet.iter_rows())
 
 
-def _from_sheet(scanned: Input, wanted: str | None = None) -> Input:
+def _from_sheet(scanned: Input, wanted: str | None = None, rows: int | None = None) -> Input:
     """A workbook's sheet (the first, or the one asked for) as a UTF-8 CSV (``;``), once,
     then read like any CSV."""
     from python_calamine import CalamineWorkbook
@@ -400,13 +404,15 @@ def _from_sheet(scanned: Input, wanted: str | None = None) -> Input:
         text = io.TextIOWrapper(converted, encoding="utf-8", errors="replace", newline="")
         out = csv.writer(text, delimiter=";")
         cell = _sheet_cell
-        for row in sheet.iter_rows():
+        for row in itertools.islice(sheet.iter_rows(), None if rows is None else rows + 1):
             out.writerow([cell(v) for v in row])
         text.flush()
         text.detach()
 
     converted = _converted(scanned, write, label)
     converted.sheets, converted.sheet = list(book.sheet_names), sheet.name
+    if rows is not None:
+        converted.lines = sheet.height
     return converted
 
 

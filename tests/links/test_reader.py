@@ -214,9 +214,21 @@ def test_xlsx_preview_shows_its_columns(tmp_path):
     source = write_xlsx(tmp_path / "kunden.xlsx", [["E-Mail", "Vorname"], ["a@example.de", "Anna"]])
     with source.open("rb") as stream:
         seen = batch.preview(stream)
-    assert (seen.encoding, seen.header, seen.rows) == (
-        "xlsx", ["E-Mail", "Vorname"], [["a@example.de", "Anna"]])
+    assert (seen.encoding, seen.header, seen.rows, seen.lines) == (
+        "xlsx", ["E-Mail", "Vorname"], [["a@example.de", "Anna"]], 1)
     assert seen.mapping == {"E-Mail": "email", "Vorname": "first_name"}
+
+
+def test_a_workbooks_preview_converts_only_its_first_rows_and_counts_them_all(tmp_path):
+    source = write_xlsx(tmp_path / "kunden.xlsx", [["E-Mail"]] + [
+        [f"k{i}@example.de"] for i in range(3000)])
+    scanned = reader.scan(source, rows=10)
+    try:
+        converted = scanned.binary.read().decode()
+    finally:
+        scanned.close(None)
+    assert converted.count("\n") == 11 and scanned.lines == 3001
+    assert batch.preview(source, rows=5).lines == 3000
 
 
 def test_tab_separated_text_named_xls_reads_as_text(app, campaign, tmp_path):

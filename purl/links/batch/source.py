@@ -32,7 +32,8 @@ class Preview:
 def preview(source: str | os.PathLike | IO[bytes], rows: int = 5,
             sheet: str | None = None) -> Preview:
     """Read the file as ``generate`` will: encoding, delimiter, header mapping, first rows."""
-    scanned = scan(source, sheet)
+    # A workbook is converted only as far as the preview reads (blank rows are skipped).
+    scanned = scan(source, sheet, rows=rows * 20 + 1)
     try:
         encoding, delimiter, header = read_columns(scanned)
         found = map_header(header, {})
