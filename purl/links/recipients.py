@@ -79,8 +79,24 @@ def identity_of(person: NewRecipient) -> str:
     )
 
 
+_CORRECTABLE = ("external_id", "email", "first_name", "last_name", "gender", "title", "company")
+
+
+def _correct(known: Recipient, person: NewRecipient) -> bool:
+    """Take a known person's corrected details (what ``person`` gives: None is "not given"),
+    keeping their link, as a re-run of a list does in bulk. Whether anything changed."""
+    changed = False
+    for name in _CORRECTABLE:
+        value = getattr(person, name)
+        if value is not None and getattr(known, name) != value:
+            setattr(known, name, value)
+            changed = True
+    return changed
+
+
 def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -> list[Recipient]:
-    """Give each person a recipient row with a fresh random code; reuse existing ones.
+    """Give each person a recipient row with a fresh random code; reuse existing ones, with
+    their details corrected where ``people`` says otherwise (the link stays).
 
     One ORM object per row: fine for a handful (demo, tests). Large lists go through the
     bulk path of the batch importer.
@@ -100,6 +116,7 @@ def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -
             )
         )
         if existing is not None:
+            _correct(existing, person)
             result.append(existing)
             continue
         recipient = Recipient(

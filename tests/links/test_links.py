@@ -287,3 +287,25 @@ def test_landing_variants_split_evenly_and_show_their_copy(app, client):
         token = tokens.sign(recipients[0].link_key, TEST_KEYS)
     html = client.get(f"/p/{token}").get_data(as_text=True)
     assert "Variante A" in html and "Text A" in html and "Standard" not in html
+
+
+def test_minting_a_known_person_again_takes_their_corrections_and_keeps_the_link(app, client):
+    from purl.links.recipients import NewRecipient, mint
+
+    with app.app_context():
+        campaign = Campaign(slug="korrektur", name="Korrektur", quiz_slug="zoohandlung",
+                            variants=[])
+        db.session.add(campaign)
+        db.session.flush()
+        (first,) = mint(db.session, campaign, [NewRecipient(
+            external_id="K-1", first_name="?ahin", last_name="Ay?e", gender="f")])
+        code = first.code
+        (again,) = mint(db.session, campaign, [NewRecipient(
+            external_id="K-1", first_name="Ayşe", last_name="Şahin", title="Dr.")])
+        assert again.id == first.id and again.code == code
+        assert (again.first_name, again.last_name, again.title, again.gender) == (
+            "Ayşe", "Şahin", "Dr.", "f")  # gender not given the second time: kept
+        db.session.commit()
+        token = tokens.sign(again.link_key, TEST_KEYS)
+    html = client.get(f"/p/{token}").get_data(as_text=True)
+    assert "Ayşe" in html and "?ahin" not in html
