@@ -42,7 +42,7 @@ TARGET_LABELS = {
     "seed": _l("Test recipient (seed)"), "attribute": _l("Keep as extra column"),
     "ignore": _l("Ignore"),
 }
-QR_FORMATS = {"svg": _l("SVG (for print shops, any size)"), "png": _l("PNG (image, 300 dpi)")}
+QR_FORMATS = {"svg": _l("SVG (vector graphic)"), "png": _l("PNG (image, 300 dpi)")}
 CHANNEL_LABELS = {"email": _l("Email"), "print": _l("Print (letter, flyer)"), "sms": _l("SMS"),
                   "whatsapp": _l("WhatsApp"), "push": _l("Push notification")}
 
