@@ -290,7 +290,7 @@ def qr_figures(count: int, folder: Path) -> tuple[float, float]:
     default = count / (time.perf_counter() - started)
     started = time.perf_counter()
     writer = qr.QrWriter(folder, "svg")
-    writer.draw(list(enumerate(urls, 1)))
+    writer.draw([(writer.name(str(i), ""), url) for i, url in enumerate(urls, 1)])
     writer.close()
     fixed = count / (time.perf_counter() - started)
     return default, fixed

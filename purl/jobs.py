@@ -40,10 +40,10 @@ from sqlalchemy.orm import Session
 
 from purl.extensions import db
 from purl.links.batch import lease, uploads
-from purl.links.batch.job import run_batch
+from purl.links.batch.job import run_batch, run_check
 
-__all__ = ["AppStorage", "consumer", "enqueue_batch", "huey", "init_app", "purge_files",
-           "requeue_stale", "run_batch_here"]
+__all__ = ["AppStorage", "consumer", "enqueue_batch", "enqueue_check", "huey", "init_app",
+           "purge_files", "requeue_stale", "run_batch_here", "run_check_here"]
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +159,32 @@ def enqueue_batch(batch_id: int) -> bool:
     except Exception as exc:  # noqa: BLE001 - the lease catches up; the request must not fail
         log.warning("batch %s: could not reach the job queue (%s); a worker will queue it "
                     "again once its lease ran out", batch_id, exc)
+        return False
+    return True
+
+
+@huey.task(name="purl.check")
+def check_task(batch_id: int, check_id: str) -> None:
+    app = _app()
+    with app.app_context():
+        try:
+            run_check(db.session, app.config, batch_id, check_id)
+        finally:
+            db.session.remove()
+
+
+def run_check_here(batch_id: int, check_id: str) -> str:
+    """Run a list's check (a dry run) in this process, as a worker would (tests)."""
+    return run_check(db.session, current_app.config, batch_id, check_id)
+
+
+def enqueue_check(batch_id: int, check_id: str) -> bool:
+    """Queue a list's check for a worker (commit it first). False when the queue cannot be
+    reached: the check page then says it stopped, and checking again queues it anew."""
+    try:
+        check_task(batch_id, check_id)
+    except Exception as exc:  # noqa: BLE001 - the request must not fail
+        log.warning("batch %s: could not queue check %s (%s)", batch_id, check_id, exc)
         return False
     return True
 

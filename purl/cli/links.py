@@ -104,7 +104,8 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The list with links added; errors go to OUT.errors.csv.")
 @click.option("--qr-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="One QR code per recipient in this folder.")
+              help="One QR code per recipient in this folder, named after the customer "
+                   "number (else the code); the qr_file column names it.")
 @click.option("--qr-format", type=click.Choice(qr.FORMATS), default="svg", show_default=True)
 @click.option("--qr-zip", is_flag=True, help="Put the QR codes into QR_DIR.zip instead.")
 @click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",

@@ -5,6 +5,7 @@ downloads (as stored, or for Excel), deleting."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from flask import (
@@ -41,6 +42,7 @@ TARGET_LABELS = {
     "seed": _l("Test recipient (seed)"), "attribute": _l("Keep as extra column"),
     "ignore": _l("Ignore"),
 }
+QR_FORMATS = {"svg": _l("SVG (vector graphic)"), "png": _l("PNG (image, 300 dpi)")}
 CHANNEL_LABELS = {"email": _l("Email"), "print": _l("Print (letter, flyer)"), "sms": _l("SMS"),
                   "whatsapp": _l("WhatsApp"), "push": _l("Push notification")}
 
@@ -120,11 +122,18 @@ def _preview_page(camp: Campaign, found, mapping: dict | None = None,  # noqa: A
         return render_template("console/batch.html", campaign=camp, batch=found, preview=None,
                                unreadable=exc.translated(_) if isinstance(exc, BatchError)
                                else _(str(exc)), purged=None), 422
+    # The form as last sent, else as last checked (changing the mapping after a check).
+    check = uploads.check_of(found)
+    asked = request.form if request.method == "POST" else {
+        "channel": (check or {}).get("channel"), "qr": "1" if (check or {}).get("qr") else "",
+        "qr_format": (check or {}).get("qr_format")}
     return render_template(
         "console/batch.html", campaign=camp, batch=found, preview=seen,
-        mapping=mapping or seen.mapping, problems=problems or [], targets=TARGET_LABELS,
-        channels=CHANNEL_LABELS, channel=request.form.get("channel", "email"),
-        qr=request.form.get("qr") == "1", unreadable=None, purged=None,
+        mapping=mapping or (check or {}).get("mapping") or seen.mapping,
+        problems=problems or [], targets=TARGET_LABELS,
+        channels=CHANNEL_LABELS, channel=asked.get("channel") or "email",
+        qr=asked.get("qr") == "1", qr_formats=QR_FORMATS,
+        qr_format=asked.get("qr_format") or "svg", check=check, unreadable=None, purged=None,
         unprintable=_unprintable_base(camp),
     ), status
 
@@ -146,20 +155,21 @@ def batch(slug: str, batch_id: int):  # noqa: ANN201
                        unprintable=_printed_unopenable(camp, found))
 
 
-@bp.post("/campaigns/<slug>/batches/<int:batch_id>")
-def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
-    camp = campaign_or_404(slug, access.EDIT)
-    found = _batch(camp, batch_id)
-    if found.status != "uploaded":
-        flash(_("This list is being minted already."), "info")
-        return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
-    try:
-        header = uploads.preview_upload(db.session, found, current_app.config["UPLOAD_FOLDER"],
-                                        rows=0).header
-    except (BatchError, OSError):
-        return _preview_page(camp, found)
+@dataclass
+class _Asked:
+    """What the mapping form asks for: the same for checking and for minting."""
+
+    mapping: dict[str, str]
+    channel: str
+    qr: bool
+    qr_format: str
+    problems: list[str]
+
+
+def _asked(header: list[str]) -> _Asked:
     mapping = {name: request.form.get(f"map-{i}", "attribute") for i, name in enumerate(header)}
     channel = request.form.get("channel", "email")
+    qr_format = request.form.get("qr_format", "svg")
     problems = []
     for kind, column, other in columns.check_mapping(mapping):
         if kind == "twice":
@@ -173,10 +183,34 @@ def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
                               column=column))
     if channel not in CHANNEL_LABELS:
         problems.append(_("Please choose a channel from the list."))
-    if problems:
-        return _preview_page(camp, found, mapping, problems, 422)
-    queued = uploads.queue_batch(db.session, found, mapping, channel,
-                                 request.form.get("qr") == "1")
+    if qr_format not in QR_FORMATS:
+        problems.append(_("Please choose SVG or PNG for the QR codes."))
+    return _Asked(mapping, channel, request.form.get("qr") == "1", qr_format, problems)
+
+
+def _header(found) -> list[str] | None:  # noqa: ANN001
+    try:
+        return uploads.preview_upload(db.session, found, current_app.config["UPLOAD_FOLDER"],
+                                      rows=0).header
+    except (BatchError, OSError):
+        return None
+
+
+@bp.post("/campaigns/<slug>/batches/<int:batch_id>")
+def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
+    camp = campaign_or_404(slug, access.EDIT)
+    found = _batch(camp, batch_id)
+    if found.status != "uploaded":
+        flash(_("This list is being minted already."), "info")
+        return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
+    header = _header(found)
+    if header is None:
+        return _preview_page(camp, found)
+    asked = _asked(header)
+    if asked.problems:
+        return _preview_page(camp, found, asked.mapping, asked.problems, 422)
+    queued = uploads.queue_batch(db.session, found, asked.mapping, asked.channel, asked.qr,
+                                 asked.qr_format)
     db.session.commit()
     if not queued:
         flash(_("This list is being minted already."), "info")
@@ -188,6 +222,67 @@ def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
         jobs.enqueue_batch(found.id)
     log.info("campaign %s: batch %s queued", camp.id, found.id)
     return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
+
+
+@bp.post("/campaigns/<slug>/batches/<int:batch_id>/check")
+def check_batch(slug: str, batch_id: int):  # noqa: ANN201
+    """"Check": the list as a dry run with the mapping of the form, before anything is
+    minted; the check page then shows what minting would do."""
+    camp = campaign_or_404(slug, access.EDIT)
+    found = _batch(camp, batch_id)
+    if found.status != "uploaded":
+        flash(_("This list is being minted already."), "info")
+        return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
+    header = _header(found)
+    if header is None:
+        return _preview_page(camp, found)
+    asked = _asked(header)
+    if asked.problems:
+        return _preview_page(camp, found, asked.mapping, asked.problems, 422)
+    check_id = uploads.queue_check(db.session, found, asked.mapping, asked.channel, asked.qr,
+                                   asked.qr_format)
+    db.session.commit()
+    if check_id is None:
+        flash(_("This list is being minted already."), "info")
+        return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
+    if current_app.config.get("CONSOLE_BATCH_WAIT"):
+        jobs.run_check_here(found.id, check_id)
+    else:
+        jobs.enqueue_check(found.id, check_id)
+    log.info("campaign %s: batch %s check queued", camp.id, found.id)
+    return leave_to(url_for("console.batch_check", slug=camp.slug, batch_id=found.id))
+
+
+def _check_error(check: dict) -> str | None:
+    """Why a check failed, in the marketer's language (a BatchError is kept as its msgid)."""
+    if check.get("status") != "failed":
+        return None
+    text, params = str(check.get("error") or ""), check.get("params") or {}
+    try:
+        return BatchError(text, **params).translated(_)
+    except (KeyError, TypeError, ValueError):  # a translation that does not fit its values
+        return text
+
+
+@bp.get("/campaigns/<slug>/batches/<int:batch_id>/check")
+def batch_check(slug: str, batch_id: int):  # noqa: ANN201
+    camp = campaign_or_404(slug, access.EDIT)
+    found = _batch(camp, batch_id)
+    check = uploads.check_of(found)
+    if check is None:  # minted meanwhile, or never checked: the list's own page says which
+        return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
+    header = _header(found) or []
+    return render_page(
+        "console/batch_check.html", "console/_batch_check.html", campaign=camp, batch=found,
+        check=check, stalled=uploads.check_stalled(check), error=_check_error(check),
+        fields=[(i, check["mapping"].get(name, "attribute"))
+                for i, name in enumerate(header)],
+        rejections=downloads.Rejections(
+            rows=[tuple(r) for r in check.get("rejections") or []],
+            total=int(check.get("rejected") or 0)) if check.get("rejected") else None,
+        warnings=check.get("warnings"), targets=TARGET_LABELS, channels=CHANNEL_LABELS,
+        unprintable=_unprintable_base(camp) if uploads.is_print(check.get("channel"),
+                                                                check.get("qr")) else None)
 
 
 def _download(slug: str, batch_id: int, name: str, label: str, mimetype: str):  # noqa: ANN202

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import re
 import struct
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -231,9 +232,34 @@ def _draw_many(job: tuple[str, int, int, list[tuple[str, str]]]) -> list[tuple[s
     return [(name, image(url, fmt, version, mask)) for name, url in items]
 
 
-def file_name(recipient_id: int, fmt: str) -> str:
-    # Named from the database id only: no name or email ends up in a file name.
-    return f"{recipient_id:09d}.{fmt}"
+# Umlauts as a German reads them; other accents lose their mark (é -> e) below.
+_GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
+                         "ß": "ss", "ẞ": "SS"})
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+# Names Windows keeps for devices, with any extension: "CON.svg" cannot be unzipped there.
+_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)),
+                       *(f"LPT{i}" for i in range(10))})
+NAME_LENGTH = 80
+
+
+def safe_stem(value: str | None) -> str:
+    """``value`` as a file name any system, zip tool and print shop accepts: ASCII letters,
+    digits, ``-`` and ``_`` (umlauts spelt out, anything else a ``_``), no device name,
+    at most 80 characters; empty when nothing usable is left."""
+    if not value:
+        return ""
+    text = unicodedata.normalize("NFKD", value.translate(_GERMAN))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    stem = _UNSAFE.sub("_", text).strip("_")[:NAME_LENGTH].strip("_")
+    if stem.upper() in _RESERVED:
+        stem += "_"
+    return stem
+
+
+def file_name(external_id: str | None, code: str, fmt: str) -> str:
+    """A recipient's QR file: named after the customer number, made safe (the marketer finds
+    the letter's code by it), else after the code as printed (``7KQ2-M9XD-4RTB-F``)."""
+    return f"{safe_stem(external_id) or safe_stem(code) or 'qr'}.{fmt}"
 
 
 class QrWriter:
@@ -251,6 +277,9 @@ class QrWriter:
         self.mask: int | None = None
         self._pool = None
         self.count = 0
+        # Names given, lower case (Windows and macOS ignore the case), as hashes: a million
+        # letters' names would cost 100 MB as strings; a clash of hashes only adds a suffix.
+        self._taken: set[int] = set()
         if as_zip:
             self.path = folder.with_name(folder.name + ".zip")
             self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
@@ -261,14 +290,25 @@ class QrWriter:
             folder.mkdir(parents=True, exist_ok=True)
             self._zip = None
 
-    def reference(self, recipient_id: int, relative_to: Path) -> str:
-        """What the output's ``qr_file`` column says for this recipient."""
-        name = file_name(recipient_id, self.fmt)
+    def name(self, external_id: str | None, code: str) -> str:
+        """A file name for one recipient's code, unique in this batch: a second ``12345``
+        (or two ids the same once made safe, ``a/b`` and ``a_b``) becomes ``12345-2``."""
+        stem, ext = file_name(external_id, code, self.fmt).rsplit(".", 1)
+        name, n = f"{stem}.{ext}", 1
+        while hash(name.lower()) in self._taken:
+            n += 1
+            name = f"{stem}-{n}.{ext}"
+        self._taken.add(hash(name.lower()))
+        return name
+
+    def reference(self, name: str, relative_to: Path) -> str:
+        """What the output's ``qr_file`` column says for the file ``name``."""
         if self.as_zip:
             return name
         return os.path.relpath(self.folder / name, relative_to)
 
-    def draw(self, jobs: Sequence[tuple[int, str]]) -> None:
+    def draw(self, jobs: Sequence[tuple[str, str]]) -> None:
+        """Draw ``(file name, link)`` pairs (names from :meth:`name`)."""
         if not jobs:
             return
         if self.version is None:
@@ -278,7 +318,7 @@ class QrWriter:
             longest = max(jobs, key=lambda j: len(j[1]))[1]
             if len(longest) > len(jobs[0][1]):
                 self.version, self.mask = choose(longest)
-        items = [(file_name(rid, self.fmt), url) for rid, url in jobs]
+        items = list(jobs)
         if len(items) < 64 or self.processes == 1:
             results = [_draw_many((self.fmt, self.version, self.mask, items))]
         else:

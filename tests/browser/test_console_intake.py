@@ -60,6 +60,28 @@ def test_rejected_rows_are_listed_and_the_excel_download_opens_in_columns(
     page.get_by_label("Feld für die Spalte Email Address").select_option("email")
     page.get_by_label("Feld für die Spalte First Name").select_option("first_name")
     page.get_by_label("Feld für die Spalte Last Name").select_option("last_name")
+
+    # First the check: what minting would do, with nothing minted yet.
+    screenshot(page, f"console-intake-mapping-desktop-{mode}.png")
+    page.get_by_role("button", name="Prüfen", exact=True).click()
+    page.wait_for_url(batch_url + "/check")
+    page.get_by_text("Geprüft – es wurde noch nichts erzeugt.").wait_for()
+    assert page.locator(".check-counts .kpi-value").all_inner_texts() == ["3", "0", "3"]
+    checked = [row.locator("td").first.inner_text().split()[0]
+               for row in page.locator("table.rejections tbody tr").all()]
+    assert checked == list(REJECTED)
+    screenshot(page, f"console-intake-check-desktop-{mode}.png")
+    phone = new_page(javascript=javascript)
+    sign_in(phone, live_server)
+    phone.goto(batch_url + "/check")
+    assert phone.locator("table.rejections tbody tr").count() == len(REJECTED)
+    screenshot(phone, f"console-intake-check-phone-{mode}.png")
+    box = phone.get_by_role("button", name="Links erzeugen").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    page.goto(live_server + "/console/campaigns/winter-2026")
+    assert "geprüft, noch keine Links" in page.locator(".batch-list").inner_text()
+    page.go_back()
+
     page.get_by_role("button", name="Links erzeugen").click()
     page.wait_for_url(batch_url)
     page.get_by_text("Fertig.").wait_for()
@@ -123,4 +145,36 @@ def test_a_print_list_under_a_local_address_is_warned_about_and_the_upload_delet
     page.wait_for_url(re.compile(r"/console/campaigns/winter-2026$"))
     assert page.get_by_text("Der Upload „brief.csv“ wurde gelöscht.").is_visible()
     assert page.get_by_role("link", name="brief.csv").count() == 0
+    assert page.csp_violations == []
+
+
+
+def test_the_check_page_follows_a_check_run_by_a_worker(app, demo, live_server, new_page):
+    """With JavaScript the check page polls: a check a worker runs shows its result without
+    a reload."""
+    from sqlalchemy import select
+
+    from purl import jobs
+    from purl.extensions import db
+    from purl.links.batch import uploads
+    from purl.models import Batch
+
+    app.config["CONSOLE_BATCH_WAIT"] = False  # queued: no worker runs it until the test does
+    page = new_page(javascript=True, width=1280, height=900)
+    sign_in(page, live_server)
+    page.goto(live_server + "/console/campaigns/winter-2026")
+    page.get_by_label("CSV-Datei").set_input_files(files=[{
+        "name": "audience.csv", "mimeType": "text/csv", "buffer": AUDIENCE}])
+    page.get_by_role("button", name="Liste hochladen").click()
+    page.wait_for_url(re.compile(r"/batches/\d+$"))
+    page.get_by_role("button", name="Prüfen", exact=True).click()
+    page.wait_for_url(re.compile(r"/check$"))
+    page.get_by_text("Die Liste wird geprüft").wait_for()
+    with app.app_context():
+        batch = db.session.scalar(select(Batch).order_by(Batch.id.desc()))
+        assert jobs.run_check_here(batch.id, uploads.check_of(batch)["id"]) == "done"
+        db.session.remove()
+    # No reload: htmx swaps the result in.
+    page.get_by_text("Geprüft – es wurde noch nichts erzeugt.").wait_for()
+    assert page.locator(".check-counts .kpi-value").all_inner_texts() == ["3", "0", "3"]
     assert page.csp_violations == []

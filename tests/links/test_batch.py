@@ -10,10 +10,12 @@ import json
 import logging
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -432,26 +434,113 @@ def test_a_qr_folder_with_the_delimiter_in_its_name_keeps_the_csv_intact(
     assert all((tmp_path / r["qr_file"]).exists() for r in rows)
 
 
-def test_qr_files_per_recipient_named_by_id(app, campaign, runner, tmp_path):
+def test_qr_files_per_recipient_named_by_customer_number(app, campaign, runner, tmp_path):
     source = write(tmp_path / "in.csv", GERMAN)
     out = tmp_path / "out.csv"
     result = runner.invoke(args=["purl", "generate", "herbst", str(source), "--out", str(out),
                                  "--qr-dir", str(tmp_path / "qr")])
     assert result.exit_code == 0, result.output
     _, rows = read(out)
-    people = recipients(app)
-    assert [r["qr_file"] for r in rows] == [f"qr/{p.id:09d}.svg" for p in people]
+    assert [r["qr_file"] for r in rows] == ["qr/10001.svg", "qr/10002.svg", "qr/10003.svg",
+                                            "qr/10005.svg"]
+    assert sorted(p.name for p in (tmp_path / "qr").iterdir()) == [
+        "10001.svg", "10002.svg", "10003.svg", "10005.svg"]
     image = (tmp_path / rows[0]["qr_file"]).read_text()
     assert image.startswith("<svg") and 'width="' in image and "mm" in image
-    # PNG, zipped: a re-run reuses the links and draws the same codes.
+    # PNG, zipped: a re-run reuses the links and draws the same codes, under the same names.
     result = runner.invoke(args=["purl", "generate", "herbst", str(source), "--out", str(out),
                                  "--qr-dir", str(tmp_path / "qr"), "--qr-format", "png",
                                  "--qr-zip"])
     assert "reused 4" in result.output
+    _, rows = read(out)
     with zipfile.ZipFile(tmp_path / "qr.zip") as archive:
         names = archive.namelist()
-        assert names == [f"{p.id:09d}.png" for p in people]
-        assert archive.read(names[0]).startswith(b"\x89PNG")
+        assert names == [r["qr_file"] for r in rows] == [
+            f"{r['Kundennummer']}.png" for r in rows]
+        for row in rows:
+            assert png_modules(archive.read(row["qr_file"])) in drawings(row["purl_url"])
+
+
+def png_modules(data: bytes) -> list[list[bool]]:
+    """The modules of one of our QR PNGs (1-bit greyscale, 6 px a module, a quiet zone of 4),
+    read back from its pixels: no QR decoder is installed, so this stands in for one."""
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    chunks, at = {}, 8
+    while at < len(data):
+        (length,), kind = struct.unpack(">I", data[at:at + 4]), data[at + 4:at + 8]
+        body = data[at + 8:at + 8 + length]
+        assert struct.unpack(">I", data[at + 8 + length:at + 12 + length])[0] == zlib.crc32(
+            kind + body)
+        chunks[kind] = chunks.get(kind, b"") + body
+        at += 12 + length
+    width, height, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert width == height and (depth, colour) == (1, 0) and b"IEND" in chunks
+    stride = (width + 7) // 8 + 1
+    pixels = zlib.decompress(chunks[b"IDAT"])
+    assert len(pixels) == stride * height
+    size = width // qr.PNG_MODULE_PX - 2 * qr.QUIET_ZONE
+    assert width % qr.PNG_MODULE_PX == 0 and (size - 21) % 4 == 0  # a QR size: 21 + 4 per version
+
+    def dark(x: int, y: int) -> bool:
+        row = pixels[y * stride + 1:(y + 1) * stride]
+        return not row[x // 8] >> (7 - x % 8) & 1
+
+    middle = qr.PNG_MODULE_PX // 2
+    return [[dark((qr.QUIET_ZONE + c) * qr.PNG_MODULE_PX + middle,
+                  (qr.QUIET_ZONE + r) * qr.PNG_MODULE_PX + middle) for c in range(size)]
+            for r in range(size)]
+
+
+def drawings(url: str) -> list[list[list[bool]]]:
+    """Every way the library draws ``url`` at its version (any of the eight masks)."""
+    version, _mask = qr.choose(url)
+    return [qr.modules(url, version, mask) for mask in range(8)]
+
+
+HOSTILE = ("Kundennummer;E-Mail\r\n"
+           "../x;a@example.org\r\n"
+           "CON;b@example.org\r\n"
+           "a/b;c@example.org\r\n"
+           ";d@example.org\r\n"
+           "a_b;e@example.org\r\n"
+           "Müller Weiß;f@example.org\r\n"
+           "con;g@example.org\r\n"
+           "\\\\srv\\share\\LPT1;h@example.org\r\n")
+
+
+def test_qr_files_of_hostile_customer_numbers_get_safe_names(app, campaign, runner, tmp_path):
+    source = write(tmp_path / "in.csv", HOSTILE)
+    out = tmp_path / "out.csv"
+    result = runner.invoke(args=["purl", "generate", "herbst", str(source), "--out", str(out),
+                                 "--qr-dir", str(tmp_path / "qr"), "--qr-zip"])
+    assert result.exit_code == 0, result.output
+    _, rows = read(out)
+    names = [r["qr_file"] for r in rows]
+    no_number = rows[3]["purl_code"]  # an empty customer number: the code as printed
+    assert names == ["x.svg", "CON_.svg", "a_b.svg", f"{no_number}.svg", "a_b-2.svg",
+                     "Mueller_Weiss.svg", "con_-2.svg", "srv_share_LPT1.svg"]
+    with zipfile.ZipFile(tmp_path / "qr.zip") as archive:
+        assert archive.namelist() == names
+    assert not (tmp_path / "x.svg").exists()  # nothing written beside the folder
+
+
+@pytest.mark.parametrize(("value", "code", "name"), [
+    ("../x", "7KQ2-M9XD-4RTB-F", "x.png"), ("CON", "", "CON_.png"), ("nul", "", "nul_.png"),
+    ("COM1", "", "COM1_.png"), ("a/b", "", "a_b.png"), ("a\\b\x00c\n", "", "a_b_c.png"),
+    ("", "7KQ2-M9XD-4RTB-F", "7KQ2-M9XD-4RTB-F.png"), (None, "", "qr.png"),
+    ("...", "7KQ2-M9XD-4RTB-F", "7KQ2-M9XD-4RTB-F.png"), ("Ärger-Ölmann", "", "Aerger-Oelmann.png"),
+    ("Zoë Straße", "", "Zoe_Strasse.png"), ("客户", "ABCD-EFGH-JKLM-N", "ABCD-EFGH-JKLM-N.png"),
+    ("x" * 300, "", "x" * 80 + ".png"),
+])
+def test_qr_file_names_are_safe_everywhere(value, code, name):
+    assert qr.file_name(value, code, "png") == name
+
+
+def test_qr_file_names_collide_without_regard_to_case(tmp_path):
+    writer = qr.QrWriter(tmp_path / "qr", "svg", processes=1)
+    assert [writer.name(v, "C") for v in ("12345", "12345", "12345-2", "ABC", "abc")] == [
+        "12345.svg", "12345-2.svg", "12345-2-2.svg", "ABC.svg", "abc-2.svg"]
+    writer.close()
 
 
 @pytest.mark.parametrize("base", ["http://localhost/p/", "https://www.example-shop.de/herbst/p/",

@@ -39,6 +39,8 @@ RIGHTS: dict[str, dict[str, str]] = {
     "console.upload_batch": {"POST": "edit"},
     "console.batch": {"GET": "view"},
     "console.mint_batch": {"POST": "edit"},
+    "console.check_batch": {"POST": "edit"},
+    "console.batch_check": {"GET": "edit"},
     "console.batch_output": {"GET": "view"},
     "console.batch_errors": {"GET": "view"},
     "console.batch_qr": {"GET": "view"},

@@ -8,12 +8,17 @@ rejected rows and the QR archive as files committed together with the batch's ``
 worker killed half-way leaves committed blocks and a lease that runs out; the next worker
 runs the whole list again, and ``generate`` gives the people of those blocks the links they
 got then.
+
+``run_check`` runs an uploaded list as a dry run with the mapping asked for (a check before
+minting): it mints nothing and counts nothing, and keeps what minting would do (counts, the
+first rejected rows, the warnings) in the upload's check (``uploads.change_check``).
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -21,7 +26,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from purl import files
-from purl.links.batch import lease
+from purl.links.batch import downloads, lease, uploads
 from purl.links.batch import run as engine
 from purl.links.batch.columns import BatchError
 from purl.links.batch.uploads import ERRORS, INPUT, OUTPUT, QR, folder_of
@@ -54,6 +59,12 @@ def run_batch(session: Session, app_config: Mapping[str, Any], batch_id: int) ->
             engine.mark_failed(session, batch_id, exc)
             return "failed"
     return "done"
+
+
+def qr_format(wanted: Mapping[str, Any]) -> str:
+    """The QR files' format a batch asked for: SVG unless PNG (batches queued before PNG
+    was offered asked for nothing)."""
+    return "png" if wanted.get("qr_format") == "png" else "svg"
 
 
 def _input(session: Session, app_config: Mapping[str, Any], batch: Batch, tmp: Path) -> Path:
@@ -99,10 +110,81 @@ def _run(session: Session, app_config: Mapping[str, Any], batch_id: int, attempt
         options=engine.Options(
             channel=wanted.get("channel") or "email", mapping=dict(wanted.get("mapping") or {}),
             qr_dir=tmp / "qr" if qr else None, qr_zip=qr, batch_id=batch_id,
-            sheet=wanted.get("sheet") or None,
+            sheet=wanted.get("sheet") or None, qr_format=qr_format(wanted),
             commit_rows=int(app_config["JOBS_BATCH_COMMIT_ROWS"]),
             workers=app_config.get("JOBS_BATCH_PROCESSES"),
             on_done=store_results,
         ),
         progress=still_ours,
     )
+
+
+# What a check keeps of each rejected row: its first cells, shortened (the page shows them so).
+_CELLS_KEPT, _CELL_LENGTH = 4, 80
+
+
+def run_check(session: Session, app_config: Mapping[str, Any], batch_id: int,
+              check_id: str) -> str:
+    """Run check ``check_id`` of an uploaded list as a dry run; returns ``done``, ``failed``
+    or ``skipped`` (the list was minted or checked again meanwhile: that check wins)."""
+    bind = session.get_bind()
+
+    def report(**changes: Any) -> bool:
+        # On a connection of its own: the dry run's session keeps its own transaction.
+        with bind.begin() as conn:
+            return uploads.change_check(conn, batch_id, check_id, changes)
+
+    batch = session.get(Batch, batch_id)
+    if batch is None or not report(status="running"):
+        log.info("batch %s: check %s not to run (checked again, or minted)", batch_id, check_id)
+        return "skipped"
+    session.refresh(batch)
+    wanted = uploads.check_of(batch) or {}
+    campaign = session.get(Campaign, batch.campaign_id)
+    last = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        if time.monotonic() - last < 1:
+            return
+        last = time.monotonic()
+        if not report(done=done, total=total):
+            raise engine.TakenOver(f"check {check_id} of batch {batch_id}")
+
+    with tempfile.TemporaryDirectory(prefix=f"purl-check-{batch_id}-") as tmp:
+        try:
+            source = _input(session, app_config, batch, Path(tmp))
+            session.commit()
+            result = engine.generate(
+                session, campaign, source, Path(tmp) / OUTPUT,
+                keys=app_config["SECRET_KEYS"], base_url=app_config["PURL_BASE_URL"],
+                options=engine.Options(
+                    channel=wanted.get("channel") or "email",
+                    mapping=dict(wanted.get("mapping") or {}), dry_run=True,
+                    workers=app_config.get("JOBS_BATCH_PROCESSES")),
+                progress=progress)
+            with open(result.errors_path, "rb") as stream:
+                rejected = downloads.rejections(stream, result.rejected)
+        except engine.TakenOver:
+            session.rollback()
+            return "skipped"
+        except Exception as exc:  # noqa: BLE001 - whatever it was, the page must say so
+            session.rollback()
+            if isinstance(exc, BatchError):  # kept as msgid and values: said in German
+                error = {"error": exc.message,
+                         "params": {k: v if isinstance(v, int | float | str) else str(v)
+                                    for k, v in exc.params.items()}}
+            else:
+                log.exception("batch %s: check %s failed", batch_id, check_id)
+                error = {"error": f"{type(exc).__name__}: {exc}"[:2000], "params": {}}
+            report(status="failed", **error)
+            return "failed"
+    session.rollback()  # the dry run only read
+    rows = [[line, reason, [c[:_CELL_LENGTH] for c in cells[:_CELLS_KEPT]]]
+            for line, reason, cells in rejected.rows]
+    done = report(status="done", done=result.total_rows, total=result.total_rows,
+                  rows=result.total_rows, minted=result.minted, reused=result.reused,
+                  updated=result.updated, rejected=result.rejected, rejections=rows,
+                  warnings=engine.warnings_of(result) or {"count": 0, "rows": []})
+    log.info("batch %s: check %s: %s", batch_id, check_id, result.summary())
+    return "done" if done else "skipped"

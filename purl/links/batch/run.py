@@ -590,9 +590,11 @@ class _Run:
                             corrections.append(correction)
                     line = relink(line, self.sign, row[0], link_key, code)
                 if self.qr is not None:
+                    # Named after the customer number the list gives, else the printed code.
+                    name = self.qr.name(row[2], codes.display(code))
                     line = line.replace(QR_MARK + rows[k][0], self._cell(
-                        safe_cell(self.qr.reference(rid, self.dir_of_out))), 1)
-                    qr_jobs.append((rid, self.plan.link_base + self.sign(link_key)))
+                        safe_cell(self.qr.reference(name, self.dir_of_out))), 1)
+                    qr_jobs.append((name, self.plan.link_base + self.sign(link_key)))
                 final[k] = line
             if not retry:
                 break

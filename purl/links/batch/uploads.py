@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from purl import files
@@ -63,14 +64,15 @@ def store_upload(session: Session, campaign: Campaign, stream: IO[bytes],
 
 
 def queue_batch(session: Session, batch: Batch, mapping: Mapping[str, str],
-                channel: str = "email", qr: bool = False) -> bool:
+                channel: str = "email", qr: bool = False, qr_format: str = "svg") -> bool:
     """Mark an uploaded batch queued with what to run; False when someone queued it first
     (one conditional UPDATE: a double click queues it once). The caller commits, then calls
     ``jobs.enqueue_batch(batch.id)``."""
     queued = session.execute(
         update(Batch).where(Batch.id == batch.id, Batch.status == "uploaded")
         .values(status="queued", error=None, updated_at=utcnow(),
-                options={"mapping": dict(mapping), "channel": channel, "qr": bool(qr)})
+                options={"mapping": dict(mapping), "channel": channel, "qr": bool(qr),
+                         "qr_format": qr_format})
         .execution_options(synchronize_session=False)
     ).rowcount
     return queued == 1
@@ -97,6 +99,67 @@ def result_file(batch: Batch, name: str, legacy_root: str | Path) -> int | Path 
 def campaign_batch(session: Session, campaign: Campaign, batch_id: int) -> Batch | None:
     return session.scalar(select(Batch).where(Batch.id == batch_id,
                                               Batch.campaign_id == campaign.id))
+
+
+# --- checking a list before minting it (a dry run) -----------------------------------------
+
+# A check lives in its upload's options (``options["check"]``) while the list is not minted:
+# no Batch of its own, so it never shows as a minted list nor counts in a figure; minting
+# replaces the options, and with them the check. ``id`` tells a check from the one after it.
+CHECK_RUNNING = ("queued", "running")
+# A check reports at least every few seconds; silent this long, its worker was stopped.
+CHECK_STALLED_AFTER = dt.timedelta(minutes=2)
+_batch = Batch.__table__
+
+
+def check_of(batch: Batch) -> dict | None:
+    """The latest check of an uploaded list (status, mapping, counts, rows), or None."""
+    found = (batch.options or {}).get("check") if batch.status == "uploaded" else None
+    return found if isinstance(found, dict) else None
+
+
+def check_stalled(check: Mapping[str, Any], now: dt.datetime | None = None) -> bool:
+    if check.get("status") not in CHECK_RUNNING or not isinstance(check.get("at"), str):
+        return False
+    seen = as_utc(dt.datetime.fromisoformat(check["at"]))
+    return (now or utcnow()) - seen > CHECK_STALLED_AFTER
+
+
+def queue_check(session: Session, batch: Batch, mapping: Mapping[str, str], channel: str,
+                qr: bool, qr_format: str) -> str | None:
+    """Ask for a check of an uploaded list with this mapping, in place of any earlier check;
+    returns the check's id (for ``jobs.enqueue_check``), or None when the list is being
+    minted already. Flushes; the caller commits."""
+    token = secrets.token_hex(8)
+    check = {"id": token, "status": "queued", "mapping": dict(mapping), "channel": channel,
+             "qr": bool(qr), "qr_format": qr_format, "done": 0, "total": 0}
+    session.flush()
+    if not change_check(session.connection(), batch.id, None, check):
+        return None
+    session.expire(batch, ["options"])
+    return token
+
+
+def change_check(conn: Connection, batch_id: int, token: str | None,
+                 changes: Mapping[str, Any]) -> bool:
+    """Change the check ``token`` of a list not minted (``None``: start a new one with
+    ``changes``); False when the list is minted meanwhile, or checked again (the newer check
+    wins). The row is locked while its options are read and written (PostgreSQL; SQLite
+    lets one writer at a time anyway)."""
+    row = conn.execute(select(_batch.c.options)
+                       .where(_batch.c.id == batch_id, _batch.c.status == "uploaded")
+                       .with_for_update()).first()
+    if row is None:
+        return False
+    options = dict(row[0] or {})
+    current = options.get("check") if isinstance(options.get("check"), dict) else {}
+    if token is not None and current.get("id") != token:
+        return False
+    options["check"] = {**(current if token is not None else {}), **changes,
+                        "at": utcnow().isoformat(timespec="seconds")}
+    return conn.execute(update(_batch)
+                        .where(_batch.c.id == batch_id, _batch.c.status == "uploaded")
+                        .values(options=options)).rowcount == 1
 
 
 # --- printed links --------------------------------------------------------------------------
