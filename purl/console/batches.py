@@ -116,20 +116,24 @@ def _preview_page(camp: Campaign, found, mapping: dict | None = None,  # noqa: A
     if purged is not None:  # the retention deleted the upload: nothing left to preview
         return render_template("console/batch.html", campaign=camp, batch=found, preview=None,
                                unreadable=None, purged=purged)
+    # The form as last sent, else as last checked (changing the mapping after a check).
+    check = uploads.check_of(found)
+    sheet = _sheet() or (check or {}).get("sheet")
     try:
-        seen = uploads.preview_upload(db.session, found, current_app.config["UPLOAD_FOLDER"])
+        seen = uploads.preview_upload(db.session, found, current_app.config["UPLOAD_FOLDER"],
+                                      sheet=sheet)
     except (BatchError, OSError) as exc:
         return render_template("console/batch.html", campaign=camp, batch=found, preview=None,
                                unreadable=exc.translated(_) if isinstance(exc, BatchError)
                                else _(str(exc)), purged=None), 422
-    # The form as last sent, else as last checked (changing the mapping after a check).
-    check = uploads.check_of(found)
     asked = request.form if request.method == "POST" else {
         "channel": (check or {}).get("channel"), "qr": "1" if (check or {}).get("qr") else "",
         "qr_format": (check or {}).get("qr_format")}
+    # Another sheet than the checked one has other columns: its own proposed mapping.
+    same_sheet = (check or {}).get("sheet", "") == (sheet or "")
     return render_template(
         "console/batch.html", campaign=camp, batch=found, preview=seen,
-        mapping=mapping or (check or {}).get("mapping") or seen.mapping,
+        mapping=mapping or (same_sheet and (check or {}).get("mapping")) or seen.mapping,
         problems=problems or [], targets=TARGET_LABELS,
         channels=CHANNEL_LABELS, channel=asked.get("channel") or "email",
         qr=asked.get("qr") == "1", qr_formats=QR_FORMATS,
@@ -163,7 +167,13 @@ class _Asked:
     channel: str
     qr: bool
     qr_format: str
+    sheet: str | None
     problems: list[str]
+
+
+def _sheet() -> str | None:
+    """The workbook sheet asked for (the preview's choice, then the mapping form's)."""
+    return (request.values.get("sheet") or "").strip() or None
 
 
 def _asked(header: list[str]) -> _Asked:
@@ -185,13 +195,14 @@ def _asked(header: list[str]) -> _Asked:
         problems.append(_("Please choose a channel from the list."))
     if qr_format not in QR_FORMATS:
         problems.append(_("Please choose SVG or PNG for the QR codes."))
-    return _Asked(mapping, channel, request.form.get("qr") == "1", qr_format, problems)
+    return _Asked(mapping, channel, request.form.get("qr") == "1", qr_format, _sheet(),
+                  problems)
 
 
-def _header(found) -> list[str] | None:  # noqa: ANN001
+def _header(found, sheet: str | None) -> list[str] | None:  # noqa: ANN001
     try:
         return uploads.preview_upload(db.session, found, current_app.config["UPLOAD_FOLDER"],
-                                      rows=0).header
+                                      rows=0, sheet=sheet).header
     except (BatchError, OSError):
         return None
 
@@ -203,14 +214,14 @@ def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
     if found.status != "uploaded":
         flash(_("This list is being minted already."), "info")
         return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
-    header = _header(found)
+    header = _header(found, _sheet())
     if header is None:
         return _preview_page(camp, found)
     asked = _asked(header)
     if asked.problems:
         return _preview_page(camp, found, asked.mapping, asked.problems, 422)
     queued = uploads.queue_batch(db.session, found, asked.mapping, asked.channel, asked.qr,
-                                 asked.qr_format)
+                                 asked.qr_format, asked.sheet)
     db.session.commit()
     if not queued:
         flash(_("This list is being minted already."), "info")
@@ -233,14 +244,14 @@ def check_batch(slug: str, batch_id: int):  # noqa: ANN201
     if found.status != "uploaded":
         flash(_("This list is being minted already."), "info")
         return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
-    header = _header(found)
+    header = _header(found, _sheet())
     if header is None:
         return _preview_page(camp, found)
     asked = _asked(header)
     if asked.problems:
         return _preview_page(camp, found, asked.mapping, asked.problems, 422)
     check_id = uploads.queue_check(db.session, found, asked.mapping, asked.channel, asked.qr,
-                                   asked.qr_format)
+                                   asked.qr_format, asked.sheet)
     db.session.commit()
     if check_id is None:
         flash(_("This list is being minted already."), "info")
@@ -271,7 +282,7 @@ def batch_check(slug: str, batch_id: int):  # noqa: ANN201
     check = uploads.check_of(found)
     if check is None:  # minted meanwhile, or never checked: the list's own page says which
         return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
-    header = _header(found) or []
+    header = _header(found, check.get("sheet")) or []
     return render_page(
         "console/batch_check.html", "console/_batch_check.html", campaign=camp, batch=found,
         check=check, stalled=uploads.check_stalled(check), error=_check_error(check),

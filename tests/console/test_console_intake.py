@@ -498,3 +498,42 @@ def test_a_list_that_fails_in_the_worker_says_why_in_the_campaigns_language(cons
     assert "keine Spalte enthält eine Kundennummer, eine E-Mail-Adresse oder einen Namen " \
            "(die Spalten: Artikel, Preis)" in page
     assert "no column holds" not in page
+
+
+def test_a_workbooks_sheet_is_chosen_in_the_preview_and_minted(console, tmp_path):
+    from tests.sheets import write_xlsx
+
+    book = write_xlsx(tmp_path / "export.xlsx", sheets={
+        "Hinweise": [["Exportiert am 1.12."]],
+        "Kunden": [["E-Mail", "Vorname", "Lieblingstier"], ["a@example.de", "Anna", "Hund"],
+                   ["b@example.de", "Ben", "Katze"]]})
+    url = upload(console, book.read_bytes(), "export.xlsx")
+    first = console.get(url).get_data(as_text=True)
+    assert "Tabellenblatt mit der Liste" in first and "Exportiert am 1.12." in first
+    page = console.get(url + "?sheet=Kunden").get_data(as_text=True)
+    assert "Tabellenblatt „Kunden“" in page and '<option value="Kunden" selected>' in page
+    assert ("Spalten, die purl nicht kennt, werden bei jedem Empfänger als Zusatzspalten "
+            "gespeichert (nie in einer Anrede): Lieblingstier.") in page
+    assert '<input type="hidden" name="sheet" value="Kunden">' in page
+    data = {"map-0": "email", "map-1": "first_name", "map-2": "attribute", "sheet": "Kunden",
+            "channel": "email", "csrf_token": _token(console)}
+    checked = console.post(url + "/check", data=data, follow_redirects=True)
+    assert '<input type="hidden" name="sheet" value="Kunden">' in checked.get_data(as_text=True)
+    mint(console, url, {k: v for k, v in data.items() if k.startswith(("map-", "sheet"))})
+    app = console.application
+    with app.app_context():
+        people = db.session.scalars(select(Recipient).order_by(Recipient.id)).all()
+        assert [(p.email, p.attributes) for p in people][-2:] == [
+            ("a@example.de", {"Lieblingstier": "Hund"}),
+            ("b@example.de", {"Lieblingstier": "Katze"})]
+
+
+def test_a_sheet_that_is_not_there_says_which_there_are(console, tmp_path):
+    from tests.sheets import write_xlsx
+
+    book = write_xlsx(tmp_path / "export.xlsx", sheets={"Kunden": [["E-Mail"], ["a@x.de"]]})
+    url = upload(console, book.read_bytes(), "export.xlsx")
+    response = console.get(url + "?sheet=Adressen")
+    assert response.status_code == 422
+    assert "die Arbeitsmappe hat kein Tabellenblatt &#39;Adressen&#39;: ihre Tabellenblätter " \
+           "heißen Kunden" in response.get_data(as_text=True)

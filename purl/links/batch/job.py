@@ -161,6 +161,7 @@ def run_check(session: Session, app_config: Mapping[str, Any], batch_id: int,
                 options=engine.Options(
                     channel=wanted.get("channel") or "email",
                     mapping=dict(wanted.get("mapping") or {}), dry_run=True,
+                    sheet=wanted.get("sheet") or None,
                     workers=app_config.get("JOBS_BATCH_PROCESSES")),
                 progress=progress)
             with open(result.errors_path, "rb") as stream:

@@ -64,7 +64,8 @@ def store_upload(session: Session, campaign: Campaign, stream: IO[bytes],
 
 
 def queue_batch(session: Session, batch: Batch, mapping: Mapping[str, str],
-                channel: str = "email", qr: bool = False, qr_format: str = "svg") -> bool:
+                channel: str = "email", qr: bool = False, qr_format: str = "svg",
+                sheet: str | None = None) -> bool:
     """Mark an uploaded batch queued with what to run; False when someone queued it first
     (one conditional UPDATE: a double click queues it once). The caller commits, then calls
     ``jobs.enqueue_batch(batch.id)``."""
@@ -72,19 +73,20 @@ def queue_batch(session: Session, batch: Batch, mapping: Mapping[str, str],
         update(Batch).where(Batch.id == batch.id, Batch.status == "uploaded")
         .values(status="queued", error=None, updated_at=utcnow(),
                 options={"mapping": dict(mapping), "channel": channel, "qr": bool(qr),
-                         "qr_format": qr_format})
+                         "qr_format": qr_format, **({"sheet": sheet} if sheet else {})})
         .execution_options(synchronize_session=False)
     ).rowcount
     return queued == 1
 
 
 def preview_upload(session: Session, batch: Batch, legacy_root: str | Path,
-                   rows: int = 5) -> Preview:
-    """The uploaded list as ``generate`` will read it (OSError when it is gone)."""
+                   rows: int = 5, sheet: str | None = None) -> Preview:
+    """The uploaded list as ``generate`` will read it (OSError when it is gone); ``sheet``
+    names a workbook's sheet other than the first."""
     if batch.input_file_id is not None:
         with files.open_file(session, batch.input_file_id) as stream:
-            return preview(stream, rows=rows)
-    return preview(folder_of(legacy_root, batch) / INPUT, rows=rows)
+            return preview(stream, rows=rows, sheet=sheet)
+    return preview(folder_of(legacy_root, batch) / INPUT, rows=rows, sheet=sheet)
 
 
 def result_file(batch: Batch, name: str, legacy_root: str | Path) -> int | Path | None:
@@ -126,13 +128,14 @@ def check_stalled(check: Mapping[str, Any], now: dt.datetime | None = None) -> b
 
 
 def queue_check(session: Session, batch: Batch, mapping: Mapping[str, str], channel: str,
-                qr: bool, qr_format: str) -> str | None:
+                qr: bool, qr_format: str, sheet: str | None = None) -> str | None:
     """Ask for a check of an uploaded list with this mapping, in place of any earlier check;
     returns the check's id (for ``jobs.enqueue_check``), or None when the list is being
     minted already. Flushes; the caller commits."""
     token = secrets.token_hex(8)
     check = {"id": token, "status": "queued", "mapping": dict(mapping), "channel": channel,
-             "qr": bool(qr), "qr_format": qr_format, "done": 0, "total": 0}
+             "qr": bool(qr), "qr_format": qr_format, "done": 0, "total": 0,
+             **({"sheet": sheet} if sheet else {})}
     session.flush()
     if not change_check(session.connection(), batch.id, None, check):
         return None
