@@ -54,6 +54,10 @@ class Funnel:
             previous = count
         return steps
 
+    def share_of(self, kind: str, base: str) -> float | None:
+        """``kind``'s count as a share of ``base``'s (e.g. completed quizzes of visitors)."""
+        return self.counts[kind] / self.counts[base] if self.counts[base] else None
+
     def add(self, other: Funnel) -> None:
         for kind in FUNNEL_STEPS:
             self.counts[kind] += other.counts[kind]
@@ -276,7 +280,7 @@ def answer_counts(session: Session, options: dict[str, Sequence[str]], *,
         held = chosen.get(question, {})
         base = int(answered.get(question) or 0)
         known = list(options.get(question, ()))
-        extra = sorted(set(held) - set(known), key=lambda o: -sum(held[o].values()))
+        extra = sorted(set(held) - set(known), key=lambda o: (-sum(held[o].values()), o))
         result.append(AnswerCounts(question, base, [
             OptionCount(o, sum(held.get(o, {}).values()),
                         sum(held.get(o, {}).values()) / base if base else None,

@@ -57,7 +57,11 @@ def funnel(slug: str):  # noqa: ANN201
         v["key"] for v in camp.variants or []})
     by_variant = {key: counted.get(key, reports.Funnel()) for key in keys}
     quiz = get_quiz(current_app.config["QUIZ_FOLDER"], camp.quiz_slug)
-    questions = {q.id: localize(q.text, str(camp.locale)) for q in quiz.questions} if quiz else {}
+    locale = str(camp.locale)
+    questions = {q.id: localize(q.text, locale) for q in quiz.questions} if quiz else {}
+    labels = {q.id: {o.value: localize(o.label, locale) for o in q.options}
+              for q in quiz.questions} if quiz else {}
+    reach = reports.quiz_reach(db.session, list(questions), campaign_id=camp.id)
     span = _chart_days(camp)
     days = reports.daily(db.session, camp.id, *span) if span else []
     return render_template(
@@ -67,8 +71,10 @@ def funnel(slug: str):  # noqa: ANN201
         by_variant=by_variant,
         comparisons=abtest.compare_variants(by_variant),
         chart=time_chart(days) if days else None, days=days,
-        dropoff=reports.quiz_reach(db.session, list(questions), campaign_id=camp.id).questions,
-        questions=questions,
+        reach=reach, dropoff=reach.questions if questions else [],
+        questions=questions, option_labels=labels,
+        answers=reports.answer_counts(db.session, {q: list(o) for q, o in labels.items()},
+                                      campaign_id=camp.id),
         products=reports.top_products(db.session, camp.id),
     )
 
