@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from purl.models import FunnelTally, Product, ProductTally, QuizTally, Recipient
@@ -63,16 +63,6 @@ class Funnel:
             self.counts[kind] += other.counts[kind]
 
 
-def _group_columns(by: str | None):  # noqa: ANN202
-    if by is None:
-        return literal(""), literal("")
-    if by == "channel":
-        return Recipient.channel, FunnelTally.channel
-    if by == "variant":
-        return func.coalesce(Recipient.variant, ""), FunnelTally.variant
-    raise ValueError(f"cannot split a funnel by {by!r}")
-
-
 def campaign_funnels(session: Session, campaign_ids: Sequence[int]) -> dict[int, Funnel]:
     """The funnel of each campaign listed, in two grouped queries whatever their number.
 
@@ -97,31 +87,44 @@ def campaign_funnels(session: Session, campaign_ids: Sequence[int]) -> dict[int,
     return result
 
 
-def funnels(session: Session, campaign_id: int, by: str | None = None) -> dict[str, Funnel]:
-    """The campaign's funnel split by ``channel`` or ``variant`` (one entry "" when None).
+SPLITS = ("", "channel", "variant")
+
+
+def split_funnels(session: Session, campaign_id: int) -> dict[str, dict[str, Funnel]]:
+    """The campaign's funnel whole ("") and split by ``channel`` and by ``variant``, from one
+    grouped query of the links minted and one of the tallies.
 
     Counts are distinct recipients; seed recipients and their events never count. Each
     recipient belongs to exactly one channel and one variant, so the groups add up.
     """
-    minted_by, tally_by = _group_columns(by)
-    result: dict[str, Funnel] = {}
-    minted = session.execute(
-        select(minted_by, func.count(Recipient.id))
+    result: dict[str, dict[str, Funnel]] = {by: {} for by in SPLITS}
+
+    def add(channel: str | None, variant: str | None, kind: str, count: int) -> None:
+        for by, key in (("", ""), ("channel", channel or ""), ("variant", variant or "")):
+            result[by].setdefault(key, Funnel()).counts[kind] += int(count)
+
+    for channel, variant, count in session.execute(
+        select(Recipient.channel, Recipient.variant, func.count())
         .where(Recipient.campaign_id == campaign_id, Recipient.is_seed.is_(False))
-        .group_by(minted_by)
-    ).all()
-    for key, count in minted:
-        result.setdefault(key or "", Funnel()).counts["minted"] = count
-    steps = session.execute(
-        select(tally_by, FunnelTally.kind, func.sum(FunnelTally.count))
+        .group_by(Recipient.channel, Recipient.variant)
+    ):
+        add(channel, variant, "minted", count)
+    for channel, variant, kind, count in session.execute(
+        select(FunnelTally.channel, FunnelTally.variant, FunnelTally.kind,
+               func.sum(FunnelTally.count))
         .where(FunnelTally.campaign_id == campaign_id, FunnelTally.kind.in_(_EVENT_STEPS))
-        .group_by(tally_by, FunnelTally.kind)
-    ).all()
-    for key, kind, count in steps:
-        result.setdefault(key or "", Funnel()).counts[kind] = int(count)
-    if by is None and not result:
-        result[""] = Funnel()
-    return dict(sorted(result.items()))
+        .group_by(FunnelTally.channel, FunnelTally.variant, FunnelTally.kind)
+    ):
+        add(channel, variant, kind, count)
+    result[""].setdefault("", Funnel())
+    return {by: dict(sorted(groups.items())) for by, groups in result.items()}
+
+
+def funnels(session: Session, campaign_id: int, by: str | None = None) -> dict[str, Funnel]:
+    """The campaign's funnel split by ``channel`` or ``variant`` (one entry "" when None)."""
+    if by not in (None, "channel", "variant"):
+        raise ValueError(f"cannot split a funnel by {by!r}")
+    return split_funnels(session, campaign_id)[by or ""]
 
 
 def funnel(session: Session, campaign_id: int) -> Funnel:

@@ -50,8 +50,8 @@ def _chart_days(camp: Campaign) -> tuple[dt.date, dt.date] | None:
 @bp.get("/campaigns/<slug>/funnel")
 def funnel(slug: str):  # noqa: ANN201
     camp = campaign_or_404(slug, access.VIEW)
-    total = reports.funnel(db.session, camp.id)
-    counted = reports.funnels(db.session, camp.id, by="variant")
+    splits = reports.split_funnels(db.session, camp.id)
+    total, counted = splits[""][""], splits["variant"]
     # The campaign's variants in its order (the first is the control), even before any link.
     keys = [v["key"] for v in camp.variants or []] + sorted(set(counted) - {""} - {
         v["key"] for v in camp.variants or []})
@@ -67,7 +67,7 @@ def funnel(slug: str):  # noqa: ANN201
     return render_template(
         "console/funnel.html", campaign=camp, funnel=total,
         bars=funnel_bars(total), bar_width=FUNNEL_WIDTH,
-        by_channel=reports.funnels(db.session, camp.id, by="channel"),
+        by_channel=splits["channel"],
         by_variant=by_variant,
         comparisons=abtest.compare_variants(by_variant),
         chart=time_chart(days) if days else None, days=days,
