@@ -1,10 +1,10 @@
 """Console pages at campaign sizes: funnel, campaign list, campaign page, links, events CSV.
 
-Builds one campaign per size (recipients with about 3.5 events each: every one visits, half
-start the quiz, a quarter complete it, the others answer 1–2 questions, 15 % click a product) with bulk
-inserts, fills the funnel tallies the way migration 0012 backfills them, signs in as an admin
-and loads each console page in-process (Flask test client). Prints p50/p95 per page and
-size, and the growth from the smallest to the largest size (p95 over p95).
+Builds one campaign per size (recipients with about 3.5 events each: every one visits,
+half start the quiz, a quarter complete it, the others answer 1–2 questions, 15 % click a
+product) with bulk inserts, fills the funnel tallies the way migration 0012 backfills them,
+signs in as an admin and loads each console page in-process (Flask test client). Prints
+p50/p95 per page and size, and the growth from the smallest to the largest (p95 over p95).
 
     .venv/bin/python bench/console.py [--sizes 10000,100000,1000000] [--rounds 7]
         [--database-url postgresql+psycopg://…]  (default: a fresh SQLite file)

@@ -126,9 +126,11 @@ def count_quiz(conn: Connection, row: dict[str, Any]) -> None:
 
     conn.execute(sql["progress"], key).close()
     where = and_(*(QuizProgress.__table__.c[k] == v for k, v in key.items()))
+    # FOR UPDATE (PostgreSQL): two requests of one shopper at once count one after the
+    # other; SQLite holds the write lock already, from the event's INSERT.
     started, completed, last = conn.execute(
         select(QuizProgress.started, QuizProgress.completed, QuizProgress.last_question)
-        .where(where)).one()
+        .where(where).with_for_update()).one()
     changes: dict[str, Any] = {}
     # Every profile that started or answered and did not finish stops at exactly one place:
     # after its last answer, or ("") before the first.
