@@ -411,3 +411,91 @@ class StoredFileChunk(db.Model):
                                          primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# --- Funnel tallies (purl.analytics.tallies): kept as events are recorded, in the event's
+# transaction, so the console reads a few rows per campaign however many events there are.
+
+
+class FunnelReach(db.Model):
+    """A recipient's first arrival at a funnel step (``product_id`` 0), or at a product's
+    click: the tallies below count each recipient once. Neither a foreign key nor extra
+    indexes: only the recording of an event looks a row up, by its primary key."""
+
+    __tablename__ = "funnel_reach"
+    recipient_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(BytewiseString(32), primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
+
+
+class FunnelTally(db.Model):
+    """Recipients (seeds never) who reached a step for the first time on that UTC day."""
+
+    __tablename__ = "funnel_tally"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(BytewiseString(32), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    channel: Mapped[str] = mapped_column(BytewiseString(16), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" without variants
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProductTally(db.Model):
+    """Clicks on a product from a campaign's showrooms, and the recipients who clicked."""
+
+    __tablename__ = "product_tally"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    shoppers: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class QuizProgress(db.Model):
+    """How far one profile got in one quiz (``campaign_id`` 0: a visitor without a link)."""
+
+    __tablename__ = "quiz_progress"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    quiz_slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started: Mapped[bool] = mapped_column(Boolean, default=False)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The question answered last ("" before the first answer): where an unfinished quiz stopped.
+    last_question: Mapped[str] = mapped_column(String(64), default="")
+
+
+class QuizAnswered(db.Model):
+    """A question a profile answered at least once (its answer may since have changed)."""
+
+    __tablename__ = "quiz_answered"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    quiz_slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class QuizChoice(db.Model):
+    """An option a profile's current answer holds (one row per option of a multiple choice),
+    with the quiz version it was chosen under; what the answer tallies count."""
+
+    __tablename__ = "quiz_choice"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    quiz_slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    option: Mapped[str] = mapped_column(String(200), primary_key=True)
+    quiz_version: Mapped[str] = mapped_column(String(64), default="")
+
+
+class QuizTally(db.Model):
+    """A quiz's counts per campaign: ``measure`` is started / completed (question ""),
+    answered / stopped (per question; stopped at "" = started, answered nothing yet) or
+    chosen (per question, option and quiz version). Seeds never count."""
+
+    __tablename__ = "quiz_tally"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quiz_slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    measure: Mapped[str] = mapped_column(BytewiseString(16), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    option: Mapped[str] = mapped_column(String(200), primary_key=True)
+    quiz_version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)

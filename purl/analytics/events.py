@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from purl.analytics import tallies
 from purl.models import Event, Recipient, ShopperProfile
 
 KINDS = ("visit", "quiz_start", "answer", "quiz_complete", "product_click", "link_request")
@@ -27,7 +28,8 @@ def record(
     """Write one event in the session's transaction (the caller commits).
 
     A plain INSERT rather than an ORM object: nothing reads an event back in the request that
-    records it, and the unit of work cost the landing page a fifth of its time.
+    records it, and the unit of work cost the landing page a fifth of its time. The funnel
+    and quiz tallies (``purl.analytics.tallies``) follow in the same transaction.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
@@ -36,6 +38,15 @@ def record(
         row.update(recipient_id=recipient.id, campaign_id=recipient.campaign_id,
                    channel=recipient.channel, variant=recipient.variant,
                    is_seed=recipient.is_seed)
-    if session.new:  # an event may name a profile or recipient this request created
+    # An event may name a profile or recipient this request created; an answer's tally reads
+    # the answers the request just saved.
+    if session.new or (kind == "answer" and session.dirty):
         session.flush()
-    session.connection().execute(_INSERT, row)
+    conn = session.connection()
+    conn.execute(_INSERT, row)
+    if row.get("is_seed"):
+        return
+    if kind in tallies.FUNNEL_KINDS and row.get("recipient_id") is not None:
+        tallies.count_funnel(conn, row)
+    if kind in tallies.QUIZ_KINDS and row["profile_id"] is not None:
+        tallies.count_quiz(conn, row)

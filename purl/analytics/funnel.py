@@ -1,5 +1,9 @@
 """The campaign funnel as the console and ``quiz report`` read it: steps per channel and
-variant, per day, per question, and the most clicked products. Seeds never count."""
+variant, per day, per question, answers, and the most clicked products. Seeds never count.
+
+Everything here reads the tallies ``purl.analytics.tallies`` keeps as events are recorded:
+a few rows per campaign, day and step, so a page costs the same at a thousand events and at
+ten million."""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Date, cast, func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from purl.models import Event, Product, Recipient, as_utc
+from purl.models import FunnelTally, Product, ProductTally, QuizTally, Recipient
 
 log = logging.getLogger(__name__)
 
@@ -50,59 +54,81 @@ class Funnel:
             previous = count
         return steps
 
+    def share_of(self, kind: str, base: str) -> float | None:
+        """``kind``'s count as a share of ``base``'s (e.g. completed quizzes of visitors)."""
+        return self.counts[kind] / self.counts[base] if self.counts[base] else None
+
     def add(self, other: Funnel) -> None:
         for kind in FUNNEL_STEPS:
             self.counts[kind] += other.counts[kind]
 
 
-def _group_column(by: str | None):  # noqa: ANN202
-    if by is None:
-        return literal("")
-    if by == "channel":
-        return Recipient.channel
-    if by == "variant":
-        return func.coalesce(Recipient.variant, "")
-    raise ValueError(f"cannot split a funnel by {by!r}")
+def campaign_funnels(session: Session, campaign_ids: Sequence[int]) -> dict[int, Funnel]:
+    """The funnel of each campaign listed, in two grouped queries whatever their number.
+
+    Counts are distinct recipients (from ``purl.analytics.tallies``); seeds never count.
+    """
+    result = {cid: Funnel() for cid in campaign_ids}
+    if not result:
+        return result
+    for cid, count in session.execute(
+        select(Recipient.campaign_id, func.count())
+        .where(Recipient.campaign_id.in_(result), Recipient.is_seed.is_(False))
+        .group_by(Recipient.campaign_id)
+    ):
+        result[cid].counts["minted"] = count
+    for cid, kind, count in session.execute(
+        select(FunnelTally.campaign_id, FunnelTally.kind, func.sum(FunnelTally.count))
+        .where(FunnelTally.campaign_id.in_(result))
+        .group_by(FunnelTally.campaign_id, FunnelTally.kind)
+    ):
+        if kind in result[cid].counts:
+            result[cid].counts[kind] = int(count)
+    return result
 
 
-def funnels(session: Session, campaign_id: int, by: str | None = None) -> dict[str, Funnel]:
-    """The campaign's funnel split by ``channel`` or ``variant`` (one entry "" when None).
+SPLITS = ("", "channel", "variant")
+
+
+def split_funnels(session: Session, campaign_id: int) -> dict[str, dict[str, Funnel]]:
+    """The campaign's funnel whole ("") and split by ``channel`` and by ``variant``, from one
+    grouped query of the links minted and one of the tallies.
 
     Counts are distinct recipients; seed recipients and their events never count. Each
     recipient belongs to exactly one channel and one variant, so the groups add up.
     """
-    group = _group_column(by)
-    result: dict[str, Funnel] = {}
-    minted = session.execute(
-        select(group, func.count(Recipient.id))
+    result: dict[str, dict[str, Funnel]] = {by: {} for by in SPLITS}
+
+    def add(channel: str | None, variant: str | None, kind: str, count: int) -> None:
+        for by, key in (("", ""), ("channel", channel or ""), ("variant", variant or "")):
+            result[by].setdefault(key, Funnel()).counts[kind] += int(count)
+
+    for channel, variant, count in session.execute(
+        select(Recipient.channel, Recipient.variant, func.count())
         .where(Recipient.campaign_id == campaign_id, Recipient.is_seed.is_(False))
-        .group_by(group)
-    ).all()
-    for key, count in minted:
-        result.setdefault(key or "", Funnel()).counts["minted"] = count
-    steps = session.execute(
-        select(group, Event.kind, func.count(func.distinct(Event.recipient_id)))
-        .join(Recipient, Recipient.id == Event.recipient_id)
-        .where(Event.campaign_id == campaign_id, Event.kind.in_(_EVENT_STEPS),
-               Event.is_seed.is_(False), Recipient.is_seed.is_(False))
-        .group_by(group, Event.kind)
-    ).all()
-    for key, kind, count in steps:
-        result.setdefault(key or "", Funnel()).counts[kind] = count
-    if by is None and not result:
-        result[""] = Funnel()
-    return dict(sorted(result.items()))
+        .group_by(Recipient.channel, Recipient.variant)
+    ):
+        add(channel, variant, "minted", count)
+    for channel, variant, kind, count in session.execute(
+        select(FunnelTally.channel, FunnelTally.variant, FunnelTally.kind,
+               func.sum(FunnelTally.count))
+        .where(FunnelTally.campaign_id == campaign_id, FunnelTally.kind.in_(_EVENT_STEPS))
+        .group_by(FunnelTally.channel, FunnelTally.variant, FunnelTally.kind)
+    ):
+        add(channel, variant, kind, count)
+    result[""].setdefault("", Funnel())
+    return {by: dict(sorted(groups.items())) for by, groups in result.items()}
+
+
+def funnels(session: Session, campaign_id: int, by: str | None = None) -> dict[str, Funnel]:
+    """The campaign's funnel split by ``channel`` or ``variant`` (one entry "" when None)."""
+    if by not in (None, "channel", "variant"):
+        raise ValueError(f"cannot split a funnel by {by!r}")
+    return split_funnels(session, campaign_id)[by or ""]
 
 
 def funnel(session: Session, campaign_id: int) -> Funnel:
     return funnels(session, campaign_id)[""]
-
-
-def _day(session: Session):  # noqa: ANN202
-    # Days in UTC on both databases, so the chart and the CSV export agree.
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone("UTC", Event.created_at), Date)
-    return func.date(Event.created_at)
 
 
 @dataclass(frozen=True)
@@ -114,22 +140,18 @@ class Day:
 
 
 def daily(session: Session, campaign_id: int, first: dt.date, last: dt.date) -> list[Day]:
-    """Distinct recipients per UTC day who visited, completed the quiz, clicked a product."""
-    day = _day(session)
-    start = dt.datetime.combine(first, dt.time.min, dt.UTC)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, dt.UTC)
+    """Recipients per UTC day who visited, completed the quiz, clicked a product for the
+    first time (so the days add up to the funnel)."""
     rows = session.execute(
-        select(day, Event.kind, func.count(func.distinct(Event.recipient_id)))
-        .join(Recipient, Recipient.id == Event.recipient_id)
-        .where(Event.campaign_id == campaign_id, Event.is_seed.is_(False),
-               Recipient.is_seed.is_(False),
-               Event.kind.in_(("visit", "quiz_complete", "product_click")),
-               Event.created_at >= start, Event.created_at < end)
-        .group_by(day, Event.kind)
+        select(FunnelTally.day, FunnelTally.kind, func.sum(FunnelTally.count))
+        .where(FunnelTally.campaign_id == campaign_id,
+               FunnelTally.kind.in_(("visit", "quiz_complete", "product_click")),
+               FunnelTally.day >= first, FunnelTally.day <= last)
+        .group_by(FunnelTally.day, FunnelTally.kind)
     ).all()
     counts: dict[tuple[str, str], int] = {}
     for value, kind, count in rows:
-        counts[(str(value)[:10], kind)] = count
+        counts[(str(value)[:10], kind)] = int(count)
     days, current = [], first
     while current <= last:
         key = current.isoformat()
@@ -141,14 +163,18 @@ def daily(session: Session, campaign_id: int, first: dt.date, last: dt.date) -> 
 
 
 def event_span(session: Session, campaign_id: int) -> tuple[dt.date, dt.date] | None:
-    """First and last day (UTC) with a counted event, or None."""
+    """First and last UTC day on which a recipient (never a seed) first reached a step."""
     first, last = session.execute(
-        select(func.min(Event.created_at), func.max(Event.created_at))
-        .where(Event.campaign_id == campaign_id, Event.is_seed.is_(False))
+        select(func.min(FunnelTally.day), func.max(FunnelTally.day))
+        .where(FunnelTally.campaign_id == campaign_id)
     ).one()
     if first is None:
         return None
-    return as_utc(first).date(), as_utc(last).date()
+    return _date(first), _date(last)
+
+
+def _date(value: object) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 @dataclass(frozen=True)
@@ -160,6 +186,7 @@ class QuestionStep:
     # left. A question only some answers lead to (show_if) is skipped by the others on
     # purpose, which is no loss, so nobody counts as lost before a question they never saw.
     stopped_after: int
+    stopped_of_started: float | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +197,21 @@ class QuizReach:
     started: int
     completed: int
     questions: list[QuestionStep]
+    # Started and left before giving a single answer: lost at the first question shown.
+    stopped_before_first: int = 0
+
+    @property
+    def stopped(self) -> int:
+        return self.stopped_before_first + sum(q.stopped_after for q in self.questions)
+
+
+def _quiz_scope(campaign_id: int | None, quiz_slug: str | None) -> list:
+    scope = []
+    if campaign_id is not None:
+        scope.append(QuizTally.campaign_id == campaign_id)
+    if quiz_slug is not None:
+        scope.append(QuizTally.quiz_slug == quiz_slug)
+    return scope
 
 
 def quiz_reach(session: Session, question_ids: Sequence[str], *, campaign_id: int | None = None,
@@ -179,37 +221,75 @@ def quiz_reach(session: Session, question_ids: Sequence[str], *, campaign_id: in
 
     The one definition of drop-off, for the console's funnel and ``quiz report``. Questions
     are listed in ``question_ids`` order; an answered question not among them (a quiz file
-    changed since) follows under its id.
+    changed since) follows under its id. Read from the tallies (``purl.analytics.tallies``).
     """
-    scope = [Event.is_seed.is_(False), Event.profile_id.is_not(None)]
-    if campaign_id is not None:
-        scope.append(Event.campaign_id == campaign_id)
-    if quiz_slug is not None:
-        scope.append(Event.quiz_slug == quiz_slug)
-    who = func.count(func.distinct(Event.profile_id))
-    steps = dict(session.execute(
-        select(Event.kind, who)
-        .where(*scope, Event.kind.in_(("quiz_start", "quiz_complete")))
-        .group_by(Event.kind)
-    ).all())
+    counts: dict[tuple[str, str], int] = {}
+    for measure, question, count in session.execute(
+        select(QuizTally.measure, QuizTally.question_id, func.sum(QuizTally.count))
+        .where(*_quiz_scope(campaign_id, quiz_slug),
+               QuizTally.measure.in_(("started", "completed", "answered", "stopped")))
+        .group_by(QuizTally.measure, QuizTally.question_id)
+    ):
+        counts[(measure, question)] = int(count)
+    started = counts.get(("started", ""), 0)
+    answered = {q: n for (m, q), n in counts.items() if m == "answered" and n}
+    ids = list(question_ids) + sorted(set(answered) - set(question_ids) - {""})
+
+    def share(n: int) -> float | None:
+        return n / started if started else None
+
+    return QuizReach(started, counts.get(("completed", ""), 0), [
+        QuestionStep(qid, answered.get(qid, 0), share(answered.get(qid, 0)),
+                     counts.get(("stopped", qid), 0), share(counts.get(("stopped", qid), 0)))
+        for qid in ids], counts.get(("stopped", ""), 0))
+
+
+@dataclass(frozen=True)
+class OptionCount:
+    option: str
+    count: int  # shoppers whose answer holds this option now
+    share: float | None  # of the shoppers who answered the question
+    by_version: dict[str, int]  # the same, per quiz version it was chosen under
+
+
+@dataclass(frozen=True)
+class AnswerCounts:
+    question_id: str
+    answered: int
+    options: list[OptionCount]
+
+
+def answer_counts(session: Session, options: dict[str, Sequence[str]], *,
+                  campaign_id: int | None = None,
+                  quiz_slug: str | None = None) -> list[AnswerCounts]:
+    """How often each option of each question is chosen (``options``: question id → option
+    values in the quiz's order; options no longer in the quiz follow, by count). A multiple
+    choice counts each option its answer holds, so its shares can add up past 100 %."""
+    scope = _quiz_scope(campaign_id, quiz_slug)
     answered = dict(session.execute(
-        select(Event.question_id, who).where(*scope, Event.kind == "answer")
-        .group_by(Event.question_id)
-    ).all())
-    finished = select(Event.profile_id).where(*scope, Event.kind == "quiz_complete")
-    last_answers = (select(func.max(Event.id))
-                    .where(*scope, Event.kind == "answer", Event.profile_id.not_in(finished))
-                    .group_by(Event.profile_id))
-    stopped = dict(session.execute(
-        select(Event.question_id, func.count()).where(Event.id.in_(last_answers))
-        .group_by(Event.question_id)
-    ).all())
-    started = steps.get("quiz_start", 0)
-    ids = list(question_ids) + sorted(set(answered) - set(question_ids) - {None})
-    return QuizReach(started, steps.get("quiz_complete", 0), [
-        QuestionStep(qid, answered.get(qid, 0),
-                     answered.get(qid, 0) / started if started else None, stopped.get(qid, 0))
-        for qid in ids])
+        select(QuizTally.question_id, func.sum(QuizTally.count))
+        .where(*scope, QuizTally.measure == "answered").group_by(QuizTally.question_id)).all())
+    chosen: dict[str, dict[str, dict[str, int]]] = {}
+    for question, option, version, count in session.execute(
+        select(QuizTally.question_id, QuizTally.option, QuizTally.quiz_version,
+               func.sum(QuizTally.count))
+        .where(*scope, QuizTally.measure == "chosen")
+        .group_by(QuizTally.question_id, QuizTally.option, QuizTally.quiz_version)
+    ):
+        if count:
+            chosen.setdefault(question, {}).setdefault(option, {})[version] = int(count)
+    result = []
+    for question in list(options) + sorted(set(chosen) - set(options)):
+        held = chosen.get(question, {})
+        base = int(answered.get(question) or 0)
+        known = list(options.get(question, ()))
+        extra = sorted(set(held) - set(known), key=lambda o: (-sum(held[o].values()), o))
+        result.append(AnswerCounts(question, base, [
+            OptionCount(o, sum(held.get(o, {}).values()),
+                        sum(held.get(o, {}).values()) / base if base else None,
+                        dict(sorted(held.get(o, {}).items())))
+            for o in known + extra]))
+    return result
 
 
 @dataclass(frozen=True)
@@ -220,15 +300,11 @@ class ProductClicks:
 
 
 def top_products(session: Session, campaign_id: int, limit: int = 10) -> list[ProductClicks]:
-    clicks = func.count(Event.id)
     rows = session.execute(
-        select(Product, clicks, func.count(func.distinct(Event.recipient_id)))
-        .join(Event, Event.product_id == Product.id)
-        .join(Recipient, Recipient.id == Event.recipient_id)
-        .where(Event.campaign_id == campaign_id, Event.kind == "product_click",
-               Event.is_seed.is_(False), Recipient.is_seed.is_(False))
-        .group_by(Product.id)
-        .order_by(clicks.desc(), Product.title)
+        select(Product, ProductTally.clicks, ProductTally.shoppers)
+        .join(ProductTally, ProductTally.product_id == Product.id)
+        .where(ProductTally.campaign_id == campaign_id, ProductTally.clicks > 0)
+        .order_by(ProductTally.clicks.desc(), Product.title)
         .limit(limit)
     ).all()
-    return [ProductClicks(product, n, shoppers) for product, n, shoppers in rows]
+    return [ProductClicks(product, int(n), int(shoppers)) for product, n, shoppers in rows]

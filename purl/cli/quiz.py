@@ -73,6 +73,9 @@ def report(slug: str, campaign_slug: str | None) -> None:
     texts = {q.id: localize(q.text, "de") for q in quiz.questions}
     click.echo(f"{'':<10} {'answered':>8} {'of started':>10} {'left here':>9}")
     click.echo(f"started    {result.started:>8}")
+    # Started and gone before the first answer: lost at the first question shown.
+    click.echo(f"{'(none)':<10} {'':>8} {'':>10} {result.stopped_before_first:>9}  "
+               "left before the first answer")
     for row in result.questions:
         share = f"{row.of_started:>10.0%}" if row.of_started is not None else f"{'-':>10}"
         click.echo(f"{row.question_id:<10} {row.answered:>8} {share} {row.stopped_after:>9}  "

@@ -75,7 +75,10 @@ def campaigns():  # noqa: ANN201
              .order_by(Campaign.created_at.desc(), Campaign.id.desc()))
     query = query.where(Campaign.archived_at.is_not(None) if archived
                         else Campaign.archived_at.is_(None))
-    rows = [(c, reports.funnel(db.session, c.id)) for c in db.session.scalars(query)]
+    listed = list(db.session.scalars(query))
+    # One grouped query for every campaign listed, never one funnel per campaign.
+    counted = reports.campaign_funnels(db.session, [c.id for c in listed])
+    rows = [(c, counted[c.id]) for c in listed]
     return render_template("console/campaigns.html", rows=rows, archived=archived)
 
 

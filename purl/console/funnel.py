@@ -50,25 +50,31 @@ def _chart_days(camp: Campaign) -> tuple[dt.date, dt.date] | None:
 @bp.get("/campaigns/<slug>/funnel")
 def funnel(slug: str):  # noqa: ANN201
     camp = campaign_or_404(slug, access.VIEW)
-    total = reports.funnel(db.session, camp.id)
-    counted = reports.funnels(db.session, camp.id, by="variant")
+    splits = reports.split_funnels(db.session, camp.id)
+    total, counted = splits[""][""], splits["variant"]
     # The campaign's variants in its order (the first is the control), even before any link.
     keys = [v["key"] for v in camp.variants or []] + sorted(set(counted) - {""} - {
         v["key"] for v in camp.variants or []})
     by_variant = {key: counted.get(key, reports.Funnel()) for key in keys}
     quiz = get_quiz(current_app.config["QUIZ_FOLDER"], camp.quiz_slug)
-    questions = {q.id: localize(q.text, str(camp.locale)) for q in quiz.questions} if quiz else {}
+    locale = str(camp.locale)
+    questions = {q.id: localize(q.text, locale) for q in quiz.questions} if quiz else {}
+    labels = {q.id: {o.value: localize(o.label, locale) for o in q.options}
+              for q in quiz.questions} if quiz else {}
+    reach = reports.quiz_reach(db.session, list(questions), campaign_id=camp.id)
     span = _chart_days(camp)
     days = reports.daily(db.session, camp.id, *span) if span else []
     return render_template(
         "console/funnel.html", campaign=camp, funnel=total,
         bars=funnel_bars(total), bar_width=FUNNEL_WIDTH,
-        by_channel=reports.funnels(db.session, camp.id, by="channel"),
+        by_channel=splits["channel"],
         by_variant=by_variant,
         comparisons=abtest.compare_variants(by_variant),
         chart=time_chart(days) if days else None, days=days,
-        dropoff=reports.quiz_reach(db.session, list(questions), campaign_id=camp.id).questions,
-        questions=questions,
+        reach=reach, dropoff=reach.questions if questions else [],
+        questions=questions, option_labels=labels,
+        answers=reports.answer_counts(db.session, {q: list(o) for q, o in labels.items()},
+                                      campaign_id=camp.id),
         products=reports.top_products(db.session, camp.id),
     )
 

@@ -129,7 +129,8 @@ def test_funnel_equals_the_events_made_per_channel_and_variant(app, client, demo
     rows = {line.split("</th>")[0].rsplit(">", 1)[-1]: line
             for line in page.split('<tr><th scope="row">')[1:]}
     for key, counts in expected(lambda c, v: c).items():
-        cells = [c.split("<")[0] for c in re.split(r'<td class="num[^>]*>', rows[key])[1:]]
+        label = {"email": "E-Mail", "print": "Brief"}[key]  # channels in words
+        cells = [c.split("<")[0] for c in re.split(r'<td class="num[^>]*>', rows[label])[1:]]
         assert [int(c) for c in cells] == [counts[s] for s in ("minted", *STEPS)], key
     assert "Noch zu wenige Daten, um Variante b mit Variante a zu vergleichen" in page
 
@@ -158,10 +159,10 @@ def _ab_events(app, campaign_id: int, a: tuple[int, int], b: tuple[int, int]) ->
     # a: 10 of 40 visitors complete. b: 25 of 40. pooled 35/80 = 0.4375,
     # se = sqrt(0.4375 * 0.5625 * (1/40 + 1/40)) = 0.11093, z = 0.375 / 0.11093 = 3.38,
     # p = erfc(3.38 / sqrt 2) = 0.0007.
-    ((40, 25), True, "p = 0.001", "z = 3.38"),
+    ((40, 25), True, "p = 0,001", "z = 3,38"),
     # b: 12 of 40. pooled 22/80 = 0.275, se = sqrt(0.275 * 0.725 / 20) = 0.09984,
     # z = 0.05 / 0.09984 = 0.50, p = 0.617.
-    ((40, 12), False, "p = 0.617", "z = 0.50"),
+    ((40, 12), False, "p = 0,617", "z = 0,50"),
 ])
 def test_ab_statement_matches_a_hand_computation(app, client, users, b, significant,
                                                  p_text, z_text):
@@ -202,7 +203,9 @@ def test_funnel_page_draws_charts_without_script_or_inline_style(app, client, us
     response = client.get("/console/campaigns/ab-test/funnel")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert page.count('class="funnel-bar"') == 5 and '<svg class="time-chart"' in page
+    steps = page.split('aria-labelledby="funnel-title">')[1].split("</ol>")[0]
+    assert steps.count('class="funnel-bar"') == 5 and '<svg class="time-chart"' in page
+    assert 'aria-labelledby="dropoff-title"' in page  # drop-off and answers draw bars too
     assert "<polyline" in page and "style=" not in page and "<script>" not in page
     assert "02.11.2026" in page  # the day table under the chart
 

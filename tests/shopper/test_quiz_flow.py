@@ -236,6 +236,7 @@ def test_quiz_report_shows_where_shoppers_drop_off(app, client, demo, runner):
     left = {line.split()[0]: line.split()[3] for line in result.output.splitlines()
             if line.split()[0] in ("zubereitung", "muehle")}
     assert left == {"zubereitung": "1", "muehle": "0"}
+    assert lines["(none)"] == "0"  # nobody left before the first answer
     assert runner.invoke(args=["quiz", "report", "nope"]).exit_code == 1
 
 

@@ -1,0 +1,189 @@
+"""Funnel and quiz tallies, kept up to date as each event is recorded (same transaction).
+
+The console reads these few rows per campaign instead of counting millions of events. Each
+recipient (each profile, for the quiz) counts once per step: a ``FunnelReach`` /
+``QuizAnswered`` row marks that it got there, and only its first arrival bumps a tally.
+Seeds never reach this module. Upserts are the dialect's INSERT … ON CONFLICT, which SQLite
+and PostgreSQL both run; statements are built once per dialect, since a visit is on the
+landing page's hot path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from purl.models import (
+    FunnelReach,
+    FunnelTally,
+    ProductTally,
+    QuizAnswered,
+    QuizChoice,
+    QuizProgress,
+    QuizResponse,
+    QuizTally,
+)
+
+FUNNEL_KINDS = frozenset(("visit", "quiz_start", "quiz_complete", "product_click"))
+QUIZ_KINDS = frozenset(("quiz_start", "answer", "quiz_complete"))
+
+_built: dict[str, dict[str, Any]] = {}
+
+
+def _statements(dialect: str) -> dict[str, Any]:
+    """The upserts for one dialect, built once."""
+    if dialect in _built:
+        return _built[dialect]
+    dialect_insert: Callable = (postgresql.insert if dialect == "postgresql"
+                                else sqlite.insert)
+
+    def bump(model: type, keys: Iterable[str], counts: Iterable[str]) -> Any:
+        table = model.__table__
+        stmt = dialect_insert(table).values(
+            {c: bindparam(c) for c in (*keys, *counts)})
+        return stmt.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={c: table.c[c] + stmt.excluded[c] for c in counts})
+
+    def first(model: type, keys: Iterable[str]) -> Any:
+        # RETURNING says whether the row is new (psycopg reports no rowcount for it).
+        table = model.__table__
+        return dialect_insert(table).values({c: bindparam(c) for c in keys}) \
+            .on_conflict_do_nothing().returning(table.c[list(keys)[0]])
+
+    built = {
+        "reach": first(FunnelReach, ("recipient_id", "kind", "product_id")),
+        "funnel": bump(FunnelTally, ("campaign_id", "kind", "day", "channel", "variant"),
+                       ("count",)),
+        "product": bump(ProductTally, ("campaign_id", "product_id"), ("clicks", "shoppers")),
+        "progress": first(QuizProgress, ("campaign_id", "profile_id", "quiz_slug")),
+        "answered": first(QuizAnswered, ("campaign_id", "profile_id", "quiz_slug",
+                                         "question_id")),
+        "quiz": bump(QuizTally, ("campaign_id", "quiz_slug", "measure", "question_id",
+                                 "option", "quiz_version"), ("count",)),
+    }
+    _built[dialect] = built
+    return built
+
+
+def _day(when: object) -> dt.date:
+    if isinstance(when, dt.datetime):
+        if when.tzinfo is not None:
+            when = when.astimezone(dt.UTC)
+        return when.date()
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _inserted(conn: Connection, statement: Any, params: dict[str, Any]) -> bool:
+    return conn.execute(statement, params).first() is not None
+
+
+def count_funnel(conn: Connection, row: dict[str, Any]) -> None:
+    """A recipient's funnel event (``row`` as inserted into ``event``)."""
+    kind = row["kind"]
+    sql = _statements(conn.dialect.name)
+    product_id = row.get("product_id")
+    new = _inserted(conn, sql["reach"], {"recipient_id": row["recipient_id"], "kind": kind,
+                                         "product_id": 0})
+    if new:
+        conn.execute(sql["funnel"], {
+            "campaign_id": row["campaign_id"], "kind": kind, "day": _day(row.get("created_at")),
+            "channel": row["channel"] or "", "variant": row["variant"] or "", "count": 1})
+    if kind == "product_click" and product_id is not None:
+        first_click = _inserted(conn, sql["reach"], {
+            "recipient_id": row["recipient_id"], "kind": kind, "product_id": product_id})
+        conn.execute(sql["product"], {"campaign_id": row["campaign_id"],
+                                      "product_id": product_id, "clicks": 1,
+                                      "shoppers": int(first_click)})
+
+
+def options(value: object) -> list[str]:
+    """The options an answer holds: each of a multiple choice, or the one value."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, list | tuple):
+        return sorted({str(v)[:200] for v in value if v is not None and v != ""})
+    return [str(value)[:200]]
+
+
+def count_quiz(conn: Connection, row: dict[str, Any]) -> None:
+    """A profile's quiz event: started, an answer, completed."""
+    sql = _statements(conn.dialect.name)
+    kind = row["kind"]
+    key = {"campaign_id": row.get("campaign_id") or 0, "profile_id": row["profile_id"],
+           "quiz_slug": row.get("quiz_slug") or ""}
+    tally_key = {"campaign_id": key["campaign_id"], "quiz_slug": key["quiz_slug"]}
+
+    def bump(measure: str, delta: int, question: str = "", option: str = "",
+             version: str = "") -> None:
+        conn.execute(sql["quiz"], {**tally_key, "measure": measure, "question_id": question,
+                                   "option": option, "quiz_version": version,
+                                   "count": delta})
+
+    conn.execute(sql["progress"], key).close()
+    where = and_(*(QuizProgress.__table__.c[k] == v for k, v in key.items()))
+    # FOR UPDATE (PostgreSQL): two requests of one shopper at once count one after the
+    # other; SQLite holds the write lock already, from the event's INSERT.
+    started, completed, last = conn.execute(
+        select(QuizProgress.started, QuizProgress.completed, QuizProgress.last_question)
+        .where(where).with_for_update()).one()
+    changes: dict[str, Any] = {}
+    # Every profile that started or answered and did not finish stops at exactly one place:
+    # after its last answer, or ("") before the first.
+    counted_stop = not completed and (started or last != "")
+    if kind == "quiz_start" and not started:
+        bump("started", 1)
+        changes["started"] = True
+        if not completed and last == "":
+            bump("stopped", 1)
+    elif kind == "quiz_complete" and not completed:
+        bump("completed", 1)
+        changes["completed"] = True
+        if counted_stop:
+            bump("stopped", -1, last)
+    elif kind == "answer":
+        question = row.get("question_id") or ""
+        if _inserted(conn, sql["answered"], {**key, "question_id": question}):
+            bump("answered", 1, question)
+        if not completed:
+            if counted_stop:
+                bump("stopped", -1, last)
+            bump("stopped", 1, question)
+        if last != question:
+            changes["last_question"] = question
+        _count_choices(conn, key, question, row.get("quiz_version") or "", bump)
+    if changes:
+        conn.execute(update(QuizProgress).where(where).values(changes))
+
+
+def _count_choices(conn: Connection, key: dict[str, Any], question: str, version: str,
+                   bump: Callable[..., None]) -> None:
+    """Bring the profile's counted options in line with its saved answers: the answered
+    question's new value, and answers its new path dropped (``QuizResponse`` holds them)."""
+    answers = conn.execute(select(QuizResponse.answers).where(
+        QuizResponse.profile_id == key["profile_id"],
+        QuizResponse.quiz_slug == key["quiz_slug"])).scalar()
+    answers = answers if isinstance(answers, dict) else {}
+    choice = QuizChoice.__table__
+    mine = and_(*(choice.c[k] == v for k, v in key.items()))
+    held = {(q, o): v for q, o, v in conn.execute(
+        select(choice.c.question_id, choice.c.option, choice.c.quiz_version).where(mine))}
+    wanted = {k: v for k, v in held.items() if k[0] != question and k[0] in answers}
+    wanted.update({(question, o): version for o in options(answers.get(question))})
+    gone = [k for k, v in held.items() if wanted.get(k) != v]
+    for q, o in gone:
+        bump("chosen", -1, q, o, held[(q, o)])
+    if gone:
+        conn.execute(delete(choice).where(mine, choice.c.question_id == bindparam("q"),
+                                          choice.c.option == bindparam("o")),
+                     [{"q": q, "o": o} for q, o in gone])
+    new = [(k, v) for k, v in wanted.items() if held.get(k) != v]
+    for (q, o), v in new:
+        bump("chosen", 1, q, o, v)
+    if new:
+        conn.execute(insert(choice), [{**key, "question_id": q, "option": o,
+                                       "quiz_version": v} for (q, o), v in new])
