@@ -125,6 +125,23 @@ def make_app(_schema: None, database_url: str, tmp_path: Path) -> Iterator:
 
 
 @pytest.fixture
+def empty_database(database_url: str, tmp_path):  # noqa: ANN001, ANN201
+    """A database of its own, beside the suite's: a SQLite file, or a PostgreSQL schema."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'upgraded.sqlite3'}"
+        return
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS upgrade_check CASCADE"))
+        conn.execute(text("CREATE SCHEMA upgrade_check"))
+    separator = "&" if "?" in database_url else "?"
+    yield f"{database_url}{separator}options=-csearch_path%3Dupgrade_check"
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA upgrade_check CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
 def app(make_app) -> Flask:  # noqa: ANN001
     return make_app()
 
