@@ -54,7 +54,7 @@ def build_database(url: str, products: int) -> dict[str, str]:
     from purl.links.codes import display
     from purl.links.tokens import sign
     from purl.models import QuizResponse, ShopperProfile, utcnow
-    from purl.quiz.format import get_quiz
+    from purl.quiz import versions
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEYS": [KEY]})
     with app.app_context():
@@ -78,7 +78,7 @@ def build_database(url: str, products: int) -> dict[str, str]:
               f"({len(rows) / took:,.0f} rows/s through upsert_products)")
 
         anna, juergen = summary.recipients[0], summary.recipients[1]
-        quiz = get_quiz(app.config["QUIZ_FOLDER"], summary.campaign.quiz_slug)
+        quiz = versions.campaign_quiz(db.session, summary.campaign)
         profile = ShopperProfile(recipient_id=anna.id)
         db.session.add(profile)
         db.session.flush()

@@ -74,7 +74,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
         "LANGUAGES": ["de", "en"],
         "BABEL_TRANSLATION_DIRECTORIES": str(root / "translations"),
-        "QUIZ_FOLDER": str(root / "quizzes"),
+        # Quiz files: what `quiz check` and `quiz import` read by default, what the migration
+        # to stored versions (0012) and `demo load` import. Shoppers get the stored versions.
+        "QUIZ_FOLDER": os.environ.get("PURL_QUIZ_DIR") or str(root / "quizzes"),
         # Shared by every worker: Redis when set, else a SQLite file on this machine (never
         # each worker's memory, which would multiply every limit by the number of workers).
         "RATELIMIT_STORAGE_URI": redis_url or storage_uri(

@@ -114,6 +114,10 @@ class Campaign(db.Model):
     # Who manages it and its sharing (purl.campaigns.access); None: admins only.
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
 
+    # A quiz version the campaign keeps to (purl.quiz.versions); None: its quiz's latest
+    # published version.
+    pinned_quiz_version_id: Mapped[int | None] = mapped_column(ForeignKey("quiz_version.id"))
+
     owner: Mapped[User | None] = relationship()
 
 
@@ -499,3 +503,60 @@ class QuizTally(db.Model):
     option: Mapped[str] = mapped_column(String(200), primary_key=True)
     quiz_version: Mapped[str] = mapped_column(String(64), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StoredQuiz(db.Model):
+    """A quiz as the shop keeps it: drafts and published versions (``QuizVersion``) of its
+    content, and the log of what was published when (``QuizPublication``)."""
+
+    __tablename__ = "quiz"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    # {language: text}, from the newest stored version, for lists.
+    title: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    versions: Mapped[list[QuizVersion]] = relationship(
+        back_populates="quiz", order_by="QuizVersion.number", viewonly=True)
+
+
+class QuizVersion(db.Model):
+    """One stored content of a quiz (its YAML text), numbered 1, 2, … per quiz.
+
+    A draft until it is first published; from then on frozen: nothing changes its content.
+    Its hash is what answers and events carry as ``quiz_version``, so an answer set is
+    always read against the questions it was given to. A content is stored once per quiz."""
+
+    __tablename__ = "quiz_version"
+    __table_args__ = (
+        UniqueConstraint("quiz_id", "number", name="uq_quiz_version_number"),
+        UniqueConstraint("quiz_id", "content_hash", name="uq_quiz_version_content"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quiz.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(BytewiseString(64), index=True)
+    # Where it came from: a file's name, "console", …
+    source: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    quiz: Mapped[StoredQuiz] = relationship(back_populates="versions")
+
+    @property
+    def is_draft(self) -> bool:
+        return self.published_at is None
+
+
+class QuizPublication(db.Model):
+    """A version going live: the newest row per quiz is the version shoppers get (unless
+    their campaign pins one); publishing an older version again is a roll-back."""
+
+    __tablename__ = "quiz_publication"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quiz_id: Mapped[int] = mapped_column(ForeignKey("quiz.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("quiz_version.id"))
+    published_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    version: Mapped[QuizVersion] = relationship()

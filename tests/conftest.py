@@ -2,7 +2,8 @@
 
 Every test runs against SQLite, or against PostgreSQL when ``TEST_DATABASE_URL`` is set (CI
 runs the suite once each way). The schema is built once per run through the real Alembic
-migrations, and every test starts from empty tables.
+migrations, and every test starts from empty tables but for the shipped quizzes (published as
+version 1, as the migration stores them).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from purl import create_app
 from purl.accounts import create_user
 from purl.extensions import db
 from purl.models import QuizResponse
+from purl.quiz import versions
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_KEYS = ["test-key-newest", "test-key-older"]
@@ -92,6 +94,9 @@ def _empty_tables() -> None:
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
     db.session.commit()
+    # A migrated database holds the shipped quizzes (0012 stores them), so every test's does.
+    versions.import_files(db.session, [ROOT / "quizzes"], publish=True)
+    db.session.commit()
 
 
 @pytest.fixture
@@ -117,6 +122,23 @@ def make_app(_schema: None, database_url: str, tmp_path: Path) -> Iterator:
     with cleaner.app_context():
         _empty_tables()
         db.engine.dispose()
+
+
+@pytest.fixture
+def empty_database(database_url: str, tmp_path):  # noqa: ANN001, ANN201
+    """A database of its own, beside the suite's: a SQLite file, or a PostgreSQL schema."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'upgraded.sqlite3'}"
+        return
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS upgrade_check CASCADE"))
+        conn.execute(text("CREATE SCHEMA upgrade_check"))
+    separator = "&" if "?" in database_url else "?"
+    yield f"{database_url}{separator}options=-csearch_path%3Dupgrade_check"
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA upgrade_check CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from purl.extensions import db
@@ -72,23 +72,6 @@ def _old_campaign(slug: str) -> int:
     db.session.execute(insert(table).values(slug=slug, name=slug.upper(),
                                             quiz_slug="zoohandlung", variants=[]))
     return db.session.scalar(select(table.c.id).where(table.c.slug == slug))
-
-
-@pytest.fixture
-def empty_database(database_url: str, tmp_path):  # noqa: ANN001, ANN201
-    """A database of its own, beside the suite's: a SQLite file, or a PostgreSQL schema."""
-    if not database_url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'upgraded.sqlite3'}"
-        return
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS upgrade_check CASCADE"))
-        conn.execute(text("CREATE SCHEMA upgrade_check"))
-    separator = "&" if "?" in database_url else "?"
-    yield f"{database_url}{separator}options=-csearch_path%3Dupgrade_check"
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA upgrade_check CASCADE"))
-    engine.dispose()
 
 
 def test_links_minted_before_the_code_was_the_key_keep_working(make_app, empty_database):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -11,6 +13,7 @@ from purl.extensions import db
 from purl.links import codes
 from purl.links.recipients import link_url
 from purl.links.salutation import salutation_for
+from purl.quiz.format import QuizError
 
 demo_cli = click.Group("demo", help="The demo pet shop.")
 
@@ -19,7 +22,12 @@ demo_cli = click.Group("demo", help="The demo pet shop.")
 @with_appcontext
 def load() -> None:
     """Load the demo shop (idempotent) and print its personal links and console login."""
-    summary = load_demo(db.session, current_app.static_url_path + "/")
+    try:
+        summary = load_demo(db.session, current_app.static_url_path + "/",
+                            Path(current_app.config["QUIZ_FOLDER"]))
+    except QuizError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"quiz not imported: {exc}") from None
     db.session.commit()
     config = current_app.config
     campaign = summary.campaign
@@ -27,6 +35,9 @@ def load() -> None:
         f"Demo shop ready: {summary.products_created} products added, "
         f"{summary.products_updated} updated; campaign {campaign.slug!r}."
     )
+    for imported in summary.quizzes:
+        if imported.created:
+            click.echo(f"Quiz {imported.slug!r}: version {imported.version.number} published.")
     click.echo("\nPersonal links (PURLs) of the demo recipients:")
     for recipient in summary.recipients:
         url = link_url(recipient, campaign, config["SECRET_KEYS"], config["PURL_BASE_URL"])

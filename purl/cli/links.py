@@ -18,7 +18,7 @@ from purl.extensions import db
 from purl.links import batch, codes, qr
 from purl.links import recipients as logic
 from purl.models import Campaign, Recipient
-from purl.quiz.format import get_quiz
+from purl.quiz import versions
 
 campaign_cli = click.Group("campaign", help="Campaigns.")
 
@@ -39,8 +39,9 @@ def create(slug: str, name: str, quiz_slug: str, base_url: str | None,
            expires: dt.datetime | None, locale: str, tone: str, message: str,
            owner_email: str | None) -> None:
     """Create a campaign whose recipients take the quiz QUIZ."""
-    if get_quiz(current_app.config["QUIZ_FOLDER"], quiz_slug) is None:
-        raise click.BadParameter(f"no valid quiz {quiz_slug!r} in quizzes/", param_hint="--quiz")
+    if versions.published_quiz(db.session, quiz_slug) is None:
+        raise click.BadParameter(f"no published quiz {quiz_slug!r} (see `quiz import`)",
+                                 param_hint="--quiz")
     if records.slug_taken(db.session, slug):
         raise click.BadParameter(f"a campaign {slug!r} exists already", param_hint="SLUG")
     owner = None

@@ -1,4 +1,5 @@
-"""``flask quiz check`` validates quiz files before they go live; ``quiz report`` shows drop-off."""
+"""``flask quiz …``: check quiz files, import them as versions, publish, roll back, export;
+``quiz report`` shows drop-off."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from purl.analytics.funnel import quiz_reach
 from purl.extensions import db
 from purl.models import Campaign
-from purl.quiz.format import QuizError, get_quiz, load_quiz_file
+from purl.quiz import versions
+from purl.quiz.format import QuizError, load_quiz_file
 from purl.quiz.schema import localize
 
 quiz_cli = click.Group("quiz", help="Quiz definitions.")
@@ -60,9 +62,9 @@ def _campaign_exists(slug: str) -> bool:
 @with_appcontext
 def report(slug: str, campaign_slug: str | None) -> None:
     """Shoppers who started, answered each question and completed: where the quiz loses them."""
-    quiz = get_quiz(current_app.config["QUIZ_FOLDER"], slug)
+    quiz = versions.published_quiz(db.session, slug)
     if quiz is None:
-        raise click.ClickException(f"no valid quiz {slug!r} (see `quiz check`)")
+        raise click.ClickException(f"no published quiz {slug!r} (see `quiz import`)")
     campaign_id = None
     if campaign_slug:
         campaign_id = db.session.scalar(select(Campaign.id).where(Campaign.slug == campaign_slug))
@@ -81,3 +83,106 @@ def report(slug: str, campaign_slug: str | None) -> None:
         click.echo(f"{row.question_id:<10} {row.answered:>8} {share} {row.stopped_after:>9}  "
                    f"{texts.get(row.question_id, row.question_id)}")
     click.echo(f"completed  {result.completed:>8}")
+
+
+@quiz_cli.command("import")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--publish", is_flag=True, help="Publish what is imported (else: drafts).")
+@with_appcontext
+def import_(paths: tuple[Path, ...], publish: bool) -> None:
+    """Store quiz files (a folder: its *.yaml) as new versions of their quizzes.
+
+    A file whose text is stored already stores nothing. If one file has errors, nothing of
+    the run is stored."""
+    try:
+        done = versions.import_files(db.session, paths, publish=publish)
+    except (QuizError, OSError, UnicodeDecodeError) as exc:
+        db.session.rollback()
+        raise click.ClickException(f"nothing imported: {exc}") from None
+    if not done:
+        raise click.ClickException("no quiz files in " + ", ".join(map(str, paths)))
+    db.session.commit()
+    for item in done:
+        number = item.version.number
+        state = "published" if not item.version.is_draft else "draft"
+        if item.created:
+            click.echo(f"{item.slug}: version {number} stored ({state}"
+                       f"{', now live' if item.published else ''})")
+        else:
+            click.echo(f"{item.slug}: unchanged, same as version {number} ({state}"
+                       f"{', now live' if item.published else ''})")
+
+
+def _stored(slug: str):  # noqa: ANN202
+    stored = versions.stored_quiz(db.session, slug)
+    if stored is None:
+        raise click.ClickException(f"no quiz {slug!r} (see `quiz import`)")
+    return stored
+
+
+@quiz_cli.command("export")
+@click.argument("slug")
+@click.option("--version", "number", type=click.IntRange(min=1),
+              help="This version (default: the published one, else the newest draft).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write SLUG.yaml into this folder instead of printing it.")
+@with_appcontext
+def export(slug: str, number: int | None, out_dir: Path | None) -> None:
+    """Print a quiz version as its YAML file (``quiz check`` accepts it, ``quiz import``
+    takes it back as the same version)."""
+    try:
+        found = versions.export(db.session, _stored(slug), number)
+    except versions.VersionError as exc:
+        raise click.ClickException(str(exc)) from None
+    if out_dir is None:
+        click.echo(found.content, nl=False)
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{slug}.yaml"
+    # newline="": the text exactly as stored, so it imports back under the same hash.
+    target.write_text(found.content, encoding="utf-8", newline="")
+    click.echo(f"{target} (version {found.number})", err=True)
+
+
+@quiz_cli.command("publish")
+@click.argument("slug")
+@click.option("--version", "number", type=click.IntRange(min=1),
+              help="This draft (default: the newest).")
+@with_appcontext
+def publish(slug: str, number: int | None) -> None:
+    """Publish a draft: shoppers get it from now on (campaigns pinning a version excepted)."""
+    try:
+        found = versions.publish(db.session, _stored(slug), number)
+    except (versions.VersionError, QuizError) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"{slug}: version {found.number} published")
+
+
+@quiz_cli.command("rollback")
+@click.argument("slug")
+@click.argument("number", type=click.IntRange(min=1))
+@with_appcontext
+def rollback(slug: str, number: int) -> None:
+    """Publish an earlier version again."""
+    try:
+        found = versions.roll_back(db.session, _stored(slug), number)
+    except (versions.VersionError, QuizError) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"{slug}: version {found.number} published again")
+
+
+@quiz_cli.command("history")
+@click.argument("slug")
+@with_appcontext
+def history(slug: str) -> None:
+    """Every version of a quiz, newest first: draft or when published, and which is live."""
+    for entry in versions.history(db.session, _stored(slug)):
+        v = entry.version
+        when = ", ".join(f"{t:%Y-%m-%d %H:%M}" for t in entry.published) or "draft"
+        live = "  <- live" if entry.current else ""
+        click.echo(f"v{v.number:<4} {v.content_hash}  {v.source:<24} {when}{live}")

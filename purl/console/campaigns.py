@@ -7,7 +7,6 @@ import logging
 
 from flask import (
     abort,
-    current_app,
     flash,
     g,
     render_template,
@@ -29,7 +28,7 @@ from purl.extensions import db
 from purl.links import recipients
 from purl.links.batch import uploads
 from purl.models import Campaign
-from purl.quiz.format import list_quizzes
+from purl.quiz import versions
 from purl.quiz.schema import localize
 from purl.web import leave_to
 
@@ -65,7 +64,7 @@ def campaign_rights() -> dict:
 
 def quiz_choices() -> list[SelectChoice]:
     return [SelectChoice(q.slug, f"{localize(q.title, 'de')} ({q.slug})")
-            for q in list_quizzes(current_app.config["QUIZ_FOLDER"])]
+            for q in versions.published_quizzes(db.session)]
 
 
 @bp.get("/")

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 from flask import (
     Response,
-    current_app,
     render_template,
     stream_with_context,
 )
@@ -24,7 +23,7 @@ from purl.console.campaigns import campaign_or_404
 from purl.console.charts import FUNNEL_WIDTH, funnel_bars, time_chart
 from purl.extensions import db
 from purl.models import Campaign
-from purl.quiz.format import get_quiz
+from purl.quiz import versions
 from purl.quiz.schema import localize
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ def funnel(slug: str):  # noqa: ANN201
     keys = [v["key"] for v in camp.variants or []] + sorted(set(counted) - {""} - {
         v["key"] for v in camp.variants or []})
     by_variant = {key: counted.get(key, reports.Funnel()) for key in keys}
-    quiz = get_quiz(current_app.config["QUIZ_FOLDER"], camp.quiz_slug)
+    quiz = versions.campaign_quiz(db.session, camp)
     locale = str(camp.locale)
     questions = {q.id: localize(q.text, locale) for q in quiz.questions} if quiz else {}
     labels = {q.id: {o.value: localize(o.label, locale) for o in q.options}

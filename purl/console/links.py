@@ -24,7 +24,7 @@ from purl.extensions import db
 from purl.links import recipients
 from purl.links.recipients import link_url, revoke
 from purl.models import Campaign, Recipient
-from purl.quiz.format import get_quiz
+from purl.quiz import versions
 from purl.shopper.journey import Journey
 from purl.web import int_arg, leave_to, render_page
 
@@ -73,7 +73,7 @@ def preview(slug: str, recipient_id: int):  # noqa: ANN201
     """The recipient's landing page as they would see it; no visit is recorded."""
     camp = campaign_or_404(slug, access.VIEW)
     recipient = _recipient(camp, recipient_id)
-    quiz = get_quiz(current_app.config["QUIZ_FOLDER"], camp.quiz_slug)
+    quiz = versions.campaign_quiz(db.session, camp)
     if quiz is None:
         abort(404)
     g.locale = camp.locale

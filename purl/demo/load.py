@@ -1,13 +1,15 @@
 """The demo shop: a German pet shop ("Zoohandlung") with a campaign and a few recipients.
 
 Loading is idempotent: products are upserted by sku, the campaign by slug, recipients by
-identity, the demo user (an admin, who owns the demo campaigns) by email.
+identity, the demo user (an admin, who owns the demo campaigns) by email, and the shipped
+quiz files are imported and published (a text stored already stores nothing).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +21,7 @@ from purl.demo.catalog import demo_products
 from purl.demo.coffee import coffee_products
 from purl.links.recipients import NewRecipient, mint
 from purl.models import Campaign, Recipient, User
+from purl.quiz import versions
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +29,8 @@ DEMO_CAMPAIGN = "winter-2026"
 DEMO_QUIZ = "zoohandlung"
 DEMO_USER = "demo@purl.example"
 DEMO_PASSWORD = "zoohandlung-demo"
+# The quiz files that ship with purl (the app's QUIZ_FOLDER by default).
+SHIPPED_QUIZZES = Path(__file__).resolve().parents[2] / "quizzes"
 # Campaigns the quizzes' visitor_campaign names: visitors' own links are minted into these.
 VISITOR_CAMPAIGNS = (
     ("zoohandlung-web", "Zoohandlung – Besucher-Links", "zoohandlung"),
@@ -54,10 +59,14 @@ class DemoSummary:
     products_updated: int
     campaign: Campaign
     recipients: list[Recipient]
+    quizzes: list[versions.Imported] = field(default_factory=list)
 
 
-def load_demo(session: Session, static_url: str = "/static/") -> DemoSummary:
+def load_demo(session: Session, static_url: str = "/static/",
+              quiz_folder: Path = SHIPPED_QUIZZES) -> DemoSummary:
     """Load (or refresh) the demo shop; only flushes."""
+    # The campaigns below name these quizzes: they are there, and published, first.
+    quizzes = versions.import_files(session, [quiz_folder], publish=True)
     rows = []
     for product in demo_products() + coffee_products():
         row = dict(product)
@@ -105,4 +114,4 @@ def load_demo(session: Session, static_url: str = "/static/") -> DemoSummary:
         if demo_campaign.owner_id is None:  # loaded before campaigns had owners
             demo_campaign.owner_id = owner.id
     session.flush()
-    return DemoSummary(created, updated, campaign, recipients)
+    return DemoSummary(created, updated, campaign, recipients, quizzes)

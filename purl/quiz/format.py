@@ -305,6 +305,12 @@ def _question(raw: Any, where: str, earlier: dict[str, Question], later: set[str
     )
 
 
+def content_version(content: str) -> str:
+    """A quiz text's version: the hash answers and events carry as ``quiz_version`` (and
+    stored versions keep; migration 0012 computes it the same way)."""
+    return hashlib.sha256(content.encode()).hexdigest()[:12]
+
+
 def parse_quiz(content: str, source: str) -> Quiz:
     """Parse and validate one quiz file's text; raise QuizError naming ``source``."""
     try:
@@ -342,7 +348,7 @@ def parse_quiz(content: str, source: str) -> Quiz:
     return Quiz(
         slug=slug,
         # The content hash lets old answers be read against the file they were given to.
-        version=hashlib.sha256(content.encode()).hexdigest()[:12],
+        version=content_version(content),
         title=_text(raw.get("title", slug), f"{source}: title"),
         intro=_text(raw["intro"], f"{source}: intro") if raw.get("intro") else {},
         questions=tuple(questions),

@@ -23,7 +23,7 @@ from purl.links import tokens
 from purl.links.salutation import salutation_for
 from purl.models import Campaign, QuizResponse, Recipient, ShopperProfile
 from purl.quiz import flow as quiz_logic
-from purl.quiz.format import get_quiz
+from purl.quiz import versions
 from purl.quiz.schema import Quiz
 
 VISITOR_COOKIE = "purl_visitor"
@@ -59,8 +59,7 @@ class Journey:
         return url_for(endpoint, **self.url_args, **values)
 
 
-def _quiz_or_404(slug: str) -> Quiz:
-    quiz = get_quiz(current_app.config["QUIZ_FOLDER"], slug)
+def _quiz_or_404(quiz: Quiz | None) -> Quiz:
     if quiz is None:
         abort(404)
     if quiz.shop:
@@ -69,12 +68,19 @@ def _quiz_or_404(slug: str) -> Quiz:
     return quiz
 
 
+def _answered_under(offered: Quiz, response: QuizResponse | None) -> Quiz:
+    """The version this shopper's answers go on with (see versions.quiz_for_answers)."""
+    return versions.quiz_for_answers(db.session, offered,
+                                     response.quiz_version if response else None)
+
+
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
 _BY_KEY = (
-    select(Recipient, Campaign, ShopperProfile, QuizResponse)
+    select(Recipient, Campaign, ShopperProfile, QuizResponse,
+           versions.campaign_version_hash().label("quiz_version"))
     .join(Campaign, Campaign.id == Recipient.campaign_id)
     .outerjoin(ShopperProfile, ShopperProfile.recipient_id == Recipient.id)
     .outerjoin(QuizResponse, and_(QuizResponse.profile_id == ShopperProfile.id,
@@ -103,20 +109,23 @@ def from_token(token: str) -> Journey:
     """Resolve a followed PURL, or answer 404 (tampered/unknown) or 410 (revoked/expired).
 
     Every personal page starts here, so this is the hot path: one signature check and one
-    query for the recipient, their campaign, profile and quiz response.
+    query for the recipient, their campaign, profile, quiz response and the hash of the quiz
+    version the campaign offers (parsed versions are cached by hash).
     """
     key = tokens.unsign(token, current_app.config["SECRET_KEYS"])
     row = key and db.session.execute(_JOURNEY[links.link_key_column(key).key],
                                      {"key": key}).first()
     if not row:
         abort(404)
-    recipient, campaign, profile, response = row
+    recipient, campaign, profile, response, version_hash = row
     try:
         links.check_live(recipient, campaign)
     except links.LinkGone:
         abort(410)
     g.locale = campaign.locale
-    quiz = _quiz_or_404(campaign.quiz_slug)
+    offered = _quiz_or_404(versions.campaign_quiz(db.session, campaign, version_hash)
+                           if version_hash else None)
+    quiz = _quiz_or_404(_answered_under(offered, response))
     journey = Journey(
         quiz=quiz, url_args={"token": token}, locale=campaign.locale,
         campaign=campaign, recipient=recipient, profile=profile,
@@ -127,7 +136,7 @@ def from_token(token: str) -> Journey:
 
 def from_visitor(quiz_slug: str) -> Journey:
     """An anonymous shopper taking a quiz, recognised by the first-party visitor cookie."""
-    quiz = _quiz_or_404(quiz_slug)
+    quiz = _quiz_or_404(versions.published_quiz(db.session, quiz_slug))
     if not quiz.public:
         abort(404)
     locale = request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "de"
@@ -154,6 +163,7 @@ def from_visitor(quiz_slug: str) -> Journey:
         profile=profile, visitor_key=key,
     )
     journey.response = _response(profile, quiz)
+    journey.quiz = _quiz_or_404(_answered_under(quiz, journey.response))
     return journey
 
 

@@ -26,7 +26,7 @@ from purl.campaigns.variants import landing_copy
 from purl.extensions import db, limiter
 from purl.links import codes, qr, tokens
 from purl.links import recipients as links
-from purl.quiz.format import list_quizzes
+from purl.quiz import versions
 from purl.shopper import bp, journey
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ QR_VERSION = "1"
 
 @bp.get("/")
 def home():  # noqa: ANN201
-    quizzes = [q for q in list_quizzes(current_app.config["QUIZ_FOLDER"]) if q.public]
+    quizzes = [q for q in versions.published_quizzes(db.session) if q.public]
     return render_template("shopper/home.html", quizzes=quizzes)
 
 

@@ -248,7 +248,7 @@ def test_campaign_create_cli(runner, app):
         assert campaign.quiz_slug == "zoohandlung"
     result = runner.invoke(args=["campaign", "create", "x", "--name", "X", "--quiz", "nope"])
     assert result.exit_code != 0
-    assert "no valid quiz 'nope'" in result.output
+    assert "no published quiz 'nope'" in result.output
 
 
 def test_revoke_one_link_or_the_whole_campaign(app, client, demo):

@@ -3,7 +3,6 @@ branching, profiling and preference logic behind the flow."""
 
 from __future__ import annotations
 
-import logging
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -73,15 +72,16 @@ def test_quiz_check_accepts_the_shipped_quizzes(runner):
     assert result.exit_code == 0 and "warning" not in result.output
 
 
-def test_the_app_refuses_an_invalid_quiz_and_logs_why(make_app, tmp_path, caplog):  # noqa: ANN001
+def test_an_invalid_quiz_is_never_stored_and_the_import_says_why(app, runner, tmp_path):  # noqa: ANN001
     shutil.copy(ROOT / "quizzes" / "zoohandlung.yaml", tmp_path / "good.yaml")
     (tmp_path / "bad.yaml").write_text(
         (BROKEN / "unknown_condition.yaml").read_text().replace("slug: broken", "slug: kaputt"))
-    client = make_app(QUIZ_FOLDER=str(tmp_path)).test_client()
-    with caplog.at_level(logging.ERROR, logger="purl.quiz.definition"):
-        assert client.get("/q/kaputt").status_code == 404
-    assert "quiz not served: bad.yaml, question 'b': show_if refers to unknown question" \
-        in caplog.text
+    result = runner.invoke(args=["quiz", "import", "--publish", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "nothing imported: bad.yaml, question 'b': show_if refers to unknown question" \
+        in result.output
+    client = app.test_client()
+    assert client.get("/q/kaputt").status_code == 404
     assert client.get("/q/zoohandlung").status_code == 200
 
 
