@@ -31,7 +31,8 @@ from purl.quiz.schema import (
 log = logging.getLogger(__name__)
 
 QUESTION_TYPES = CHOICE_TYPES | {"range", "text"}
-FILTER_FIELDS = {"category", "product_type", "tags", "price_min", "price_max"}
+FILTER_FIELDS = {"category", "product_type", "tags", "price_min", "price_max", "attributes"}
+EXCLUDE_FIELDS = {"category", "product_type", "tags", "attributes"}
 RANGE_TARGETS = {"price_min", "price_max"}
 LOCALES = ("de", "en")
 STATIC_FOLDER = Path(__file__).resolve().parent.parent.parent / "static"
@@ -42,9 +43,9 @@ QUIZ_KEYS = {"slug", "public", "title", "intro", "questions", "visitor_campaign"
 QUESTION_KEYS = {
     "id", "type", "text", "help", "required", "options", "order", "show_if", "min_choices",
     "max_choices", "min", "max", "step", "default", "unit", "maps_to", "max_length",
-    "answered_by",
+    "answered_by", "match",
 }
-OPTION_KEYS = {"value", "label", "reason", "filter", "prefer", "image", "content"}
+OPTION_KEYS = {"value", "label", "reason", "filter", "exclude", "prefer", "image", "content"}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 QUESTION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -100,6 +101,26 @@ def _content(raw: Any, where: str) -> tuple[Content, ...]:
     return tuple(blocks)
 
 
+def _attributes(raw: Any, where: str, numeric: bool) -> dict[str, dict]:
+    if not isinstance(raw, dict) or not raw:
+        raise QuizError(f"{where}: attributes must map an attribute name to its values")
+    specs: dict[str, dict] = {}
+    for name, wanted in raw.items():
+        if isinstance(wanted, dict):
+            if not wanted or set(wanted) - {"min", "max"}:
+                raise QuizError(f"{where}: attribute {name!r} takes values or min/max")
+            spec = {k: _number(v, where, f"{name} {k}") for k, v in wanted.items()}
+            if "min" in spec and "max" in spec and spec["min"] > spec["max"]:
+                raise QuizError(f"{where}: attribute {name!r}: min is above max")
+            specs[str(name)] = spec
+        else:
+            items = wanted if isinstance(wanted, list) else [wanted]
+            if not items or any(isinstance(v, dict | list) or v is None for v in items):
+                raise QuizError(f"{where}: attribute {name!r} takes values or min/max")
+            specs[str(name)] = {"in": [_value(v) for v in items]}
+    return specs
+
+
 def _option(raw: Any, where: str, qtype: str) -> Option:
     if not isinstance(raw, dict) or "value" not in raw:
         raise QuizError(f"{where}: each option needs a value and a label")
@@ -124,6 +145,18 @@ def _option(raw: Any, where: str, qtype: str) -> Option:
                 raise QuizError(f"{where}: {key} must not be negative")
     if "price_min" in filt and "price_max" in filt and filt["price_min"] > filt["price_max"]:
         raise QuizError(f"{where}: price_min is above price_max")
+    if "attributes" in filt:
+        filt["attributes"] = _attributes(filt["attributes"], where, numeric=True)
+    exclude = raw.get("exclude") or {}
+    if not isinstance(exclude, dict):
+        raise QuizError(f"{where}: exclude must be a mapping")
+    exclude = dict(exclude)
+    unknown = set(exclude) - EXCLUDE_FIELDS
+    if unknown:
+        raise QuizError(f"{where}: exclude on unknown catalog field {sorted(unknown)[0]!r} "
+                        f"(known: {', '.join(sorted(EXCLUDE_FIELDS))})")
+    if "attributes" in exclude:
+        exclude["attributes"] = _attributes(exclude["attributes"], where, numeric=True)
     prefer = raw.get("prefer") or {}
     if not isinstance(prefer, dict) or set(prefer) - {"tags"}:
         raise QuizError(f"{where}: prefer takes only tags: {{tag: weight}}")
@@ -145,6 +178,7 @@ def _option(raw: Any, where: str, qtype: str) -> Option:
         value=value,
         label=_text(label, where),
         filter=filt,
+        exclude=exclude,
         prefer_tags=weights,
         image=image,
         content=_content(raw["content"], where) if raw.get("content") else (),
@@ -205,12 +239,20 @@ def _range(raw: dict, where: str) -> Range:
     if not low <= default <= high:
         raise QuizError(f"{where}: default ({default}) lies outside {low}–{high}")
     maps_to = raw.get("maps_to")
-    if maps_to is not None and maps_to not in RANGE_TARGETS:
-        raise QuizError(f"{where}: maps_to {maps_to!r} is not a catalog filter "
-                        f"(known: {', '.join(sorted(RANGE_TARGETS))})")
-    if maps_to and low < 0:
+    attribute, bound = None, "max"
+    if isinstance(maps_to, dict):
+        if (set(maps_to) - {"attribute", "bound"} or not isinstance(maps_to.get("attribute"), str)
+                or maps_to.get("bound", "max") not in ("min", "max")):
+            raise QuizError(f"{where}: maps_to takes an attribute and a bound (min or max)")
+        attribute, bound = maps_to["attribute"], maps_to.get("bound", "max")
+    elif maps_to is not None:
+        if maps_to not in RANGE_TARGETS:
+            raise QuizError(f"{where}: maps_to {maps_to!r} is not a catalog filter "
+                            f"(known: {', '.join(sorted(RANGE_TARGETS))})")
+        attribute, bound = "price", maps_to.removeprefix("price_")
+    if attribute == "price" and low < 0:
         raise QuizError(f"{where}: a price range cannot go below 0")
-    return Range(low, high, step, default, str(raw.get("unit", "")), maps_to)
+    return Range(low, high, step, default, str(raw.get("unit", "")), attribute, bound)
 
 
 def _answered_by(raw: Any, where: str, options: tuple[Option, ...]) -> AnsweredBy:
@@ -287,8 +329,12 @@ def _question(raw: Any, where: str, earlier: dict[str, Question], later: set[str
         if qtype not in ("single", "image", "yesno", "multi"):
             raise QuizError(f"{where}: answered_by applies to choice questions only")
         answered_by = _answered_by(raw["answered_by"], where, options)
+    match = raw.get("match", "auto")
+    if match not in ("must", "nice", "auto"):
+        raise QuizError(f"{where}: match is must, nice or auto, not {match!r}")
     return Question(
         id=qid,
+        match=match,
         type=qtype,
         text=_text(raw.get("text"), where),
         options=options,

@@ -33,6 +33,7 @@ class Option:
     value: str
     label: Text
     filter: dict[str, Any] = field(default_factory=dict)
+    exclude: dict[str, Any] = field(default_factory=dict)
     prefer_tags: dict[str, float] = field(default_factory=dict)
     image: str | None = None  # a path under static/, for image choices
     content: tuple[Content, ...] = ()
@@ -77,7 +78,8 @@ class Range:
     step: Decimal
     default: Decimal
     unit: str = ""
-    maps_to: str | None = None  # price_min or price_max
+    attribute: str | None = None  # "price", a numeric product attribute, or None (not mapped)
+    bound: str = "max"  # the shopper's number is the highest ("max") or lowest ("min") value
 
     @property
     def bounds(self) -> dict[str, str]:
@@ -119,6 +121,7 @@ class Question:
     range: Range | None = None
     max_length: int = 200
     answered_by: AnsweredBy | None = None
+    match: str = "auto"  # must | nice | auto: how far the showroom may give way on it
 
     def option(self, value: str) -> Option | None:
         return next((o for o in self.options if o.value == value), None)

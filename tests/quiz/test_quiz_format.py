@@ -129,7 +129,7 @@ def test_changing_an_earlier_answer_drops_answers_of_hidden_questions():
     changed = {**answers, "geschmack": ["fruchtig"]}
     assert "koffein" not in [x.id for x in logic.visible_questions(q, changed)]
     prefs = logic.preferences(q, changed)
-    assert prefs.tags_any is None  # the dropped "decaf" filter no longer applies
+    assert prefs.constraint("koffein") is None  # the dropped "decaf" filter no longer applies
 
 
 def test_progress_counts_the_shoppers_path():
@@ -145,8 +145,12 @@ def test_a_range_on_price_sets_the_price_bound_and_options_bring_content():
     answers = {"zubereitung": "handfilter", "muehle": "no", "milch": "no",
                "geschmack": ["fruchtig"], "budget": 12, "wunsch": "<b>mild</b>"}
     prefs = logic.preferences(q, answers, "de")
-    assert prefs.price_max == Decimal("12") and prefs.price_min is None
-    assert prefs.categories == {"filter"} and prefs.product_types == {"gemahlen"}
+    assert [a.filter for a in prefs.constraint("budget").alternatives] == \
+        [{"price_max": Decimal("12")}]
+    assert [a.filter for a in prefs.constraint("zubereitung").alternatives] == \
+        [{"category": "filter"}]
+    assert [a.filter for a in prefs.constraint("muehle").alternatives] == \
+        [{"product_type": "gemahlen"}]
     assert [b.title for b in prefs.content_blocks] == ["Frisch gemahlen schmeckt's besser"]
     english = logic.preferences(q, answers, "en")
     assert english.content_blocks[0].title == "Freshly ground tastes better"
