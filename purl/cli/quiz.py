@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -13,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from purl.analytics.funnel import quiz_reach
 from purl.extensions import db
 from purl.models import Campaign
-from purl.quiz.format import QuizError, get_quiz, load_quiz_file
+from purl.quiz.format import QuizError, get_quiz, json_schema, load_quiz_file
 from purl.quiz.schema import localize
 
 quiz_cli = click.Group("quiz", help="Quiz definitions.")
@@ -34,7 +35,8 @@ def check(path: Path | None) -> None:
             quiz = load_quiz_file(file)
         except QuizError as exc:
             failed += 1
-            click.echo(f"error: {exc}", err=True)
+            for line in exc.messages():  # English, like the rest of the CLI
+                click.echo(f"error: {line}", err=True)
         else:
             click.echo(f"ok: {file.name} ({quiz.slug}, {len(quiz.questions)} questions, "
                        f"version {quiz.version})")
@@ -44,6 +46,12 @@ def check(path: Path | None) -> None:
                            "(campaign create)", err=True)
     if failed:
         raise click.ClickException(f"{failed} of {len(files)} quiz files have errors")
+
+
+@quiz_cli.command("schema")
+def schema() -> None:
+    """Print the quiz file format as JSON Schema (for editors that check YAML as you type)."""
+    click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 
 
 def _campaign_exists(slug: str) -> bool:
