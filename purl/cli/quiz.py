@@ -40,6 +40,12 @@ def check(path: Path | None) -> None:
         else:
             click.echo(f"ok: {file.name} ({quiz.slug}, {len(quiz.questions)} questions, "
                        f"version {quiz.version})")
+            lacking = quiz.lacking_sie()
+            if lacking:
+                shown = "; ".join(lacking[:3]) + ("; …" if len(lacking) > 3 else "")
+                click.echo(f"warning: {file.name}: {len(lacking)} text{'s' * (len(lacking) > 1)}"
+                           f" in du {'have' if len(lacking) > 1 else 'has'} no Sie form, so Sie "
+                           f"campaigns show this quiz in du: {shown}", err=True)
             if quiz.visitor_campaign and not _campaign_exists(quiz.visitor_campaign):
                 click.echo(f"warning: {file.name}: visitor_campaign {quiz.visitor_campaign!r} "
                            "does not exist; visitors are not offered a link until it does "

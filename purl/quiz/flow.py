@@ -240,7 +240,9 @@ def range_filter(question: Question, value: Decimal) -> dict[str, Any]:
     return {"attributes": {spec.attribute: {spec.bound: value}}}
 
 
-def preferences(quiz: Quiz, answers: Answers, locale: str = "de") -> Preferences:
+def preferences(
+    quiz: Quiz, answers: Answers, locale: str = "de", tone: str = "du"
+) -> Preferences:
     """What the answers mean for the catalog: each answered question is its own constraint
     (questions narrow: AND), met by any option chosen in it (options widen: OR). A range
     sets its bound on the price or an attribute; free text is only recorded."""
@@ -266,7 +268,7 @@ def preferences(quiz: Quiz, answers: Answers, locale: str = "de") -> Preferences
         chosen: list[Option] = [o for o in question.options if o.value in values]
         alternatives = []
         for option in chosen:
-            label = localize(option.reason or option.label, locale)
+            label = localize(option.reason or option.label, locale, tone)
             alternatives.append(Alternative(label, option.filter, option.exclude))
             for tag, weight in option.prefer_tags.items():
                 prefs.tag_weights[tag] = prefs.tag_weights.get(tag, 0.0) + weight
@@ -276,7 +278,8 @@ def preferences(quiz: Quiz, answers: Answers, locale: str = "de") -> Preferences
                 ))
             for block in option.content:
                 prefs.content_blocks.append(ContentBlock(
-                    question.id, localize(block.title, locale), localize(block.body, locale)
+                    question.id, localize(block.title, locale, tone),
+                    localize(block.body, locale, tone)
                 ))
         if alternatives:
             prefs.constraints.append(Constraint(question.id, tuple(alternatives), question.match))
@@ -291,7 +294,7 @@ class Chip:
     label: str
 
 
-def answer_label(question: Question, value: Any, locale: str = "de") -> str:
+def answer_label(question: Question, value: Any, locale: str = "de", tone: str = "du") -> str:
     """A stored answer as the shopper would say it ("Hund, Katze", "bis 80 €", their text)."""
     if value is None or value == [] or value == "":
         return ""
@@ -302,18 +305,20 @@ def answer_label(question: Question, value: Any, locale: str = "de") -> str:
     values = value if isinstance(value, list) else [value]
     chosen = [o for o in question.options if o.value in values]
     if chosen and all(o.reason for o in chosen):
-        return ", ".join(localize(o.reason or {}, locale) for o in chosen)
-    labels = ", ".join(localize(o.label, locale) for o in chosen)
+        return ", ".join(localize(o.reason or {}, locale, tone) for o in chosen)
+    labels = ", ".join(localize(o.label, locale, tone) for o in chosen)
     if question.type == "yesno" and labels:
         # A bare "Ja" on a chip would say nothing; the question gives it its meaning.
-        return f"{localize(question.text, locale)} {labels}"
+        return f"{localize(question.text, locale, tone)} {labels}"
     return labels
 
 
-def answer_chips(quiz: Quiz, answers: Answers, locale: str = "de") -> list[Chip]:
+def answer_chips(
+    quiz: Quiz, answers: Answers, locale: str = "de", tone: str = "du"
+) -> list[Chip]:
     chips = []
     for question in visible_questions(quiz, answers):
-        label = answer_label(question, answers.get(question.id), locale)
+        label = answer_label(question, answers.get(question.id), locale, tone)
         if label:
             chips.append(Chip(question.id, label))
     return chips
@@ -378,7 +383,7 @@ def visitor_link(session: Session, campaign: Campaign, profile: ShopperProfile) 
     ))
 
 
-def facet_labels(quiz: Quiz, locale: str) -> dict[str, dict[str, str]]:
+def facet_labels(quiz: Quiz, locale: str, tone: str = "du") -> dict[str, dict[str, str]]:
     """Shopper-facing names for category and product-type keys, taken from the quiz's own
     answer labels (``filter: {category: hund}`` on the option "Hund")."""
     labels: dict[str, dict[str, str]] = {"category": {}, "product_type": {}}
@@ -387,5 +392,5 @@ def facet_labels(quiz: Quiz, locale: str) -> dict[str, dict[str, str]]:
             for key in labels:
                 value = option.filter.get(key)
                 if isinstance(value, str):
-                    labels[key].setdefault(value, localize(option.label, locale))
+                    labels[key].setdefault(value, localize(option.label, locale, tone))
     return labels
