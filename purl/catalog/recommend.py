@@ -269,7 +269,10 @@ def _candidates(
     if not needs_attributes:
         return found, {}
     attributes = {r.id: (r[width] or {}) for r in rows}
-    found = [r for r in found if all(c.holds(r, attributes[r.id]) for c in active)]
+    # SQL has tested everything else; only the constraints on attributes are left to test.
+    in_python = [c for c in active if c.uses_attributes]
+    if in_python:
+        found = [r for r in found if all(c.holds(r, attributes[r.id]) for c in in_python)]
     return found, {r.id: attributes[r.id] for r in found}
 
 
