@@ -128,7 +128,8 @@ def _register_hooks(app: Flask) -> None:
 
     @app.template_filter("localize")
     def localize_filter(text: dict) -> str:
-        return localize(text, str(get_locale() or "de"))
+        # A shopper journey sets its tone (du or Sie); everything else reads du/neutral.
+        return localize(text, str(get_locale() or "de"), g.get("tone", "du"))
 
     @app.context_processor
     def shop_context() -> dict:

@@ -22,10 +22,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import ColumnElement, and_, distinct, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from purl.catalog.criteria import Criterion, Preferences
+from purl.catalog.criteria import Alternative, Constraint, Preferences, values
 from purl.models import Product, ProductTag
 
 log = logging.getLogger(__name__)
@@ -33,9 +33,8 @@ log = logging.getLogger(__name__)
 MIN_PICKS = 6  # fewer than this and the answers are relaxed, weakest first
 DIVERSITY = 0.75  # score a product loses per product of its type already shown
 SORTS = ("match", "price-asc", "price-desc")
-# Which answers give way first when too few products match: a must-have tag, a price floor,
-# then the budget (raised step by step), then the kind of product. The animal never does.
-RELAX_ORDER = ("tags_any", "price_min", "price_max", "product_types")
+# Which parts of an answer give way first when too few products match (see _relax_steps).
+RELAX_ORDER = ("tags", "attributes", "price_min", "price_max", "product_type")
 BUDGET_STEPS = (Decimal("1.5"), Decimal("2"), Decimal("3"))
 # A showroom URL's filters: at most this many tags (all must match, so more find nothing), and
 # only this many values of a repeated parameter are looked at.
@@ -43,8 +42,6 @@ MAX_TAGS = 10
 MAX_VALUES = 50
 CENT = Decimal("0.01")
 MAX_PRICE = Decimal("99999999.99")  # Product.price is Numeric(10, 2)
-_FILTER_KEY = {"tags_any": "tags", "price_min": "price_min", "product_types": "product_type",
-               "price_max": "price_max"}
 
 
 @dataclass(frozen=True)
@@ -215,26 +212,46 @@ class Showroom:
 _COLUMNS = (Product.id, Product.sku, Product.title, Product.brand, Product.category,
             Product.product_type, Product.price, Product.compare_at_price, Product.currency,
             Product.image_url)
+_WITH_TAGS = select(ProductTag.product_id)
 
 
-def _candidates(session: Session, constraints: dict[str, Any]) -> list[_Row]:
-    """Available products meeting every hard constraint: one indexed Core query, plus tags."""
+def _alternative_sql(alt: Alternative) -> ColumnElement[bool]:
+    """What SQL can test of one option: all but product attributes (JSON, tested afterwards
+    in Python, since feeds write numbers as "7,5 W" that neither database casts alike)."""
+    parts: list[ColumnElement[bool]] = []
+    spec, exclude = alt.filter, alt.exclude
+    for key, column in (("category", Product.category), ("product_type", Product.product_type)):
+        if key in spec:
+            parts.append(column.in_(values(spec[key])))
+        if key in exclude:
+            parts.append(column.not_in(values(exclude[key])))
+    if "price_min" in spec:
+        parts.append(Product.price >= Decimal(str(spec["price_min"])))
+    if "price_max" in spec:
+        parts.append(Product.price <= Decimal(str(spec["price_max"])))
+    if "tags" in spec:
+        parts.append(Product.id.in_(_WITH_TAGS.where(ProductTag.tag.in_(values(spec["tags"])))))
+    if "tags" in exclude:
+        parts.append(Product.id.not_in(
+            _WITH_TAGS.where(ProductTag.tag.in_(values(exclude["tags"])))))
+    return and_(*parts) if parts else true()
+
+
+def _candidates(
+    session: Session, constraints: list[Constraint], with_attributes: bool = False
+) -> tuple[list[_Row], dict[int, dict]]:
+    """Available products meeting every constraint: one indexed Core query, plus tags, plus
+    (when a constraint or reason needs them) the attributes, by product id."""
+    active = [c for c in constraints if c.active]
     query = select(*_COLUMNS).where(Product.available.is_(True))
-    if constraints.get("categories") is not None:
-        query = query.where(Product.category.in_(sorted(constraints["categories"])))
-    if constraints.get("product_types") is not None:
-        query = query.where(Product.product_type.in_(sorted(constraints["product_types"])))
-    if constraints.get("price_max") is not None:
-        query = query.where(Product.price <= constraints["price_max"])
-    if constraints.get("price_min") is not None:
-        query = query.where(Product.price >= constraints["price_min"])
-    if constraints.get("tags_any"):
-        query = query.where(Product.id.in_(
-            select(ProductTag.product_id).where(ProductTag.tag.in_(sorted(constraints["tags_any"])))
-        ))
+    for constraint in active:
+        query = query.where(or_(*(_alternative_sql(a) for a in constraint.alternatives)))
+    needs_attributes = with_attributes or any(c.uses_attributes for c in active)
+    if needs_attributes:
+        query = query.add_columns(Product.attributes)
     rows = session.execute(query).all()
     if not rows:
-        return []
+        return [], {}
     tags: dict[int, set[str]] = defaultdict(set)
     wanted = {r.id for r in rows}
     tag_query = select(ProductTag.product_id, ProductTag.tag)
@@ -247,59 +264,90 @@ def _candidates(session: Session, constraints: dict[str, Any]) -> list[_Row]:
     for product_id, tag in session.execute(tag_query):
         if product_id in wanted:
             tags[product_id].add(tag)
-    return [_Row(*r, tags=frozenset(tags[r.id])) for r in rows]
+    width = len(_COLUMNS)
+    found = [_Row(*r[:width], tags=frozenset(tags[r.id])) for r in rows]
+    if not needs_attributes:
+        return found, {}
+    attributes = {r.id: (r[width] or {}) for r in rows}
+    # SQL has tested everything else; only the constraints on attributes are left to test.
+    in_python = [c for c in active if c.uses_attributes]
+    if in_python:
+        found = [r for r in found if all(c.holds(r, attributes[r.id]) for c in in_python)]
+    return found, {r.id: attributes[r.id] for r in found}
 
 
-def _matches(criterion: Criterion, row: _Row) -> bool:
-    f = criterion.filter
+@dataclass(frozen=True)
+class _Step:
+    """One way of giving way: loosen one question's constraint (``fields`` of its options'
+    filters, or all of it)."""
 
-    def listed(key: str, value: str) -> bool:
-        raw = f[key]
-        return value in (raw if isinstance(raw, list) else [raw])
-
-    if "category" in f and not listed("category", row.category):
-        return False
-    if "product_type" in f and not listed("product_type", row.product_type):
-        return False
-    if "tags" in f and not any(listed("tags", t) for t in row.tags):
-        return False
-    if "price_max" in f and row.price > Decimal(str(f["price_max"])):
-        return False
-    if "price_min" in f and row.price < Decimal(str(f["price_min"])):
-        return False
-    if criterion.prefer_tags and not (row.tags & criterion.prefer_tags.keys()):
-        return False
-    return True
+    index: int
+    fields: tuple[str, ...] | None  # None: the whole constraint
 
 
-def _personal_set(session: Session, prefs: Preferences) -> tuple[list[_Row], tuple[str, ...]]:
-    """The products the answers allow, relaxing the weakest constraints while too few match."""
-    constraints = {
-        "categories": prefs.categories, "product_types": prefs.product_types,
-        "tags_any": prefs.tags_any, "price_min": prefs.price_min, "price_max": prefs.price_max,
-    }
-    rows = _candidates(session, constraints)
-    relaxed: list[str] = []
+def _relax_steps(constraints: list[Constraint]) -> list[_Step]:
+    """In which order answers give way: every "nice to have" first (the last question
+    first), then the others by what they filter, a must-have tag first, then product
+    attributes, a price floor, the budget (raised step by step), the kind of product. A
+    "must", a category and an exclusion never do (the animal, "no decaf")."""
+    steps = [_Step(i, None) for i in reversed(range(len(constraints)))
+             if constraints[i].match == "nice" and constraints[i].active]
     for kind in RELAX_ORDER:
+        steps += [_Step(i, (kind,)) for i in reversed(range(len(constraints)))
+                  if constraints[i].match == "auto" and constraints[i].active
+                  and any(kind in a.filter for a in constraints[i].alternatives)]
+    return steps
+
+
+def _loosen(constraint: Constraint, fields: tuple[str, ...] | None,
+            budget: Decimal | None = None) -> Constraint:
+    """The constraint with ``fields`` dropped from its options (or all of it), or, given a
+    ``budget`` factor, with its price caps raised by that factor instead."""
+    if budget is not None:
+        alternatives = tuple(
+            replace(a, filter={**a.filter, "price_max": Decimal(str(a.filter["price_max"]))
+                               * budget}) if "price_max" in a.filter else a
+            for a in constraint.alternatives)
+        return replace(constraint, alternatives=alternatives)
+    if fields is None:
+        return replace(constraint, alternatives=())
+    alternatives = tuple(
+        replace(a, filter={k: v for k, v in a.filter.items() if k not in fields})
+        for a in constraint.alternatives)
+    return replace(constraint, alternatives=alternatives)
+
+
+def _personal_set(
+    session: Session, prefs: Preferences
+) -> tuple[list[_Row], dict[int, dict], tuple[str, ...]]:
+    """The products the answers allow, relaxing the weakest constraints while too few match;
+    with the attributes the reasons need and the labels of the answers that gave way."""
+    constraints = list(prefs.constraints)
+    attributes_needed = any(c.uses_attributes for c in prefs.criteria)
+    rows, attributes = _candidates(session, constraints, attributes_needed)
+    relaxed: list[str] = []
+    for step in _relax_steps(constraints):
         if len(rows) >= MIN_PICKS:
             break
-        if not constraints.get(kind):
+        original = constraints[step.index]
+        if not original.active:
             continue
-        key = _FILTER_KEY[kind]
-        relaxed += [c.label for c in prefs.criteria if key in c.filter and c.label not in relaxed]
-        if kind == "price_max":
+        loosened = [a.label for a in original.alternatives
+                    if step.fields is None or any(f in a.filter for f in step.fields)]
+        relaxed += [label for label in loosened if label not in relaxed]
+        if step.fields is None or "price_max" in step.fields:
             # A little over budget beats no product at all; drop the cap only as a last step.
-            cap = constraints["price_max"]
-            for step in BUDGET_STEPS:
-                constraints["price_max"] = cap * step
-                rows = _candidates(session, constraints)
+            for factor in BUDGET_STEPS if any(
+                    "price_max" in a.filter for a in original.alternatives) else ():
+                constraints[step.index] = _loosen(original, None, factor)
+                rows, attributes = _candidates(session, constraints, attributes_needed)
                 if len(rows) >= MIN_PICKS:
                     break
             if len(rows) >= MIN_PICKS:
                 continue
-        constraints[kind] = None
-        rows = _candidates(session, constraints)
-    return rows, tuple(relaxed)
+        constraints[step.index] = _loosen(original, step.fields)
+        rows, attributes = _candidates(session, constraints, attributes_needed)
+    return rows, attributes, tuple(relaxed)
 
 
 def _diverse(scored: list[tuple[float, _Row]], limit: int) -> list[tuple[float, _Row]]:
@@ -328,7 +376,7 @@ def recommend_showroom(
 ) -> Showroom:
     """The shopper's showroom for these answers and filters (a plain function, no request)."""
     filters = filters or Filters()
-    personal, relaxed = _personal_set(session, prefs)
+    personal, attributes, relaxed = _personal_set(session, prefs)
 
     def keep(row: _Row, skip: str = "") -> bool:
         if skip != "category" and filters.category and row.category != filters.category:
@@ -363,7 +411,8 @@ def recommend_showroom(
 
     picks = [
         Pick(**vars(r), score=score,
-             reasons=tuple(dict.fromkeys(c.label for c in prefs.criteria if _matches(c, r))))
+             reasons=tuple(dict.fromkeys(c.label for c in prefs.criteria
+                                         if c.matches(r, attributes.get(r.id)))))
         for score, r in ranked
     ]
     prices = [r.price for r in personal]
@@ -427,30 +476,23 @@ def catalog_version(session: Session) -> Any:
     return session.connection().scalar(_VERSION)
 
 
-def _prefs_key(prefs: Preferences) -> str:
+def _selection(prefs: Preferences, labels: bool) -> str:
     return json.dumps({
-        "c": sorted(prefs.categories) if prefs.categories is not None else None,
-        "t": sorted(prefs.product_types) if prefs.product_types is not None else None,
-        "g": sorted(prefs.tags_any) if prefs.tags_any else None,
-        "min": str(prefs.price_min), "max": str(prefs.price_max),
+        "k": [c.key() for c in prefs.constraints],
         "w": sorted(prefs.tag_weights.items()),
-        "k": [(c.question_id, c.label, c.filter, sorted(c.prefer_tags.items()))
-              for c in prefs.criteria],
+        "r": [(c.question_id, c.label if labels else "", c.filter, c.exclude,
+               sorted(c.prefer_tags.items())) for c in prefs.criteria],
     }, sort_keys=True, default=str)
+
+
+def _prefs_key(prefs: Preferences) -> str:
+    return _selection(prefs, labels=True)
 
 
 def selection_key(prefs: Preferences) -> str:
     """A short digest of what decides which products the answers may show, in any language
     (the labels are left out): equal for every shopper whose answers select alike."""
-    text = json.dumps({
-        "c": sorted(prefs.categories) if prefs.categories is not None else None,
-        "t": sorted(prefs.product_types) if prefs.product_types is not None else None,
-        "g": sorted(prefs.tags_any) if prefs.tags_any else None,
-        "min": str(prefs.price_min), "max": str(prefs.price_max),
-        "w": sorted(prefs.tag_weights.items()),
-        "k": [(c.question_id, c.filter, sorted(c.prefer_tags.items())) for c in prefs.criteria],
-    }, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    return hashlib.sha256(_selection(prefs, labels=False).encode()).hexdigest()[:32]
 
 
 def showroom_key(

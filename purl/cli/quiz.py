@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -15,7 +16,7 @@ from purl.analytics.funnel import quiz_reach
 from purl.extensions import db
 from purl.models import Campaign
 from purl.quiz import versions
-from purl.quiz.format import QuizError, load_quiz_file
+from purl.quiz.format import QuizError, json_schema, load_quiz_file
 from purl.quiz.schema import localize
 
 quiz_cli = click.Group("quiz", help="Quiz definitions.")
@@ -36,16 +37,29 @@ def check(path: Path | None) -> None:
             quiz = load_quiz_file(file)
         except QuizError as exc:
             failed += 1
-            click.echo(f"error: {exc}", err=True)
+            for line in exc.messages():  # English, like the rest of the CLI
+                click.echo(f"error: {line}", err=True)
         else:
             click.echo(f"ok: {file.name} ({quiz.slug}, {len(quiz.questions)} questions, "
                        f"version {quiz.version})")
+            lacking = quiz.lacking_sie()
+            if lacking:
+                shown = "; ".join(lacking[:3]) + ("; …" if len(lacking) > 3 else "")
+                click.echo(f"warning: {file.name}: {len(lacking)} text{'s' * (len(lacking) > 1)}"
+                           f" in du {'have' if len(lacking) > 1 else 'has'} no Sie form, so Sie "
+                           f"campaigns show this quiz in du: {shown}", err=True)
             if quiz.visitor_campaign and not _campaign_exists(quiz.visitor_campaign):
                 click.echo(f"warning: {file.name}: visitor_campaign {quiz.visitor_campaign!r} "
                            "does not exist; visitors are not offered a link until it does "
                            "(campaign create)", err=True)
     if failed:
         raise click.ClickException(f"{failed} of {len(files)} quiz files have errors")
+
+
+@quiz_cli.command("schema")
+def schema() -> None:
+    """Print the quiz file format as JSON Schema (for editors that check YAML as you type)."""
+    click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
 
 
 def _campaign_exists(slug: str) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from purl.analytics import events
-from purl.catalog.criteria import ContentBlock, Criterion, Preferences
+from purl.catalog.criteria import Alternative, Constraint, ContentBlock, Criterion, Preferences
 from purl.links import recipients as links
 from purl.models import Campaign, QuizResponse, Recipient, ShopperProfile, utcnow
 from purl.quiz.schema import Option, Question, Quiz, localize
@@ -218,83 +218,71 @@ def save_answer(
     return upcoming
 
 
-def _intersect(current: set[str] | None, new: set[str]) -> set[str]:
-    return set(new) if current is None else current & new
-
-
-def _narrow_price(prefs: Preferences, key: str, bound: Decimal) -> None:
-    if key == "price_max":
-        prefs.price_max = bound if prefs.price_max is None else min(prefs.price_max, bound)
-    else:
-        prefs.price_min = bound if prefs.price_min is None else max(prefs.price_min, bound)
-
-
 def _range_label(question: Question, value: Decimal, locale: str) -> str:
     spec = question.range
     assert spec is not None
     amount = f"{_number(value)}{' ' + spec.unit if spec.unit else ''}"
-    if spec.maps_to == "price_max":
+    if spec.bound == "max" and spec.attribute:
         return ("up to " if locale.startswith("en") else "bis ") + amount
-    if spec.maps_to == "price_min":
+    if spec.bound == "min" and spec.attribute:
         return ("from " if locale.startswith("en") else "ab ") + amount
     return amount
 
 
-def preferences(quiz: Quiz, answers: Answers, locale: str = "de") -> Preferences:
-    """What the answers mean for the catalog: options within a question widen (OR), questions
-    narrow (AND). A range mapped to a price sets that bound; free text is only recorded."""
+def range_filter(question: Question, value: Decimal) -> dict[str, Any]:
+    """The filter a range answer stands for: a price bound, or a bound on a numeric product
+    attribute (``{"attributes": {"watt": {"max": 10}}}``); empty when it maps to nothing."""
+    spec = question.range
+    if spec is None or not spec.attribute:
+        return {}
+    if spec.attribute == "price":
+        return {f"price_{spec.bound}": value}
+    return {"attributes": {spec.attribute: {spec.bound: value}}}
+
+
+def preferences(
+    quiz: Quiz, answers: Answers, locale: str = "de", tone: str = "du"
+) -> Preferences:
+    """What the answers mean for the catalog: each answered question is its own constraint
+    (questions narrow: AND), met by any option chosen in it (options widen: OR). A range
+    sets its bound on the price or an attribute; free text is only recorded."""
     prefs = Preferences()
     for question in visible_questions(quiz, answers):
         value = answers.get(question.id)
         if value is None:
             continue
         if question.type == "range":
-            spec = question.range
-            if spec is not None and spec.maps_to and isinstance(value, int | float):
-                bound = Decimal(str(value))
-                _narrow_price(prefs, spec.maps_to, bound)
-                prefs.criteria.append(Criterion(
-                    question.id, _range_label(question, bound, locale),
-                    {spec.maps_to: bound}, {},
-                ))
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            bound = Decimal(str(value))
+            spec = range_filter(question, bound)
+            if spec:
+                label = _range_label(question, bound, locale)
+                prefs.constraints.append(Constraint(
+                    question.id, (Alternative(label, spec),), question.match))
+                prefs.criteria.append(Criterion(question.id, label, spec, {}))
             continue
         if not question.has_options:
             continue
         values = value if isinstance(value, list) else [value]
         chosen: list[Option] = [o for o in question.options if o.value in values]
-        by_field: dict[str, set[str]] = {}
-        maxes: list[Decimal] = []
-        mins: list[Decimal] = []
+        alternatives = []
         for option in chosen:
-            for key in ("category", "product_type", "tags"):
-                if key in option.filter:
-                    raw = option.filter[key]
-                    by_field.setdefault(key, set()).update(raw if isinstance(raw, list) else [raw])
-            if "price_max" in option.filter:
-                maxes.append(option.filter["price_max"])
-            if "price_min" in option.filter:
-                mins.append(option.filter["price_min"])
+            label = localize(option.reason or option.label, locale, tone)
+            alternatives.append(Alternative(label, option.filter, option.exclude))
             for tag, weight in option.prefer_tags.items():
                 prefs.tag_weights[tag] = prefs.tag_weights.get(tag, 0.0) + weight
-            if option.filter or option.prefer_tags:
+            if option.filter or option.exclude or option.prefer_tags:
                 prefs.criteria.append(Criterion(
-                    question.id, localize(option.reason or option.label, locale), option.filter,
-                    option.prefer_tags,
+                    question.id, label, option.filter, option.prefer_tags, option.exclude,
                 ))
             for block in option.content:
                 prefs.content_blocks.append(ContentBlock(
-                    question.id, localize(block.title, locale), localize(block.body, locale)
+                    question.id, localize(block.title, locale, tone),
+                    localize(block.body, locale, tone)
                 ))
-        if "category" in by_field:
-            prefs.categories = _intersect(prefs.categories, by_field["category"])
-        if "product_type" in by_field:
-            prefs.product_types = _intersect(prefs.product_types, by_field["product_type"])
-        if "tags" in by_field:
-            prefs.tags_any = _intersect(prefs.tags_any, by_field["tags"])
-        if maxes and len(maxes) == len(chosen):  # an option without a cap means "any price"
-            _narrow_price(prefs, "price_max", max(maxes))
-        if mins and len(mins) == len(chosen):
-            _narrow_price(prefs, "price_min", min(mins))
+        if alternatives:
+            prefs.constraints.append(Constraint(question.id, tuple(alternatives), question.match))
     return prefs
 
 
@@ -306,7 +294,7 @@ class Chip:
     label: str
 
 
-def answer_label(question: Question, value: Any, locale: str = "de") -> str:
+def answer_label(question: Question, value: Any, locale: str = "de", tone: str = "du") -> str:
     """A stored answer as the shopper would say it ("Hund, Katze", "bis 80 €", their text)."""
     if value is None or value == [] or value == "":
         return ""
@@ -317,18 +305,20 @@ def answer_label(question: Question, value: Any, locale: str = "de") -> str:
     values = value if isinstance(value, list) else [value]
     chosen = [o for o in question.options if o.value in values]
     if chosen and all(o.reason for o in chosen):
-        return ", ".join(localize(o.reason or {}, locale) for o in chosen)
-    labels = ", ".join(localize(o.label, locale) for o in chosen)
+        return ", ".join(localize(o.reason or {}, locale, tone) for o in chosen)
+    labels = ", ".join(localize(o.label, locale, tone) for o in chosen)
     if question.type == "yesno" and labels:
         # A bare "Ja" on a chip would say nothing; the question gives it its meaning.
-        return f"{localize(question.text, locale)} {labels}"
+        return f"{localize(question.text, locale, tone)} {labels}"
     return labels
 
 
-def answer_chips(quiz: Quiz, answers: Answers, locale: str = "de") -> list[Chip]:
+def answer_chips(
+    quiz: Quiz, answers: Answers, locale: str = "de", tone: str = "du"
+) -> list[Chip]:
     chips = []
     for question in visible_questions(quiz, answers):
-        label = answer_label(question, answers.get(question.id), locale)
+        label = answer_label(question, answers.get(question.id), locale, tone)
         if label:
             chips.append(Chip(question.id, label))
     return chips
@@ -393,7 +383,7 @@ def visitor_link(session: Session, campaign: Campaign, profile: ShopperProfile) 
     ))
 
 
-def facet_labels(quiz: Quiz, locale: str) -> dict[str, dict[str, str]]:
+def facet_labels(quiz: Quiz, locale: str, tone: str = "du") -> dict[str, dict[str, str]]:
     """Shopper-facing names for category and product-type keys, taken from the quiz's own
     answer labels (``filter: {category: hund}`` on the option "Hund")."""
     labels: dict[str, dict[str, str]] = {"category": {}, "product_type": {}}
@@ -402,5 +392,5 @@ def facet_labels(quiz: Quiz, locale: str) -> dict[str, dict[str, str]]:
             for key in labels:
                 value = option.filter.get(key)
                 if isinstance(value, str):
-                    labels[key].setdefault(value, localize(option.label, locale))
+                    labels[key].setdefault(value, localize(option.label, locale, tone))
     return labels

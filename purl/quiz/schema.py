@@ -6,18 +6,36 @@ The format is documented in ``quizzes/README.md``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 CHOICE_TYPES = {"single", "multi", "image", "yesno"}
 
+# language -> text; a text written in du and Sie keeps its Sie form under "<language>:sie".
 Text = dict[str, str]
+TONES = ("du", "sie")
+# The du-forms a Sie page must never show (German): a text with one and no Sie form speaks du.
+DU_FORMS = re.compile(r"\b(du|dich|dir|dein|deine|deinen|deinem|deiner|deines|euch|euer|"
+                      r"eure|euren|eurem|eurer|eures)\b", re.IGNORECASE)
 
 
-def localize(text: Text, locale: str) -> str:
-    """The text in ``locale``, falling back to German, then to whatever there is."""
-    return text.get(locale[:2]) or text.get("de") or next(iter(text.values()), "")
+def localize(text: Text, locale: str, tone: str = "du") -> str:
+    """The text in ``locale`` and ``tone``, falling back to German, then to whatever there is;
+    a text without a Sie form is the same in both tones."""
+    for language in (locale[:2], "de"):
+        if text.get(language):
+            return (text.get(f"{language}:sie") if tone == "sie" else None) or text[language]
+    return next(iter(text.values()), "")
+
+
+def speaks(text: Text, locale: str, tone: str) -> bool:
+    """Whether the text can be said in ``tone`` without a du-form slipping into a Sie page."""
+    if tone != "sie":
+        return True
+    language = locale[:2] if text.get(locale[:2]) else "de"
+    return f"{language}:sie" in text or not DU_FORMS.search(localize(text, language))
 
 
 @dataclass(frozen=True)
@@ -33,6 +51,7 @@ class Option:
     value: str
     label: Text
     filter: dict[str, Any] = field(default_factory=dict)
+    exclude: dict[str, Any] = field(default_factory=dict)
     prefer_tags: dict[str, float] = field(default_factory=dict)
     image: str | None = None  # a path under static/, for image choices
     content: tuple[Content, ...] = ()
@@ -77,7 +96,8 @@ class Range:
     step: Decimal
     default: Decimal
     unit: str = ""
-    maps_to: str | None = None  # price_min or price_max
+    attribute: str | None = None  # "price", a numeric product attribute, or None (not mapped)
+    bound: str = "max"  # the shopper's number is the highest ("max") or lowest ("min") value
 
     @property
     def bounds(self) -> dict[str, str]:
@@ -119,6 +139,7 @@ class Question:
     range: Range | None = None
     max_length: int = 200
     answered_by: AnsweredBy | None = None
+    match: str = "auto"  # must | nice | auto: how far the showroom may give way on it
 
     def option(self, value: str) -> Option | None:
         return next((o for o in self.options if o.value == value), None)
@@ -145,3 +166,25 @@ class Quiz:
 
     def index(self, question_id: str) -> int:
         return next(i for i, q in enumerate(self.questions) if q.id == question_id)
+
+    def texts(self) -> list[Text]:
+        """Every text a shopper may read: title, intro, questions, help, options, reasons,
+        content blocks."""
+        found = [self.title, self.intro]
+        for question in self.questions:
+            found += [question.text, question.help]
+            for option in question.options:
+                found += [option.label, option.reason or {}]
+                found += [t for block in option.content for t in (block.title, block.body)]
+        return [t for t in found if t]
+
+    def tone(self, locale: str, wanted: str) -> str:
+        """The tone this quiz's pages speak for a campaign that wants ``wanted``: Sie only
+        when every text can say it, else du throughout, so no page mixes the two."""
+        if wanted == "sie" and all(speaks(t, locale, "sie") for t in self.texts()):
+            return "sie"
+        return "du"
+
+    def lacking_sie(self, locale: str = "de") -> list[str]:
+        """Texts in du with no Sie form (for ``quiz check``): a Sie campaign falls back to du."""
+        return [localize(t, locale) for t in self.texts() if not speaks(t, locale, "sie")]

@@ -11,3 +11,10 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint("shopper", __name__)
+
+
+@bp.context_processor
+def _tone() -> dict:
+    from purl.shopper.tone import template_context
+
+    return template_context()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -24,6 +23,8 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 
 from purl.quiz.schema import Option, Question, localize
+from purl.shopper.tone import current as current_tone
+from purl.shopper.tone import lazy_say as _l
 
 
 class CheckboxesField(SelectMultipleField):
@@ -70,8 +71,9 @@ def answer_form(
 
     ``options`` is the order to offer them in (see logic.option_order).
     """
-    label = localize(question.text, locale)
-    choices = [SelectChoice(o.value, localize(o.label, locale))
+    tone = current_tone()
+    label = localize(question.text, locale, tone)
+    choices = [SelectChoice(o.value, localize(o.label, locale, tone))
                for o in (options if options is not None else question.options)]
 
     class AnswerForm(FlaskForm):

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from purl.extensions import db
 from purl.links import recipients as links
 from purl.links import tokens
-from purl.links.salutation import salutation_for
+from purl.links.salutation import salutation_line
 from purl.models import Campaign, QuizResponse, Recipient, ShopperProfile
 from purl.quiz import flow as quiz_logic
 from purl.quiz import versions
@@ -40,6 +40,7 @@ class Journey:
     profile: ShopperProfile | None = None
     response: QuizResponse | None = None
     visitor_key: str | None = field(default=None, repr=False)
+    tone: str = "du"  # du or Sie, for every text on the journey's pages (see speak_in)
 
     @property
     def answers(self) -> dict[str, Any]:
@@ -53,10 +54,19 @@ class Journey:
     def greeting(self) -> str | None:
         if self.recipient is None or self.campaign is None:
             return None
-        return salutation_for(self.recipient, self.campaign)
+        r = self.recipient
+        return salutation_line(r.first_name, r.last_name, r.gender, r.title,
+                               locale=self.campaign.locale, tone=self.tone)
 
     def url(self, endpoint: str, **values: str) -> str:
         return url_for(endpoint, **self.url_args, **values)
+
+
+def speak_in(journey: Journey, wanted: str | None) -> None:
+    """Settle the journey's tone: the campaign's, when its quiz can say everything in it (Sie
+    needs a Sie form of every text in du), else du; ``g.tone`` carries it to the templates."""
+    journey.tone = journey.quiz.tone(journey.locale, wanted or "du")
+    g.tone = journey.tone
 
 
 def _quiz_or_404(quiz: Quiz | None) -> Quiz:
@@ -131,6 +141,7 @@ def from_token(token: str) -> Journey:
         campaign=campaign, recipient=recipient, profile=profile,
     )
     journey.response = response
+    speak_in(journey, campaign.tone)
     return journey
 
 
@@ -164,6 +175,10 @@ def from_visitor(quiz_slug: str) -> Journey:
     )
     journey.response = _response(profile, quiz)
     journey.quiz = _quiz_or_404(_answered_under(quiz, journey.response))
+    # A visitor is spoken to in the tone of the campaign their link would be minted into.
+    wanted = quiz.visitor_campaign and db.session.scalar(
+        select(Campaign.tone).where(Campaign.slug == quiz.visitor_campaign))
+    speak_in(journey, wanted or None)
     return journey
 
 

@@ -6,7 +6,6 @@ import hashlib
 import logging
 
 from flask import abort, current_app, redirect, render_template, request
-from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
@@ -16,6 +15,7 @@ from purl.models import Campaign
 from purl.quiz import flow as logic
 from purl.shopper import bp, journey
 from purl.shopper.forms import VisitorLinkForm, answer_form
+from purl.shopper.tone import say as _
 from purl.web import leave_to, render_page, wants_fragment
 
 log = logging.getLogger(__name__)

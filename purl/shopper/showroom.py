@@ -73,6 +73,7 @@ def _showed(trip: journey.Journey, product_id: int, signature: str | None) -> bo
     over its answers' selection and this product."""
     if not trip.completed or not signature or len(signature) > 100:
         return False
+    # What the answers select does not depend on the language or tone of their labels.
     subject = _click_subject(trip.quiz, preferences(trip.quiz, trip.answers, trip.locale),
                              product_id)
     return tokens.unsign(f"{subject}.{signature}", current_app.config["SECRET_KEYS"],
@@ -85,7 +86,7 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
     trip = journey.load(token, quiz_slug)
     if not trip.completed:
         return redirect(trip.url("shopper.start"), 303)
-    prefs = preferences(trip.quiz, trip.answers, trip.locale)
+    prefs = preferences(trip.quiz, trip.answers, trip.locale, trip.tone)
     version = catalog_version(db.session)
     # Only what the catalog has, in one spelling: junk parameters share the plain page's key.
     filters = Filters.from_query(request.args, catalog_terms(db.session, version))
@@ -93,13 +94,14 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
     # The catalog part holds no personal data (its links are relative to the shopper's own
     # showroom URL, and signed over the quiz and answers alone), so shoppers with the same
     # answers share its rendered HTML.
-    html_key = (key, trip.locale, trip.quiz.slug, trip.quiz.version)
+    html_key = (key, trip.locale, trip.tone, trip.quiz.slug, trip.quiz.version)
     catalog = _catalog_html.get(html_key)
     if catalog is None:
         room = cached_recommend(db.session, prefs, filters, key=key, on_miss=_count_miss)
         catalog = _catalog_html.put(html_key, Markup(render_template(
             "shopper/_products.html", room=room,
-            labels=facet_labels(trip.quiz, trip.locale), first_question=trip.quiz.questions[0].id,
+            labels=facet_labels(trip.quiz, trip.locale, trip.tone),
+            first_question=trip.quiz.questions[0].id,
             click_signature=_click_signer(trip.quiz, prefs),
         )))
     if wants_fragment():
@@ -107,7 +109,7 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
     else:
         response = make_response(render_template(
             "shopper/showroom.html", journey=trip, catalog=catalog,
-            chips=answer_chips(trip.quiz, trip.answers, trip.locale),
+            chips=answer_chips(trip.quiz, trip.answers, trip.locale, trip.tone),
             blocks=getattr(prefs, "content_blocks", None) or [],
             message=trip.campaign.message if trip.campaign else None,
         ))

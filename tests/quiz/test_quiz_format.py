@@ -129,7 +129,7 @@ def test_changing_an_earlier_answer_drops_answers_of_hidden_questions():
     changed = {**answers, "geschmack": ["fruchtig"]}
     assert "koffein" not in [x.id for x in logic.visible_questions(q, changed)]
     prefs = logic.preferences(q, changed)
-    assert prefs.tags_any is None  # the dropped "decaf" filter no longer applies
+    assert prefs.constraint("koffein") is None  # the dropped "decaf" filter no longer applies
 
 
 def test_progress_counts_the_shoppers_path():
@@ -145,8 +145,12 @@ def test_a_range_on_price_sets_the_price_bound_and_options_bring_content():
     answers = {"zubereitung": "handfilter", "muehle": "no", "milch": "no",
                "geschmack": ["fruchtig"], "budget": 12, "wunsch": "<b>mild</b>"}
     prefs = logic.preferences(q, answers, "de")
-    assert prefs.price_max == Decimal("12") and prefs.price_min is None
-    assert prefs.categories == {"filter"} and prefs.product_types == {"gemahlen"}
+    assert [a.filter for a in prefs.constraint("budget").alternatives] == \
+        [{"price_max": Decimal("12")}]
+    assert [a.filter for a in prefs.constraint("zubereitung").alternatives] == \
+        [{"category": "filter"}]
+    assert [a.filter for a in prefs.constraint("muehle").alternatives] == \
+        [{"product_type": "gemahlen"}]
     assert [b.title for b in prefs.content_blocks] == ["Frisch gemahlen schmeckt's besser"]
     english = logic.preferences(q, answers, "en")
     assert english.content_blocks[0].title == "Freshly ground tastes better"
@@ -239,3 +243,76 @@ def test_the_documented_example_is_a_valid_quiz():
     assert q.question("koffein").show_if.holds({"zubereitung": "siebtraeger", "muehle": "yes"})
     assert not q.question("koffein").show_if.holds({"zubereitung": "siebtraeger",
                                                     "muehle": "no", "geschmack": ["fruchtig"]})
+
+
+def test_quiz_schema_prints_a_json_schema_the_shipped_quizzes_satisfy(runner):  # noqa: ANN001
+    import json
+
+    import jsonschema
+    import yaml
+
+    result = runner.invoke(args=["quiz", "schema"])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.output)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    readme = (ROOT / "quizzes" / "README.md").read_text(encoding="utf-8")
+    documented = [block.split("```", 1)[0] for block in readme.split("```yaml\n")[1:]]
+    files = [p.read_text(encoding="utf-8") for p in (ROOT / "quizzes").glob("*.yaml")]
+    for content in files + documented[:1]:
+        assert list(validator.iter_errors(yaml.safe_load(content))) == []
+    # An editor flags a typo as it is typed, as quiz check does.
+    typo = yaml.safe_load((BROKEN / "typo_key.yaml").read_text())
+    assert list(validator.iter_errors(typo))
+
+
+def test_problems_name_question_option_and_field_in_german(app):  # noqa: ANN001
+    from flask_babel import force_locale, gettext
+
+    content = ("slug: x\nquestions:\n - id: tier\n   text: Tier?\n   required: vielleicht\n"
+               "   options:\n    - {value: hund, label: Hund, filter: {farbe: braun}}\n"
+               "    - {value: katze, label: Katze}\n")
+    with pytest.raises(QuizError) as caught:
+        parse_quiz(content, "x.yaml")
+    english = caught.value.messages()
+    assert "x.yaml, question 'tier': “required” is true or false" in english
+    assert ("x.yaml, question 'tier', option 'hund': filter on unknown catalog field 'farbe' "
+            "(known: attributes, category, price_max, price_min, product_type, tags)") in english
+    with app.test_request_context(), force_locale("de"):
+        german = caught.value.messages(gettext)
+    assert ("x.yaml, Frage 'tier': „Pflichtfrage“ (required) ist true (ja) oder false (nein)"
+            in german)
+    assert any(line.startswith("x.yaml, Frage 'tier', Antwort 'hund': Filter auf ein "
+                               "unbekanntes Katalogfeld 'farbe'") for line in german), german
+    typo = parse_error("slug: x\nquestions:\n - id: a\n   text: A?\n   optoins: [x, y]\n")
+    with app.test_request_context(), force_locale("de"):
+        assert typo.messages(gettext) == [
+            "x.yaml, Frage 'a': unbekannte Einstellung 'optoins': meinen Sie 'options'?"]
+
+
+def parse_error(content: str) -> QuizError:
+    with pytest.raises(QuizError) as caught:
+        parse_quiz(content, "x.yaml")
+    return caught.value
+
+
+def test_the_new_matching_keys_are_validated():
+    base = ("slug: x\nquestions:\n - id: a\n   text: A?\n   options:\n"
+            "    - {value: x, label: X, %s}\n    - {value: y, label: Y}\n")
+    good = parse_quiz(base % "filter: {attributes: {watt: {max: 10}, farbe: [weiß, schwarz]}}, "
+                             "exclude: {tags: decaf, attributes: {material: kunststoff}}", "x.yaml")
+    option = good.question("a").option("x")
+    assert option.filter == {"attributes": {"watt": {"max": Decimal(10)},
+                                            "farbe": {"in": ["weiß", "schwarz"]}}}
+    assert option.exclude == {"tags": "decaf", "attributes": {"material": {"in": ["kunststoff"]}}}
+    assert "attribute 'watt': min is above max" in str(parse_error(
+        base % "filter: {attributes: {watt: {min: 10, max: 5}}}"))
+    assert "exclude on unknown catalog field 'price_max'" in str(parse_error(
+        base % "exclude: {price_max: 5}"))
+    assert "how firmly it filters (match) takes one of" in str(parse_error(
+        base.replace("   text: A?\n", "   text: A?\n   match: sometimes\n") % "label: X"))
+    ranged = parse_quiz("slug: x\nquestions:\n - id: w\n   type: range\n   text: W?\n"
+                        "   min: 1\n   max: 50\n   maps_to: {attribute: watt, bound: min}\n",
+                        "x.yaml")
+    assert (ranged.question("w").range.attribute, ranged.question("w").range.bound) == \
+        ("watt", "min")

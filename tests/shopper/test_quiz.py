@@ -195,9 +195,12 @@ def test_preferences_from_answers():
     quiz = load_quiz_file(QUIZ_FOLDER / "zoohandlung.yaml")
     prefs = preferences(quiz, {"tier": "hund", "bedarf": ["futter", "snacks"],
                                "budget": "bis-20", "wichtig": "natur"})
-    assert prefs.categories == {"hund"}
-    assert prefs.product_types == {"futter", "snacks"}
-    assert str(prefs.price_max) == "20"
+    def filters(prefs, question_id):  # noqa: ANN001, ANN202
+        return [dict(a.filter) for a in prefs.constraint(question_id).alternatives]
+
+    assert filters(prefs, "tier") == [{"category": "hund"}]
+    assert filters(prefs, "bedarf") == [{"product_type": "futter"}, {"product_type": "snacks"}]
+    assert [str(f["price_max"]) for f in filters(prefs, "budget")] == ["20"]
     assert prefs.tag_weights == {"bio": 2.0, "nachhaltig": 1.0}
     no_budget = preferences(quiz, {"tier": "hund", "budget": "egal"})
-    assert no_budget.price_max is None
+    assert not no_budget.constraint("budget").active  # "egal": any price
