@@ -157,8 +157,14 @@ def test_a_must_never_gives_way(app, lighting):
 
 
 def test_the_showroom_page_holds_exactly_the_matching_products(make_app, tmp_path, lighting):  # noqa: ANN001
+    from purl.quiz import versions
+
     (tmp_path / "licht.yaml").write_text(LIGHTING_QUIZ, encoding="utf-8")
-    client = make_app(QUIZ_FOLDER=str(tmp_path)).test_client()
+    app = make_app()
+    with app.app_context():  # shoppers get published versions from the database
+        versions.import_files(db.session, [tmp_path / "licht.yaml"], publish=True)
+        db.session.commit()
+    client = app.test_client()
     assert client.get("/q/licht").status_code == 200
     answer(client, "/q/licht/quiz/feucht", "yes")
     answer(client, "/q/licht/quiz/licht", "warm")

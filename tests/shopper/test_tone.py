@@ -110,9 +110,11 @@ def test_a_quiz_without_sie_texts_is_du_on_the_whole_page(make_app, tmp_path):  
     path.write_text(content, encoding="utf-8")
     app = make_app(QUIZ_FOLDER=str(tmp_path))
     from purl.demo.load import load_demo
+    from purl.quiz import versions
 
     with app.app_context():
         load_demo(db.session)
+        versions.import_files(db.session, [path], publish=True)  # the edited quiz goes live
         db.session.commit()
     set_tone(app, "roestwerk-web", "sie")
     client = app.test_client()
