@@ -104,7 +104,16 @@ def _register_blueprints(app: Flask) -> None:
     from purl import web
 
     # The route modules hang their views on their surface's blueprint when imported.
-    from purl.console import batches, campaigns, funnel, links, sharing, signin, users  # noqa: F401
+    from purl.console import (  # noqa: F401
+        apikeys,
+        batches,
+        campaigns,
+        funnel,
+        links,
+        sharing,
+        signin,
+        users,
+    )
     from purl.console import bp as console_bp
     from purl.shopper import bp as shopper_bp
     from purl.shopper import landing, quiz, showroom  # noqa: F401

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     FieldList,
@@ -15,6 +16,7 @@ from wtforms import (
     FormField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -249,3 +251,15 @@ class TeamForm(FlaskForm):
 class TeamMemberForm(FlaskForm):
     email = EmailField(_l("Email of the user"), filters=[_stripped],
                        validators=[InputRequired(), Length(max=254), EMAIL_SHAPE])
+
+
+class ApiKeyForm(FlaskForm):
+    """A new API key: its name, all campaigns or some (choices: the view's), read-only."""
+
+    name = StringField(_l("Name of the key"), validators=[
+        InputRequired(_l("Please give the key a name.")), Length(max=100)],
+        description=_l("What it is for, e.g. the name of your CRM."))
+    campaigns = SelectMultipleField(_l("Campaigns"), validators=[Optional()],
+                                    description=_l("None chosen: every campaign you can see, "
+                                                   "now and in future."))
+    read_only = BooleanField(_l("Read only (the key never changes anything)"))
