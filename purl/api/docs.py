@@ -10,6 +10,7 @@ from flask import Response, current_app, jsonify, render_template
 
 from purl.api import bp, spec
 from purl.api.problems import MIMETYPE
+from purl.campaigns.records import SLUG
 
 # ReDoc styles itself inline and searches in a worker it starts from a blob: this page alone
 # allows that; its script is still only ours.
@@ -21,11 +22,23 @@ REFERENCE_CSP = (
 )
 
 
+# What the path's parts look like (spectree knows them only as strings): a client, and
+# schemathesis, read here that a slug is lowercase and how a recipient is named.
+PATH_PARAMETERS = {
+    "slug": {"type": "string", "pattern": SLUG},
+    "ref": {"type": "string", "pattern": r"^([0-9]{1,18}|external_id:[^\x00-\x1f\x7f/]{1,128})$"},
+}
+
+
 def document() -> dict[str, Any]:
-    """The API's OpenAPI document: spectree's, with error answers typed as problem details."""
+    """The API's OpenAPI document: spectree's, with error answers typed as problem details
+    and the path parameters' shapes."""
     doc = copy.deepcopy(spec.spec)
     for operations in doc["paths"].values():
         for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter["name"] in PATH_PARAMETERS:
+                    parameter["schema"] = dict(PATH_PARAMETERS[parameter["name"]])
             for status, answer in operation.get("responses", {}).items():
                 content = answer.get("content", {})
                 if status.startswith(("4", "5")) and "application/json" in content:
