@@ -113,3 +113,17 @@ def test_every_error_is_problem_details(make_app, keys) -> None:  # noqa: ANN001
     # Pages outside /api/ keep their HTML error pages.
     page = client.get("/console/nothing-here")
     assert page.status_code in (302, 404) and page.mimetype == "text/html"
+
+
+def test_the_reference_page_draws_the_document_from_vendored_assets(api) -> None:  # noqa: ANN001
+    page = api.get("/api/v1/reference")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'spec-url="/api/v1/openapi.json"' in html
+    script = html.split('<script type="module" src="')[1].split('"')[0]
+    assert script.startswith("/static/vendor/") and api.get(script).status_code == 200
+    assert "<script>" not in html and "https://" not in html
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
+    # Only this page relaxes styles; the document itself is public, the data is not.
+    assert "'unsafe-inline'" not in api.get("/api/v1/openapi.json").headers[
+        "Content-Security-Policy"]
