@@ -101,10 +101,19 @@ def _tune_sqlite(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from purl import web
+    from purl import api, web
 
     # The route modules hang their views on their surface's blueprint when imported.
-    from purl.console import batches, campaigns, funnel, links, sharing, signin, users  # noqa: F401
+    from purl.console import (  # noqa: F401
+        apikeys,
+        batches,
+        campaigns,
+        funnel,
+        links,
+        sharing,
+        signin,
+        users,
+    )
     from purl.console import bp as console_bp
     from purl.shopper import bp as shopper_bp
     from purl.shopper import landing, quiz, showroom  # noqa: F401
@@ -112,6 +121,8 @@ def _register_blueprints(app: Flask) -> None:
     web.init_app(app)
     for bp in (shopper_bp, console_bp):
         app.register_blueprint(bp)
+    # Last: it wraps the pages' error handlers to answer problem details under /api/.
+    api.init_app(app)
 
 
 def _register_hooks(app: Flask) -> None:

@@ -88,6 +88,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Showrooms a client may have computed afresh (a filter combination no worker has
         # cached yet); cached ones are never counted.
         "SHOWROOM_MISS_LIMIT": os.environ.get("PURL_SHOWROOM_MISS_LIMIT", "30 per minute"),
+        # Calls one API key may make (Flask-Limiter's notation), counted in the shared storage.
+        "API_RATE_LIMIT": os.environ.get("PURL_API_RATE_LIMIT", "600 per minute"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         # A console session ends after this long without a request, and in any case after

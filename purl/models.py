@@ -560,3 +560,34 @@ class QuizPublication(db.Model):
     published_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     version: Mapped[QuizVersion] = relationship()
+
+
+class ApiKey(db.Model):
+    """A key a user made for the shop's tools (purl.apikeys): only its SHA-256 is kept, and
+    it never reaches beyond what its creator may see."""
+
+    __tablename__ = "api_key"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The first characters of the key, shown in lists so a user can tell keys apart.
+    prefix: Mapped[str] = mapped_column(BytewiseString(16), index=True)
+    key_hash: Mapped[str] = mapped_column(BytewiseString(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    # False: only the campaigns in api_key_campaign.
+    all_campaigns: Mapped[bool] = mapped_column(Boolean, default=True)
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+    campaigns: Mapped[list[Campaign]] = relationship(secondary="api_key_campaign",
+                                                     order_by="Campaign.slug", viewonly=True)
+
+
+class ApiKeyCampaign(db.Model):
+    __tablename__ = "api_key_campaign"
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"),
+                                             primary_key=True, index=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -19,6 +20,10 @@ log = logging.getLogger(__name__)
 
 # The console's dates are the shop's calendar days.
 SHOP_TZ = ZoneInfo("Europe/Berlin")
+# The shapes of a campaign's fields, checked by the console's form and the API's schemas.
+SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
+UTM_VALUE = r"^[A-Za-z0-9._~-]+$"
+OFFER_CODE = r"^[A-Za-z0-9_-]+$"
 CAMPAIGN_FIELDS = ("name", "quiz_slug", "locale", "tone", "headline", "message", "starts_on",
                    "ends_on", "utm_source", "utm_medium", "utm_campaign", "offer_code",
                    "offer_text")
@@ -36,6 +41,13 @@ def expiry_day(expires_at: dt.datetime | None) -> dt.date | None:
     if expires_at is None:
         return None
     return (as_utc(expires_at).astimezone(SHOP_TZ) - dt.timedelta(seconds=1)).date()
+
+
+def slug_from(name: str) -> str:
+    """A slug for addresses from a campaign name: "Winter 2026 – Stammkunden" → winter-2026-…"""
+    table = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+    text = re.sub(r"[^a-z0-9]+", "-", name.lower().translate(table)).strip("-")
+    return text[:64].rstrip("-") or "campaign"
 
 
 def slug_taken(session: Session, slug: str) -> bool:

@@ -6,6 +6,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
+    from purl.cli.apikeys import apikey_cli
     from purl.cli.catalog import catalog_cli
     from purl.cli.demo import demo_cli
     from purl.cli.jobs import jobs_cli
@@ -15,5 +16,5 @@ def register(app: Flask) -> None:
     from purl.cli.users import user_cli
 
     for group in (demo_cli, user_cli, quiz_cli, campaign_cli, purl_cli, catalog_cli, jobs_cli,
-                  purge_command):
+                  purge_command, apikey_cli):
         app.cli.add_command(group)

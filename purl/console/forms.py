@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     FieldList,
@@ -15,6 +16,7 @@ from wtforms import (
     FormField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -27,9 +29,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-SLUG = r"^[a-z0-9][a-z0-9-]{0,63}$"
+from purl.campaigns.records import OFFER_CODE, SLUG, UTM_VALUE, slug_from  # noqa: F401
+
 VARIANT_KEY = r"^[a-z0-9][a-z0-9-]{0,31}$"
-UTM_VALUE = r"^[A-Za-z0-9._~-]+$"
 # A host name (letters, digits, dashes, dots; an IDN as its xn-- form) or an IPv4 address,
 # with an optional port: what a printed link or a QR code can carry as it is.
 HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}"
@@ -89,7 +91,7 @@ class CampaignForm(FlaskForm):
     utm_campaign = StringField("utm_campaign", validators=[Optional(), Length(max=100), Regexp(
         UTM_VALUE, message=_l("Use letters, digits, dots, dashes and underscores."))])
     offer_code = StringField(_l("Discount code"), validators=[Optional(), Length(max=64), Regexp(
-        r"^[A-Za-z0-9_-]+$", message=_l("Use letters, digits, dashes and underscores."))])
+        OFFER_CODE, message=_l("Use letters, digits, dashes and underscores."))])
     offer_text = TextAreaField(_l("Offer text"), validators=[Length(max=1000)])
     base_url = StringField(_l("Link address"), filters=[lambda v: v.strip() if v else v],
                            validators=[Optional(), Length(max=255)],
@@ -180,13 +182,6 @@ def link_address(value: str | None) -> str | None:
     return f"{parts.scheme.lower()}://{host}"
 
 
-def slug_from(name: str) -> str:
-    """A slug for addresses from a campaign name: "Winter 2026 – Stammkunden" → winter-2026-…"""
-    table = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
-    text = re.sub(r"[^a-z0-9]+", "-", name.lower().translate(table)).strip("-")
-    return text[:64].rstrip("-") or "campaign"
-
-
 class UserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[
         InputRequired(), Length(max=254),
@@ -249,3 +244,15 @@ class TeamForm(FlaskForm):
 class TeamMemberForm(FlaskForm):
     email = EmailField(_l("Email of the user"), filters=[_stripped],
                        validators=[InputRequired(), Length(max=254), EMAIL_SHAPE])
+
+
+class ApiKeyForm(FlaskForm):
+    """A new API key: its name, all campaigns or some (choices: the view's), read-only."""
+
+    name = StringField(_l("Name of the key"), validators=[
+        InputRequired(_l("Please give the key a name.")), Length(max=100)],
+        description=_l("What it is for, e.g. the name of your CRM."))
+    campaigns = SelectMultipleField(_l("Campaigns"), validators=[Optional()],
+                                    description=_l("None chosen: every campaign you can see, "
+                                                   "now and in future."))
+    read_only = BooleanField(_l("Read only (the key never changes anything)"))

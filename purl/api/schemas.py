@@ -1,0 +1,178 @@
+"""The API's request and response schemas (pydantic 2): they validate every request and
+response and, through spectree, are the OpenAPI document.
+
+Request bodies forbid unknown fields, so a field the API does not let a client change (a
+campaign's slug, its owner) answers 422 naming it instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from purl.campaigns.records import OFFER_CODE, SLUG, UTM_VALUE
+
+Slug = Annotated[str, StringConstraints(pattern=SLUG)]
+Utm = Annotated[str, StringConstraints(pattern=UTM_VALUE, max_length=100)]
+OfferCode = Annotated[str, StringConstraints(pattern=OFFER_CODE, max_length=64)]
+# No control characters: PostgreSQL cannot store a NUL, and no name holds a tab.
+Line = r"^[^\x00-\x1f\x7f]*$"
+_NO_AT = r"[^@\s\x00-\x1f]+"
+Email = Annotated[str, StringConstraints(pattern=rf"^{_NO_AT}@{_NO_AT}\.{_NO_AT}$",
+                                         max_length=254)]
+Channel = Literal["email", "print", "sms", "whatsapp", "push"]
+
+
+def _text(max_length: int, min_length: int = 0):  # noqa: ANN202 - an Annotated type
+    return Annotated[str, StringConstraints(max_length=max_length, min_length=min_length,
+                                            pattern=Line)]
+
+
+def _long_text(max_length: int):  # noqa: ANN202
+    # Several lines allowed (a message), still no NUL.
+    return Annotated[str, StringConstraints(max_length=max_length, pattern=r"^[^\x00]*$")]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- problems ----------------------------------------------------------------------------
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Where the problem is: a body field, `query.limit`, a header")
+    message: str
+
+
+class Problem(BaseModel):
+    """An error in the shape of RFC 9457 (``application/problem+json``)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+# --- pagination --------------------------------------------------------------------------
+
+
+class PageQuery(_Input):
+    limit: int = Field(50, ge=1, le=500, description="Items per page")
+    cursor: _text(100) | None = Field(None, description="`next_cursor` of the page before")
+
+
+# --- campaigns ---------------------------------------------------------------------------
+
+
+class _CampaignFields(_Input):
+    name: _text(200, 1) | None = None
+    quiz_slug: Slug | None = Field(None, description="A quiz of the install (`quiz check`)")
+    locale: Literal["de", "en"] | None = None
+    tone: Literal["du", "sie"] | None = Field(None, description="How shoppers are addressed")
+    headline: _text(200) | None = None
+    message: _long_text(5000) | None = None
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    expires_on: dt.date | None = Field(None, description="Links work until the end of this "
+                                       "day (shop time)")
+    utm_source: Utm | None = None
+    utm_medium: Utm | None = None
+    utm_campaign: Utm | None = None
+    offer_code: OfferCode | None = None
+    offer_text: _long_text(1000) | None = None
+
+
+class CampaignCreate(_CampaignFields):
+    slug: Slug | None = Field(None, description="Short name in addresses; from the name "
+                              "when left out. It never changes.")
+    name: _text(200, 1)
+    quiz_slug: Slug
+
+
+class CampaignUpdate(_CampaignFields):
+    """The fields to change; those left out stay as they are."""
+
+
+class Campaign(BaseModel):
+    slug: str
+    name: str
+    quiz_slug: str
+    locale: str
+    tone: str
+    headline: str
+    message: str
+    starts_on: dt.date | None
+    ends_on: dt.date | None
+    expires_on: dt.date | None
+    utm_source: str | None
+    utm_medium: str | None
+    utm_campaign: str | None
+    offer_code: str | None
+    offer_text: str | None
+    archived: bool
+    revoked: bool
+    created_at: dt.datetime
+
+
+class CampaignPage(BaseModel):
+    items: list[Campaign]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null "
+                                    "on the last")
+
+
+# --- recipients --------------------------------------------------------------------------
+
+
+class RecipientCreate(_Input):
+    external_id: _text(128, 1) | None = Field(None, description="The CRM's id of the person")
+    email: Email | None = None
+    first_name: _text(100) | None = None
+    last_name: _text(100) | None = None
+    gender: Literal["f", "m", "d"] | None = Field(None, description="Drives the salutation")
+    title: _text(50) | None = None
+    company: _text(200) | None = None
+    channel: Channel = "email"
+    is_seed: bool = Field(False, description="A test recipient: its visits never count")
+
+    @model_validator(mode="after")
+    def _someone(self) -> RecipientCreate:
+        if not (self.external_id or self.email or self.first_name or self.last_name
+                or self.company):
+            raise ValueError("needs an external_id, an email or a name")
+        return self
+
+
+class RecipientQuery(PageQuery):
+    external_id: _text(128, 1) | None = Field(None, description="Only this CRM id")
+
+
+class Recipient(BaseModel):
+    id: int
+    campaign: str = Field(description="The campaign's slug")
+    external_id: str | None
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    gender: str | None
+    title: str | None
+    company: str | None
+    channel: str
+    is_seed: bool
+    variant: str | None
+    code: str = Field(description="Typeable code, as printed on letters")
+    link: str = Field(description="The signed personal link")
+    qr_url: str = Field(description="The link's QR code (SVG)")
+    salutation: str
+    status: Literal["active", "revoked", "expired"]
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class RecipientPage(BaseModel):
+    items: list[Recipient]
+    next_cursor: str | None
