@@ -57,7 +57,7 @@ def test_sign_in_create_campaign_open_funnel(app, demo, live_server, new_page, j
     page.get_by_role("link", name="Funnel öffnen").click()
     page.wait_for_url(re.compile(r"/funnel$"))
     assert page.get_by_role("heading", name="A/B-Test: Varianten der Landingpage").is_visible()
-    assert page.locator(".funnel-chart .funnel-bar").count() == 5
+    assert page.locator("ol[aria-labelledby=funnel-title] .funnel-bar").count() == 5
     assert page.csp_violations == []
     with app.app_context():
         camp = db.session.scalar(select(Campaign).where(Campaign.slug == "fruehling-2027"))

@@ -103,7 +103,7 @@ def test_rejected_rows_are_listed_and_the_excel_download_opens_in_columns(
 
     rows = as_german_excel(_download(page, "Liste mit Links für Excel herunterladen"))
     assert rows[0] == ["Email Address", "First Name", "Last Name", "Persönlicher Link", "Code",
-                       "Anrede"]
+                       "Briefanrede"]
     assert all(len(r) == len(rows[0]) for r in rows)
     assert [r[1] for r in rows[1:]] == ["Jörg", "Anna", "Zoë"]
     assert rows[2][2] == "Groß; Weiß" and rows[1][2] == "Şahin"

@@ -136,7 +136,7 @@ def test_the_excel_download_is_semicolon_separated_utf8_with_bom_and_german_head
     assert excel.data.startswith(b"\xef\xbb\xbf")
     text = excel.data.decode("utf-8-sig")
     first = text.split("\r\n", 1)[0]
-    assert first == ("Email Address;First Name;Last Name;Persönlicher Link;Code;Anrede;"
+    assert first == ("Email Address;First Name;Last Name;Persönlicher Link;Code;Briefanrede;"
                      "QR-Datei")
     rows = list(csv.reader(io.StringIO(text), delimiter=";"))[1:]
     assert [r[1] for r in rows] == ["Jörg", "'=HYPERLINK(\"http://evil.example\")", "Anna"]
@@ -174,7 +174,7 @@ def test_an_english_campaign_names_the_excel_columns_in_english(console):
         db.session.commit()
     url = minted_mailchimp(console)
     header = console.get(url + "/links.csv?for=excel").data.decode("utf-8-sig").split("\r\n")[0]
-    assert header.endswith(";Personal link;Code;Salutation")
+    assert header.endswith(";Personal link;Code;Salutation line")
     errors = console.get(url + "/errors.csv?for=excel").data.decode("utf-8-sig")
     assert errors.startswith("Row;Reason;")
 
@@ -194,7 +194,7 @@ def test_the_excel_conversion_streams_without_reading_the_whole_file():
 
     stream = downloads.for_excel(chunks(), "de")
     first = next(stream)
-    assert first.startswith("\ufeffEmail Address;First Name;Persönlicher Link;Code;Anrede"
+    assert first.startswith("\ufeffEmail Address;First Name;Persönlicher Link;Code;Briefanrede"
                             .encode())
     assert len(pulled) <= 2
     total = sum(len(piece) for piece in stream) + len(first)

@@ -37,7 +37,7 @@ ERROR_COLUMNS = ("line", "reason")
 COLUMN_LABELS = {
     "purl_url": N_("Personal link"),
     "purl_code": N_("Code"),
-    "salutation_line": N_("Salutation"),
+    "salutation_line": N_("Salutation line"),
     QR_COLUMN: N_("QR file"),
 }
 ERROR_LABELS = {"line": N_("Row"), "reason": N_("Reason")}
