@@ -69,3 +69,27 @@ def erase(campaign_slug: str, external_id: str | None, email: str | None,
     db.session.commit()
     ids = ", ".join(str(r.id) for r in found)
     click.echo(f"erased {len(found)} recipient(s) of {campaign_slug}: {ids}")
+
+
+@privacy_cli.command("retention")
+@click.argument("campaign_slug")
+@click.argument("days", type=int, required=False)
+@click.option("--install", "use_install", is_flag=True,
+              help="Follow PURL_EVENT_RETENTION_DAYS again.")
+@with_appcontext
+def retention(campaign_slug: str, days: int | None, use_install: bool) -> None:
+    """Keep the campaign's events DAYS days (0: for ever), or as the install says."""
+    if (days is None) == (not use_install):
+        raise click.UsageError("give DAYS or --install")
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == campaign_slug))
+    if campaign is None:
+        raise click.BadParameter(f"no campaign {campaign_slug!r}", param_hint="CAMPAIGN_SLUG")
+    try:
+        privacy.set_event_retention(campaign, days)
+    except ValueError:
+        raise click.BadParameter(f"between 0 and {privacy.MAX_RETENTION_DAYS}",
+                                 param_hint="DAYS") from None
+    db.session.commit()
+    rule = "as PURL_EVENT_RETENTION_DAYS says" if days is None else (
+        "for ever" if days == 0 else f"{days} days")
+    click.echo(f"events of {campaign_slug} are kept {rule}")

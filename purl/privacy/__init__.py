@@ -167,3 +167,14 @@ def purge_events(session: Session, install_days: int, now: dt.datetime | None = 
     if removed:
         log.info("retention: %d events purged", removed)
     return removed
+
+
+MAX_RETENTION_DAYS = 36500
+
+
+def set_event_retention(campaign: Campaign, days: int | None) -> None:
+    """A campaign's own event retention: days (0 keeps its events for ever), or None for
+    the install's. Raises ValueError outside 0…36500. Only changes the object."""
+    if days is not None and not 0 <= days <= MAX_RETENTION_DAYS:
+        raise ValueError(days)
+    campaign.event_retention_days = days

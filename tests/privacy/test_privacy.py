@@ -270,18 +270,29 @@ def test_retention_purges_old_events_and_keeps_the_funnel(make_app, shopped):
 def test_a_campaigns_own_retention_wins(make_app, shopped):
     app = make_app(EVENT_RETENTION_DAYS=0)
     _age_events(app, shopped.campaign_id, 10)
+    cli = app.test_cli_runner()
+    # Kept for ever, whatever the install says.
+    assert "kept for ever" in cli.invoke(args=["privacy", "retention", DEMO_CAMPAIGN,
+                                               "0"]).output
+    app_5 = make_app(EVENT_RETENTION_DAYS=5)
+    assert "0 events deleted" in app_5.test_cli_runner().invoke(args=["purge"]).output
+    bad = cli.invoke(args=["privacy", "retention", DEMO_CAMPAIGN, "--", "-1"])
+    assert bad.exit_code != 0 and "between 0 and 36500" in bad.output
+    assert "7 days" in cli.invoke(args=["privacy", "retention", DEMO_CAMPAIGN, "7"]).output
     with app.app_context():
-        camp = db.session.get(Campaign, shopped.campaign_id)
-        camp.event_retention_days = 0  # kept for ever, whatever the install says
-        db.session.commit()
-    app_30 = make_app(EVENT_RETENTION_DAYS=5)
-    runner = app_30.test_cli_runner()
-    assert "0 events deleted" in runner.invoke(args=["purge"]).output
-    with app.app_context():
-        db.session.get(Campaign, shopped.campaign_id).event_retention_days = 7
-        db.session.commit()
-    off = app.test_cli_runner().invoke(args=["purge"])  # the install keeps events
+        assert db.session.get(Campaign, shopped.campaign_id).event_retention_days == 7
+    off = cli.invoke(args=["purge"])  # the install keeps events
     assert "kept for ever but where a campaign says" in off.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Event).where(
             Event.campaign_id == shopped.campaign_id)) == 0
+
+
+def test_retention_back_to_the_install(app, runner, demo):
+    assert runner.invoke(args=["privacy", "retention", DEMO_CAMPAIGN, "3"]).exit_code == 0
+    result = runner.invoke(args=["privacy", "retention", DEMO_CAMPAIGN, "--install"])
+    assert "as PURL_EVENT_RETENTION_DAYS says" in result.output
+    with app.app_context():
+        assert db.session.get(Campaign, demo.campaign_id).event_retention_days is None
+    both = runner.invoke(args=["privacy", "retention", DEMO_CAMPAIGN, "3", "--install"])
+    assert both.exit_code != 0 and "give DAYS or --install" in both.output
