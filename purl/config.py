@@ -119,6 +119,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # many days after their batch finished (0: kept for ever); checked by every job
         # worker this often, and by ``flask purge``.
         "RETENTION_DAYS": int(os.environ.get("PURL_RETENTION_DAYS", "30")),
+        # Events older than this many days are deleted by the same purge (0: kept for ever;
+        # a campaign's own setting wins). The funnel's counters stay.
+        "EVENT_RETENTION_DAYS": int(os.environ.get("PURL_EVENT_RETENTION_DAYS", "0")),
         "JOBS_PURGE_SECONDS": float(os.environ.get("PURL_JOBS_PURGE_SECONDS", "3600")),
         # Jobs (purl.jobs): the queue in Redis when REDIS_URL is set, else in this SQLite file.
         "REDIS_URL": redis_url,

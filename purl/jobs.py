@@ -38,12 +38,13 @@ from huey.consumer import Consumer, Scheduler
 from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy.orm import Session
 
+from purl import privacy
 from purl.extensions import db
 from purl.links.batch import lease, uploads
 from purl.links.batch.job import run_batch, run_check
 
 __all__ = ["AppStorage", "consumer", "enqueue_batch", "enqueue_check", "huey", "init_app",
-           "purge_files", "requeue_stale", "run_batch_here", "run_check_here"]
+           "purge_events", "purge_files", "requeue_stale", "run_batch_here", "run_check_here"]
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +222,13 @@ def purge_files(session: Session, config: Any) -> uploads.PurgeReport:
                                  checkpoint=session.commit)
 
 
+def purge_events(session: Session, config: Any) -> int:
+    """The events' retention (``EVENT_RETENTION_DAYS``, or a campaign's own), committed."""
+    removed = privacy.purge_events(session, int(config["EVENT_RETENTION_DAYS"]))
+    session.commit()
+    return removed
+
+
 _last_purge: float | None = None
 
 
@@ -243,9 +251,10 @@ def purge_task() -> None:
     with app.app_context():
         try:
             purge_files(db.session, app.config)
+            purge_events(db.session, app.config)
         except Exception as exc:  # noqa: BLE001 - busy (SQLite): the next period tries again
             db.session.rollback()
-            log.warning("could not delete expired batch files: %s",
+            log.warning("could not delete expired batch files or events: %s",
                         getattr(exc, "orig", None) or exc)
         finally:
             db.session.remove()

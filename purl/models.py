@@ -117,6 +117,9 @@ class Campaign(db.Model):
     # A quiz version the campaign keeps to (purl.quiz.versions); None: its quiz's latest
     # published version.
     pinned_quiz_version_id: Mapped[int | None] = mapped_column(ForeignKey("quiz_version.id"))
+    # Events of this campaign older than this many days are purged (None: the install's
+    # PURL_EVENT_RETENTION_DAYS; 0: kept for ever). The funnel's tallies stay.
+    event_retention_days: Mapped[int | None] = mapped_column(Integer)
 
     owner: Mapped[User | None] = relationship()
 
@@ -591,3 +594,17 @@ class ApiKeyCampaign(db.Model):
                                             primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"),
                                              primary_key=True, index=True)
+
+
+class Erasure(db.Model):
+    """Who erased which recipient and when (GDPR art. 17), without anything erased: the
+    recipient row it names holds no personal data any more."""
+
+    __tablename__ = "erasure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int] = mapped_column(BigId, index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    # The console user's email, "cli" or "api:<key name>": the marketer, never the shopper.
+    erased_by: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    erased_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,4 +1,4 @@
-"""``/api/v1/campaigns/{slug}/recipients``: create one, get, list, revoke.
+"""``/api/v1/campaigns/{slug}/recipients``: create one, get, list, revoke, erase (GDPR).
 
 A recipient is named by its id or, as a shop's CRM knows it, ``external_id:<the CRM's id>``.
 """
@@ -11,7 +11,8 @@ from flask import current_app
 from spectree import Response
 from sqlalchemy import select
 
-from purl.api import bp, spec, takes_json
+from purl import privacy
+from purl.api import bp, current_key, spec, takes_json
 from purl.api import schemas as s
 from purl.api.campaigns import campaign_for
 from purl.api.paging import page
@@ -117,4 +118,20 @@ def revoke_recipient(slug: str, ref: str):  # noqa: ANN201
     recipients.revoke(db.session, camp, [recipient.id])
     db.session.commit()
     log.info("recipient %s revoked through the api", recipient.id)
+    return recipient_out(recipient, camp)
+
+
+@bp.post("/campaigns/<slug>/recipients/<ref>/erase")
+@spec.validate(resp=Response(HTTP_200=s.Recipient, HTTP_403=s.Problem, **_ERRORS), tags=TAGS,
+               path_parameter_descriptions=_REFERENCE, operation_id="eraseRecipient")
+def erase_recipient(slug: str, ref: str):  # noqa: ANN201
+    """GDPR erasure: the recipient's personal data, profile and answers are deleted, the link
+    answers 410, events stay as anonymous counts and the funnel's totals do not change.
+    Answers the erased recipient (id, code and status only); erasing again is a no-op."""
+    camp = campaign_for(slug, access.EDIT)
+    recipient = _recipient(camp, ref)
+    if not privacy.is_erased(recipient):
+        key = current_key()
+        privacy.erase_recipient(db.session, recipient, f"api:{key.name}", key.user)
+        db.session.commit()
     return recipient_out(recipient, camp)

@@ -14,11 +14,16 @@ from purl.extensions import db
 @with_appcontext
 def purge_command() -> None:
     """Delete uploaded lists and their results (links, rejected rows, QR codes) of batches
-    finished more than PURL_RETENTION_DAYS ago; the links themselves stay. Job workers do
-    the same every hour."""
+    finished more than PURL_RETENTION_DAYS ago; the links themselves stay. Then events older
+    than PURL_EVENT_RETENTION_DAYS or their campaign's own setting (the funnel's totals are
+    counters and stay). Job workers do the same every hour."""
     days = int(current_app.config["RETENTION_DAYS"])
     if days <= 0:
         click.echo("PURL_RETENTION_DAYS is 0: files are kept for ever, nothing deleted")
-        return
-    report = jobs.purge_files(db.session, current_app.config)
-    click.echo(f"retention {days} days: {report.summary()}")
+    else:
+        report = jobs.purge_files(db.session, current_app.config)
+        click.echo(f"retention {days} days: {report.summary()}")
+    removed = jobs.purge_events(db.session, current_app.config)
+    event_days = int(current_app.config["EVENT_RETENTION_DAYS"])
+    rule = f"{event_days} days" if event_days > 0 else "kept for ever but where a campaign says"
+    click.echo(f"event retention ({rule}): {removed} events deleted")

@@ -1,4 +1,4 @@
-"""A campaign's links: search, preview as the recipient, revoke."""
+"""A campaign's links: search, preview as the recipient, revoke, erase (GDPR)."""
 
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import current_user
 
+from purl import privacy
 from purl.campaigns import access
 from purl.campaigns.variants import landing_copy
 from purl.console import bp
@@ -117,3 +119,25 @@ def revoke_all(slug: str):  # noqa: ANN201
                            count=recipients.active_links(db.session, camp))
 
 
+
+
+@bp.app_template_test("erased")
+def erased_test(recipient: Recipient) -> bool:
+    return privacy.is_erased(recipient)
+
+
+@bp.route("/campaigns/<slug>/links/<bigint:recipient_id>/erase", methods=["GET", "POST"])
+def erase_recipient(slug: str, recipient_id: int):  # noqa: ANN201
+    """A recipient's GDPR erasure: personal data and answers go, the link answers 410, the
+    funnel's totals stay (see purl.privacy)."""
+    camp = campaign_or_404(slug, access.EDIT)
+    recipient = _recipient(camp, recipient_id)
+    if request.method == "POST":
+        if not privacy.is_erased(recipient):
+            privacy.erase_recipient(db.session, recipient, current_user.email, current_user)
+            db.session.commit()
+        flash(_("The recipient's personal data is erased; the link no longer works."),
+              "success")
+        return leave_to(url_for("console.links", slug=camp.slug))
+    return render_template("console/confirm_erase.html", campaign=camp, recipient=recipient,
+                           erased=privacy.is_erased(recipient))

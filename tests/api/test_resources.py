@@ -127,3 +127,29 @@ def test_the_reference_page_draws_the_document_from_vendored_assets(api) -> None
     # Only this page relaxes styles; the document itself is public, the data is not.
     assert "'unsafe-inline'" not in api.get("/api/v1/openapi.json").headers[
         "Content-Security-Policy"]
+
+
+def test_erasure_through_the_api_leaves_an_anonymous_revoked_link(api, keys) -> None:  # noqa: ANN001
+    from purl.models import Erasure
+
+    anna = new_recipient(api, keys.all, "camp-a", external_id="K-9", email="anna@example.org",
+                         last_name="Schäfer", company="Tierhaus").get_json()
+    path = "/api/v1/campaigns/camp-a/recipients/external_id:K-9/erase"
+    assert_problem(api.post(path, headers=bearer(keys.read_only)), 403)
+    erased = api.post(path, headers=bearer(keys.all))
+    assert erased.status_code == 200, erased.get_data(as_text=True)
+    body = erased.get_json()
+    assert body["id"] == anna["id"] and body["status"] == "revoked"
+    assert (body["external_id"], body["email"], body["first_name"], body["last_name"],
+            body["company"]) == (None, None, None, None, None)
+    for word in ("K-9", "anna", "Schäfer", "Tierhaus"):
+        assert word.lower() not in erased.get_data(as_text=True).lower()
+    assert api.get(anna["link"].removeprefix("http://localhost")).status_code == 410
+    # The CRM's id names nobody now; erasing by id again changes nothing.
+    assert_problem(api.post(path, headers=bearer(keys.all)), 404)
+    again = api.post(f"/api/v1/campaigns/camp-a/recipients/{anna['id']}/erase",
+                     headers=bearer(keys.all))
+    assert again.status_code == 200
+    with api.application.app_context():
+        [audit] = db.session.scalars(select(Erasure)).all()
+        assert (audit.recipient_id, audit.erased_by) == (anna["id"], "api:CRM")
