@@ -195,6 +195,14 @@ def main() -> None:
         from purl.extensions import db
 
         slugs = build(app, sizes)
+        # The deep page: the last but one page of 50, reached by its keyset link.
+        from sqlalchemy import select
+
+        from purl.models import Campaign, Recipient
+        deep_after = {size: db.session.scalar(
+            select(Recipient.id).join(Campaign, Campaign.id == Recipient.campaign_id)
+            .where(Campaign.slug == slug).order_by(Recipient.id.desc()).offset(100).limit(1))
+            for size, slug in slugs.items()}
         db.session.remove()
 
     client = app.test_client()
@@ -205,13 +213,12 @@ def main() -> None:
     results: dict[str, dict[int, tuple[float, float]]] = {}
     for size in sizes:
         slug = slugs[size]
-        deep = max(1, size // 50 - 1)
         pages = {
             "funnel": f"/console/campaigns/{slug}/funnel",
             "campaign list": "/console/",
             "campaign page": f"/console/campaigns/{slug}",
             "links, first page": f"/console/campaigns/{slug}/links",
-            "links, deep page": f"/console/campaigns/{slug}/links?page={deep}",
+            "links, deep page": f"/console/campaigns/{slug}/links?after={deep_after[size]}",
         }
         for name, path in pages.items():
             times = timed(client, path, args.rounds)

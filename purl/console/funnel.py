@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from flask import (
     Response,
     render_template,
+    request,
     stream_with_context,
 )
+from flask_babel import gettext as _
 
 from purl.analytics import abtest, export
 from purl.analytics import funnel as reports
@@ -78,15 +80,44 @@ def funnel(slug: str):  # noqa: ANN201
     )
 
 
+def _window_day(name: str) -> dt.date | None:
+    """A day of the export window (YYYY-MM-DD); None when not given."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        return None
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
 @bp.get("/campaigns/<slug>/events.csv")
 def export_events(slug: str):  # noqa: ANN201
+    """All the campaign's events, or those ``from`` one day ``to`` another (both included,
+    days in UTC), as a CSV download."""
     camp = campaign_or_404(slug, access.VIEW)
     campaign_id = camp.id
+    first, last = _window_day("from"), _window_day("to")
+    for name, day, label in (("from", first, _("From (day, UTC)")),
+                             ("to", last, _("To (day, UTC, included)"))):
+        if request.args.get(name, "").strip() and day is None:
+            return _bad_window(_("“%(field)s” is no date: please give a day as YYYY-MM-DD, "
+                                 "for example 2026-12-01.", field=label))
+    if first and last and last < first:
+        return _bad_window(_("The end day (%(last)s) lies before the start day (%(first)s): "
+                             "please swap them.", last=last.isoformat(),
+                             first=first.isoformat()))
+    start = _day_start(first) if first else None
+    end = _day_start(last + dt.timedelta(days=1)) if last and last < dt.date.max else None
 
     def generate() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        for row in export.export_rows(db.session, campaign_id):
+        for row in export.export_rows(db.session, campaign_id, start, end):
             writer.writerow(row)
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()
@@ -95,10 +126,14 @@ def export_events(slug: str):  # noqa: ANN201
         yield buffer.getvalue()
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    window = f"-{first or 'start'}-{last or stamp}" if first or last else f"-{stamp}"
     return Response(
         stream_with_context(generate()), mimetype="text/csv",
         headers={"Content-Disposition":
-                 f'attachment; filename="{camp.slug}-events-{stamp}.csv"'},
+                 f'attachment; filename="{camp.slug}-events{window}.csv"'},
     )
 
 
+def _bad_window(message: str) -> tuple[str, int]:
+    return render_template("errors/error.html", status=400,
+                           title=_("This period cannot be exported"), message=message), 400

@@ -28,31 +28,37 @@ from purl.links.recipients import link_url, revoke
 from purl.models import Campaign, Recipient
 from purl.quiz import versions
 from purl.shopper.journey import Journey
-from purl.web import int_arg, leave_to, render_page
+from purl.web import leave_to, render_page
 
 log = logging.getLogger(__name__)
 
 LINKS_PER_PAGE = 50
-MAX_PAGE = 1_000_000  # 50 million links: any offset the database takes without complaint
+_LAST_ID = 2**63 - 2  # ids are 64-bit; anything past this is no page of any campaign
+
+
+def _page_key(name: str) -> int | None:
+    """The id a page starts after / ends before; a key no page has answers 404."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > _LAST_ID:  # isdigit: no sign, no space, no "1e9"
+        abort(404)
+    return int(raw)
 
 
 @bp.get("/campaigns/<slug>/links")
 def links(slug: str):  # noqa: ANN201
     camp = campaign_or_404(slug, access.VIEW)
     query = request.args.get("q", "").strip()[:200]
-    page = int_arg("page", 1, 1, MAX_PAGE)
-    rows, total = recipients.search_recipients(db.session, camp, query, LINKS_PER_PAGE,
-                                          (page - 1) * LINKS_PER_PAGE)
-    last = max(1, -(-total // LINKS_PER_PAGE))
-    if page > last:  # past the end (an old bookmark, a hand-typed number): the last page
-        page = last
-        rows, total = recipients.search_recipients(db.session, camp, query, LINKS_PER_PAGE,
-                                                   (page - 1) * LINKS_PER_PAGE)
+    after, before = _page_key("after"), _page_key("before")
+    page = recipients.search_recipients(db.session, camp, query, LINKS_PER_PAGE,
+                                        after=None if before is not None else after,
+                                        before=before)
     keys, base = current_app.config["SECRET_KEYS"], current_app.config["PURL_BASE_URL"]
     return render_page(
         "console/links.html", "console/_links_table.html", campaign=camp, query=query,
-        page_number=page, total=total, per_page=LINKS_PER_PAGE,
-        rows=[(r, link_url(r, camp, keys, base)) for r in rows],
+        links_page=page, paged=after is not None or before is not None,
+        rows=[(r, link_url(r, camp, keys, base)) for r in page.rows],
     )
 
 

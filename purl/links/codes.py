@@ -77,6 +77,15 @@ def normalise(typed: str) -> str | None:
     return canonical
 
 
+def prefix_form(typed: str) -> str:
+    """The stored form of the start of a code someone typed (look-alikes mapped), or "" if
+    it cannot start one."""
+    cleaned = typed.replace("-", "").upper()
+    if not cleaned or len(cleaned) > LENGTH or any(c not in _VALUE for c in cleaned):
+        return ""
+    return "".join(ALPHABET[_VALUE[c]] for c in cleaned)
+
+
 def display(code: str | None) -> str:
     """Groups of four for print: ``7KQ2-M9XD-4RTB-F`` (empty for a link without a code)."""
     # Slices, not a join over a generator: a batch calls this for every row.

@@ -187,30 +187,83 @@ def resolve(
     return found[0]
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+_SEARCHED = (Recipient.first_name, Recipient.last_name, Recipient.email, Recipient.external_id)
+_LAST_CHAR = "\U0010ffff"
+
+
+def _after_prefix(prefix: str) -> str:
+    """The least text greater than every text starting with ``prefix`` (code point order)."""
+    last = ord(prefix[-1])
+    if last == 0x10FFFF:
+        return prefix + _LAST_CHAR
+    following = 0xE000 if 0xD800 <= last + 1 <= 0xDFFF else last + 1  # no surrogates
+    return prefix[:-1] + chr(following)
+
+
+def _prefix_of(session: Session, campaign: Campaign, word: str):  # noqa: ANN202
+    """Rows where some searched column starts with ``word`` (any case) or the code does.
+
+    A prefix is an index range (``>= word`` and ``<`` the text just past it) in code point
+    order: SQLite compares bytes, PostgreSQL compares in the C collation the indexes of
+    migration 0015 use. The campaign sits in every branch so each one is its own index range.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    low, high = word.lower(), _after_prefix(word.lower())
+    branches = []
+    for column in _SEARCHED:
+        lowered = func.lower(column)
+        if postgres:
+            lowered = lowered.collate("C")
+        branches.append(and_(Recipient.campaign_id == campaign.id, lowered >= low,
+                             lowered < high))
+    code = codes.prefix_form(word)
+    if code:
+        branches.append(and_(Recipient.code >= code, Recipient.code < _after_prefix(code),
+                             Recipient.campaign_id == campaign.id))
+    return or_(*branches)
+
+
+@dataclass(frozen=True)
+class LinkPage:
+    """One page of a campaign's links in minting order, and the keys of its neighbours."""
+
+    rows: list[Recipient]
+    after: int | None = None  # the "next" page starts after this id, if there is one
+    before: int | None = None  # the "previous" page ends before this id, if there is one
 
 
 def search_recipients(
-    session: Session, campaign: Campaign, query: str, limit: int = 50, offset: int = 0
-) -> tuple[list[Recipient], int]:
-    """Recipients whose name, email, external id or code contain every word of ``query``.
-
-    Returns one page of them (in minting order) and how many match in all.
-    """
-    columns = (Recipient.first_name, Recipient.last_name, Recipient.email,
-               Recipient.external_id, Recipient.code)
-    conditions = [Recipient.campaign_id == campaign.id]
-    for word in query.split()[:8]:
-        pattern = _like(word.lower())
-        conditions.append(or_(*(func.lower(c).like(pattern, escape="\\") for c in columns)))
-    where = and_(*conditions)
-    total = session.scalar(select(func.count()).select_from(Recipient).where(where)) or 0
-    rows = session.scalars(
-        select(Recipient).where(where).order_by(Recipient.id).limit(limit).offset(offset)
-    ).all()
-    return list(rows), total
+    session: Session, campaign: Campaign, query: str, limit: int = 50,
+    after: int | None = None, before: int | None = None,
+) -> LinkPage:
+    """Recipients where every word of ``query`` starts a name, email, customer number or
+    code, one page of them in minting order: after the id ``after``, or the page ending just
+    before ``before``. Reads ``limit + 1`` rows to know whether more follow; never counts."""
+    conditions = [_prefix_of(session, campaign, word)
+                  for word in query.replace("\x00", "").split()[:8]]
+    # A search reads its index ranges (each holds the campaign) and sorts the few matches;
+    # "+ 0" keeps SQLite from walking every id in order instead. A plain page walks the
+    # campaign's ids.
+    key = Recipient.id + 0 if conditions else Recipient.id
+    if not conditions:
+        conditions.append(Recipient.campaign_id == campaign.id)
+    backwards = before is not None
+    if backwards:
+        conditions.append(key < before)
+    elif after is not None:
+        conditions.append(key > after)
+    order = Recipient.id.desc() if backwards else Recipient.id
+    rows = list(session.scalars(
+        select(Recipient).where(*conditions).order_by(order).limit(limit + 1)
+    ))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+        return LinkPage(rows, after=rows[-1].id if rows else before,
+                        before=rows[0].id if more else None)
+    return LinkPage(rows, after=rows[-1].id if more else None,
+                    before=None if after is None else rows[0].id if rows else after + 1)
 
 
 def campaign_recipient(session: Session, campaign: Campaign, recipient_id: int) -> Recipient | None:
