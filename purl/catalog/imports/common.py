@@ -165,8 +165,11 @@ _EN_NUMBER = re.compile(r"[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
 
 def number(text: str, comma: bool) -> int | float | None:
     """A cell as a JSON number per the file's locale (``"7,5"`` -> 7.5 in a German file,
-    ``"1.200"`` -> 1200), or None if it is not just a number."""
+    ``"1.200"`` -> 1200), or None if it is not just a number (``"IP44"``, ``"7,5 W"``,
+    ``"00420"``)."""
     raw = text.strip()
+    if re.match(r"[-+]?0\d", raw):
+        return None  # a code ("00420", a postcode), not an amount: its zeros matter
     if comma and _DE_NUMBER.fullmatch(raw):
         raw = raw.replace(".", "").replace(",", ".")
     elif not comma and _EN_NUMBER.fullmatch(raw):
