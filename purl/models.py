@@ -343,13 +343,13 @@ class Product(db.Model):
         Index("ix_product_updated_at", "updated_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    sku: Mapped[str] = mapped_column(String(128), unique=True)
+    sku: Mapped[str] = mapped_column(String(255), unique=True)  # Shopify handles: 255
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(String(64))
     product_type: Mapped[str] = mapped_column(String(64))
     brand: Mapped[str | None] = mapped_column(String(120))
-    price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    price: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # None: "Preis auf Anfrage"
     compare_at_price: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     image_url: Mapped[str | None] = mapped_column(String(1000))

@@ -93,9 +93,12 @@ def filter_holds(
             return False
     if "tags" in spec and not row.tags & set(values(spec["tags"])):
         return False
-    if "price_min" in spec and row.price < Decimal(str(spec["price_min"])):
+    # A product without a price ("Preis auf Anfrage") meets any budget.
+    if "price_min" in spec and row.price is not None and row.price < Decimal(
+            str(spec["price_min"])):
         return False
-    if "price_max" in spec and row.price > Decimal(str(spec["price_max"])):
+    if "price_max" in spec and row.price is not None and row.price > Decimal(
+            str(spec["price_max"])):
         return False
     return all(attribute_holds(attributes, name, wanted)
                for name, wanted in (spec.get("attributes") or {}).items())

@@ -54,7 +54,7 @@ class _Row:
     brand: str | None
     category: str
     product_type: str
-    price: Decimal
+    price: Decimal | None  # None: "Preis auf Anfrage"
     compare_at_price: Decimal | None
     currency: str
     image_url: str | None
@@ -225,10 +225,11 @@ def _alternative_sql(alt: Alternative) -> ColumnElement[bool]:
             parts.append(column.in_(values(spec[key])))
         if key in exclude:
             parts.append(column.not_in(values(exclude[key])))
+    # A product without a price ("Preis auf Anfrage") is never hidden by a budget answer.
     if "price_min" in spec:
-        parts.append(Product.price >= Decimal(str(spec["price_min"])))
+        parts.append(or_(Product.price.is_(None), Product.price >= Decimal(str(spec["price_min"]))))
     if "price_max" in spec:
-        parts.append(Product.price <= Decimal(str(spec["price_max"])))
+        parts.append(or_(Product.price.is_(None), Product.price <= Decimal(str(spec["price_max"]))))
     if "tags" in spec:
         parts.append(Product.id.in_(_WITH_TAGS.where(ProductTag.tag.in_(values(spec["tags"])))))
     if "tags" in exclude:
@@ -350,6 +351,12 @@ def _personal_set(
     return rows, attributes, tuple(relaxed)
 
 
+def _by_price(row: _Row, direction: int = 1) -> tuple[bool, Decimal, str]:
+    """Sort key by price (``direction`` -1: dearest first); products without a price come
+    after every priced one, by sku, whichever way."""
+    return (row.price is None, direction * (row.price or Decimal(0)), row.sku)
+
+
 def _diverse(scored: list[tuple[float, _Row]], limit: int) -> list[tuple[float, _Row]]:
     """Best first, but each further product of the same type counts a little less."""
     by_type: dict[str, list[tuple[float, _Row]]] = defaultdict(list)
@@ -361,7 +368,7 @@ def _diverse(scored: list[tuple[float, _Row]], limit: int) -> list[tuple[float, 
     while len(result) < limit and heads:
         best_type = min(heads, key=lambda t: (
             -(by_type[t][heads[t]][0] - DIVERSITY * taken[t]),
-            by_type[t][heads[t]][1].price, by_type[t][heads[t]][1].sku,
+            _by_price(by_type[t][heads[t]][1]),
         ))
         result.append(by_type[best_type][heads[best_type]])
         taken[best_type] += 1
@@ -383,9 +390,12 @@ def recommend_showroom(
             return False
         if skip != "type" and filters.product_type and row.product_type != filters.product_type:
             return False
-        if filters.price_min is not None and row.price < filters.price_min:
+        # The shopper's own price range wants a price: products without one stay out.
+        if filters.price_min is not None and (row.price is None
+                                              or row.price < filters.price_min):
             return False
-        if filters.price_max is not None and row.price > filters.price_max:
+        if filters.price_max is not None and (row.price is None
+                                              or row.price > filters.price_max):
             return False
         return not (skip != "tags" and filters.tags and not set(filters.tags) <= row.tags)
 
@@ -401,11 +411,11 @@ def recommend_showroom(
         return sum(w for tag, w in prefs.tag_weights.items() if tag in row.tags)
 
     ranked = sorted(((scored(r), r) for r in shown),
-                    key=lambda item: (-item[0], item[1].price, item[1].sku))
+                    key=lambda item: (-item[0], *_by_price(item[1])))
     if filters.sort == "price-asc":
-        ranked = sorted(ranked, key=lambda item: (item[1].price, item[1].sku))[:limit]
+        ranked = sorted(ranked, key=lambda item: _by_price(item[1]))[:limit]
     elif filters.sort == "price-desc":
-        ranked = sorted(ranked, key=lambda item: (-item[1].price, item[1].sku))[:limit]
+        ranked = sorted(ranked, key=lambda item: _by_price(item[1], -1))[:limit]
     else:
         ranked = _diverse(ranked, limit)
 
@@ -415,7 +425,7 @@ def recommend_showroom(
                                          if c.matches(r, attributes.get(r.id)))))
         for score, r in ranked
     ]
-    prices = [r.price for r in personal]
+    prices = [r.price for r in personal if r.price is not None]
     return Showroom(
         picks=picks, total=len(shown), personal_total=len(personal), relaxed=relaxed,
         categories=_facets(categories, {filters.category} - {None}),

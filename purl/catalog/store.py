@@ -133,12 +133,16 @@ def import_catalog(
     full: bool = False,
     shop_url: str | None = None,
     sheet: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    url_pattern: str | None = None,
+    currency: str | None = None,
 ) -> ImportReport:
     """Read a catalog file and upsert its products; FeedError if the file is unreadable.
 
     Only flushes: the caller commits, so a failure leaves the stored catalog untouched.
     """
-    feed = read_feed(path, fmt, shop_url, sheet)
+    feed = read_feed(path, fmt, shop_url, sheet, mapping=mapping, url_pattern=url_pattern,
+                     currency=currency)
     report = ImportReport(format=feed.format, skipped=list(feed.skipped))
     seen: dict[str, Mapping[str, Any]] = {}
     for product in feed.products:

@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from purl.catalog.imports import FORMATS, FeedError
+from purl.catalog.imports.plain import FIELDS
 from purl.catalog.store import import_catalog
 from purl.extensions import db
 
@@ -28,13 +29,30 @@ catalog_cli = AppGroup("catalog", help="Import the shop's product catalog.")
                    "(https://shop.example -> https://shop.example/products/<handle>).")
 @click.option("--sheet", metavar="NAME",
               help="A workbook's sheet to read, by name or number (1 = the first, the default).")
+@click.option("--map", "maps", metavar="COLUMN=FIELD", multiple=True,
+              help="Which column holds which field (repeatable), for the plain format; fields: "
+                   + " ".join(FIELDS) + ". German and English header names are recognised "
+                   "without it (Artikelnummer, Bezeichnung, Preis, …).")
+@click.option("--url-pattern", metavar="PATTERN",
+              help="Builds product links for rows without one: "
+                   "'https://shop.example/artikel/{sku}'.")
+@click.option("--currency", metavar="CODE",
+              help="The shop's currency for files that do not say (default EUR).")
 def import_command(path: str, fmt: str, full: bool, shop_url: str | None,
-                   sheet: str | None) -> None:
+                   sheet: str | None, maps: tuple[str, ...], url_pattern: str | None,
+                   currency: str | None) -> None:
     """Upsert the products in PATH (CSV, TSV, XML or a workbook: .xlsx, .xls, .ods) by the
     shop's product id or handle."""
+    mapping = {}
+    for item in maps:
+        column, sep, target = item.rpartition("=")
+        if not sep or not column.strip() or not target.strip():
+            raise click.BadParameter(f"{item!r} is not COLUMN=FIELD", param_hint="--map")
+        mapping[column.strip()] = target.strip()
     try:
         report = import_catalog(db.session, path, fmt, full=full, shop_url=shop_url,
-                                sheet=sheet)
+                                sheet=sheet, mapping=mapping, url_pattern=url_pattern,
+                                currency=currency)
     except FeedError as exc:
         db.session.rollback()
         raise click.ClickException(f"{path}: {exc}") from None

@@ -10,12 +10,14 @@ Prices are ``Decimal``, never ``float``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from purl.catalog.imports.common import (
     Feed,
     FeedError,
     RowError,
+    currency_code,
     parse_price,
     product_url,
     slug,
@@ -57,12 +59,22 @@ def detect_format(header: list[str]) -> str:
 
 
 def read_feed(path: str | Path, fmt: str = "auto", shop_url: str | None = None,
-              sheet: str | None = None) -> Feed:
+              sheet: str | None = None, *, mapping: Mapping[str, str] | None = None,
+              url_pattern: str | None = None, currency: str | None = None) -> Feed:
     """Read a catalog file in the given (or detected) format; raise FeedError if unreadable.
-    ``sheet`` picks a workbook's sheet (name or number from 1)."""
+    ``sheet`` picks a workbook's sheet (name or number from 1). ``mapping`` (column -> field)
+    without a format means the plain format; ``url_pattern`` builds missing product links
+    (``{sku}``); ``currency`` is the shop's, for files that do not say."""
     path = Path(path)
     if fmt not in FORMATS:
         raise FeedError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if mapping and fmt == "auto":
+        fmt = "csv"
+    if mapping and fmt != "csv":
+        raise FeedError("--map applies to the plain format only (--format csv)")
+    if url_pattern is not None and "{sku}" not in url_pattern:
+        raise FeedError(f"--url-pattern {url_pattern!r} lacks {{sku}}")
+    currency = currency_code(currency)
     if fmt in ("auto", "merchant") and _is_xml(path):
         return read_merchant_xml(path.read_bytes())
     try:
@@ -73,9 +85,10 @@ def read_feed(path: str | Path, fmt: str = "auto", shop_url: str | None = None,
         if fmt == "auto":
             fmt = detect_format(table.header)
         if fmt == "shopify":
-            return read_shopify(table, shop_url)
+            return read_shopify(table, shop_url, currency)
         if fmt == "merchant":
             return read_merchant_text(table)
-        return read_plain(table)
+        return read_plain(table, mapping, url_pattern=url_pattern, shop_url=shop_url,
+                          currency=currency)
     finally:
         table.rows.close()

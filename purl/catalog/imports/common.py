@@ -6,19 +6,23 @@ Prices are ``Decimal``, never ``float``.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+
+import nh3
 
 from purl.spreadsheet.reading import Table
 
 CENT = Decimal("0.01")
 MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
-LIMITS = {"sku": 128, "title": 300, "brand": 120, "url": 1000}
+LIMITS = {"sku": 255,  # Shopify allows handles of 255 characters
+           "title": 300, "brand": 120, "url": 1000}
 
 
 class FeedError(ValueError):
@@ -132,6 +136,62 @@ def product_url(value: str | None, field_name: str = "link") -> str:
     return value
 
 
+def plain_text(markup: str | None) -> str:
+    """Catalog HTML (Shopify's ``Body (HTML)``, feed descriptions) as plain text: nh3 drops
+    every tag and the content of script/style, so the showroom shows it escaped, never as
+    markup."""
+    text = nh3.clean(markup or "", tags=set())
+    return re.sub(r"[ \t]*\n\s*\n\s*", "\n\n", html.unescape(text)).strip()
+
+
+def currency_code(value: str | None) -> str | None:
+    """``--currency usd`` -> ``"USD"``; FeedError for anything but three letters."""
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise FeedError(f"--currency {value!r} is not a three-letter currency code (EUR, USD)")
+    return code
+
+
+def decimal_comma(table: Table) -> bool:
+    """A ``;`` or tab separated file is read as German: ``7,5`` is seven and a half."""
+    return table.delimiter in (";", "\t")
+
+
+_DE_NUMBER = re.compile(r"[-+]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?")
+_EN_NUMBER = re.compile(r"[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
+
+
+def number(text: str, comma: bool) -> int | float | None:
+    """A cell as a JSON number per the file's locale (``"7,5"`` -> 7.5 in a German file,
+    ``"1.200"`` -> 1200), or None if it is not just a number (``"IP44"``, ``"7,5 W"``,
+    ``"00420"``)."""
+    raw = text.strip()
+    if re.match(r"[-+]?0\d", raw):
+        return None  # a code ("00420", a postcode), not an amount: its zeros matter
+    if comma and _DE_NUMBER.fullmatch(raw):
+        raw = raw.replace(".", "").replace(",", ".")
+    elif not comma and _EN_NUMBER.fullmatch(raw):
+        raw = raw.replace(",", "")
+    else:
+        return None
+    value = float(raw)
+    return int(value) if "." not in raw and abs(value) < 2**53 else value
+
+
+def built_url(sku: str, url_pattern: str | None, shop_url: str | None) -> str:
+    """A product link for a row without one: ``url_pattern`` with ``{sku}`` (quoted), else the
+    shop's search for the sku; RowError if neither is known."""
+    if url_pattern:
+        return product_url(url_pattern.replace("{sku}", quote(sku, safe="")), "--url-pattern")
+    if shop_url:
+        return product_url(f"{shop_url.strip().rstrip('/')}/search?q={quote(sku, safe='')}",
+                           "--shop-url")
+    raise RowError("no url: pass --url-pattern 'https://shop.example/artikel/{sku}' "
+                   "or --shop-url")
+
+
 def slug(text: str) -> str:
     """A stable key for a category or product type: ``"Hunde & Katzen"`` -> ``"hunde-katzen"``."""
     text = text.strip().lower()
@@ -174,13 +234,13 @@ def finish(row: dict[str, Any], line: int) -> dict[str, Any]:
         row["product_type"] = row["category"]
     row["currency"] = (row.get("currency") or "EUR")[:3]
     compare = row.get("compare_at_price")
-    if compare is not None and compare <= row["price"]:
+    if compare is not None and (row["price"] is None or compare <= row["price"]):
         row["compare_at_price"] = None
     image = row.get("image_url")
     row["image_url"] = image if image and len(image) <= 1000 else None
     row.setdefault("tags", [])
     row.setdefault("attributes", {})
-    row.setdefault("description", "")
+    row["description"] = plain_text(row.get("description"))
     return row
 
 

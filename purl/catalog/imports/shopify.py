@@ -23,11 +23,12 @@ from purl.catalog.imports.common import (
 from purl.spreadsheet.reading import Table
 
 
-def read_shopify(table: Table, shop_url: str | None) -> Feed:
+def read_shopify(table: Table, shop_url: str | None, currency: str | None = None) -> Feed:
     """A Shopify product CSV: one row per variant, the first row of a handle carries the product.
 
     Variants collapse into one product priced at its cheapest available variant. The export
-    has no product URL, so ``shop_url`` (the storefront) builds ``/products/<handle>``.
+    has no product URL, so ``shop_url`` (the storefront) builds ``/products/<handle>``. The
+    export has no currency either: ``currency`` (the shop's) is stored, else EUR.
     """
     feed = Feed("shopify")
     if not shop_url:
@@ -66,6 +67,7 @@ def read_shopify(table: Table, shop_url: str | None) -> Feed:
         product["price"] = Decimal(cheapest["price"])
         product["compare_at_price"] = (Decimal(cheapest["compare_at_price"])
                                        if cheapest.get("compare_at_price") else None)
+        product["currency"] = product["currency"] or currency
         product["available"] = product.pop("_published") and any(v["available"] for v in variants)
         if len(variants) == 1:
             product["attributes"].pop("variants")
@@ -105,7 +107,7 @@ def _shopify_product(line: int, rec: dict[str, str], base: str) -> dict[str, Any
         "_published": truthy(rec.get("Published")) and status in ("", "active"),
         "sku": handle,
         "title": rec.get("Title", "").strip(),
-        "description": rec.get("Body (HTML)", "").strip(),
+        "description": rec.get("Body (HTML)", ""),
         "category": slug(category_label) if category_label else "",
         "product_type": slug(kind) if kind else "",
         "brand": rec.get("Vendor", "").strip() or None,
