@@ -207,10 +207,9 @@ def _header(found, sheet: str | None) -> list[str] | None:  # noqa: ANN001
         return None
 
 
-@bp.post("/campaigns/<slug>/batches/<int:batch_id>")
-def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
-    camp = campaign_or_404(slug, access.EDIT)
-    found = _batch(camp, batch_id)
+def _mapping_form(camp: Campaign, found):  # noqa: ANN001, ANN202
+    """The mapping form of an uploaded list, read for minting or checking: what it asks for,
+    or the page to answer instead (minting already, an unreadable file, a mapping to fix)."""
     if found.status != "uploaded":
         flash(_("This list is being minted already."), "info")
         return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
@@ -220,6 +219,16 @@ def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
     asked = _asked(header)
     if asked.problems:
         return _preview_page(camp, found, asked.mapping, asked.problems, 422)
+    return asked
+
+
+@bp.post("/campaigns/<slug>/batches/<int:batch_id>")
+def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
+    camp = campaign_or_404(slug, access.EDIT)
+    found = _batch(camp, batch_id)
+    asked = _mapping_form(camp, found)
+    if not isinstance(asked, _Asked):
+        return asked  # minting already, unreadable, or a mapping to correct
     queued = uploads.queue_batch(db.session, found, asked.mapping, asked.channel, asked.qr,
                                  asked.qr_format, asked.sheet)
     db.session.commit()
@@ -241,15 +250,9 @@ def check_batch(slug: str, batch_id: int):  # noqa: ANN201
     minted; the check page then shows what minting would do."""
     camp = campaign_or_404(slug, access.EDIT)
     found = _batch(camp, batch_id)
-    if found.status != "uploaded":
-        flash(_("This list is being minted already."), "info")
-        return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
-    header = _header(found, _sheet())
-    if header is None:
-        return _preview_page(camp, found)
-    asked = _asked(header)
-    if asked.problems:
-        return _preview_page(camp, found, asked.mapping, asked.problems, 422)
+    asked = _mapping_form(camp, found)
+    if not isinstance(asked, _Asked):
+        return asked  # minting already, unreadable, or a mapping to correct
     check_id = uploads.queue_check(db.session, found, asked.mapping, asked.channel, asked.qr,
                                    asked.qr_format, asked.sheet)
     db.session.commit()
