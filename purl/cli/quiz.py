@@ -159,6 +159,17 @@ def export(slug: str, number: int | None, out_dir: Path | None) -> None:
     click.echo(f"{target} (version {found.number})", err=True)
 
 
+def _change(action, slug: str, number: int | None):  # noqa: ANN001, ANN202
+    """Publish or roll back a stored quiz's version, committed; a refusal as the message."""
+    try:
+        found = action(db.session, _stored(slug), number)
+    except (versions.VersionError, QuizError) as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    return found
+
+
 @quiz_cli.command("publish")
 @click.argument("slug")
 @click.option("--version", "number", type=click.IntRange(min=1),
@@ -166,12 +177,7 @@ def export(slug: str, number: int | None, out_dir: Path | None) -> None:
 @with_appcontext
 def publish(slug: str, number: int | None) -> None:
     """Publish a draft: shoppers get it from now on (campaigns pinning a version excepted)."""
-    try:
-        found = versions.publish(db.session, _stored(slug), number)
-    except (versions.VersionError, QuizError) as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from None
-    db.session.commit()
+    found = _change(versions.publish, slug, number)
     click.echo(f"{slug}: version {found.number} published")
 
 
@@ -181,12 +187,7 @@ def publish(slug: str, number: int | None) -> None:
 @with_appcontext
 def rollback(slug: str, number: int) -> None:
     """Publish an earlier version again."""
-    try:
-        found = versions.roll_back(db.session, _stored(slug), number)
-    except (versions.VersionError, QuizError) as exc:
-        db.session.rollback()
-        raise click.ClickException(str(exc)) from None
-    db.session.commit()
+    found = _change(versions.roll_back, slug, number)
     click.echo(f"{slug}: version {found.number} published again")
 
 

@@ -207,12 +207,16 @@ def _header(found, sheet: str | None) -> list[str] | None:  # noqa: ANN001
         return None
 
 
+def _minting_already(camp: Campaign, found):  # noqa: ANN001, ANN202
+    flash(_("This list is being minted already."), "info")
+    return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
+
+
 def _mapping_form(camp: Campaign, found):  # noqa: ANN001, ANN202
     """The mapping form of an uploaded list, read for minting or checking: what it asks for,
     or the page to answer instead (minting already, an unreadable file, a mapping to fix)."""
     if found.status != "uploaded":
-        flash(_("This list is being minted already."), "info")
-        return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
+        return _minting_already(camp, found)
     header = _header(found, _sheet())
     if header is None:
         return _preview_page(camp, found)
@@ -233,8 +237,7 @@ def mint_batch(slug: str, batch_id: int):  # noqa: ANN201
                                  asked.qr_format, asked.sheet)
     db.session.commit()
     if not queued:
-        flash(_("This list is being minted already."), "info")
-        return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
+        return _minting_already(camp, found)
     # A worker mints it (make run starts one); the page shows its progress from the row.
     if current_app.config.get("CONSOLE_BATCH_WAIT"):
         jobs.run_batch_here(found.id)  # tests: the page after the redirect shows it finished
@@ -257,8 +260,7 @@ def check_batch(slug: str, batch_id: int):  # noqa: ANN201
                                    asked.qr_format, asked.sheet)
     db.session.commit()
     if check_id is None:
-        flash(_("This list is being minted already."), "info")
-        return leave_to(url_for("console.batch", slug=camp.slug, batch_id=found.id))
+        return _minting_already(camp, found)
     if current_app.config.get("CONSOLE_BATCH_WAIT"):
         jobs.run_check_here(found.id, check_id)
     else:
