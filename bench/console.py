@@ -2,9 +2,10 @@
 
 Builds one campaign per size (recipients with about 3.5 events each: every one visits,
 half start the quiz, a quarter complete it, the others answer 1–2 questions, 15 % click a
-product) with bulk inserts, fills the funnel tallies the way migration 0012 backfills them,
-signs in as an admin and loads each console page in-process (Flask test client). Prints
-p50/p95 per page and size, and the growth from the smallest to the largest (p95 over p95).
+product) with bulk inserts, fills the funnel and link tallies the way migrations 0012 and
+0018 backfill them, signs in as an admin and loads each console page in-process (Flask test
+client). Prints p50/p95 per page and size, and the growth from the smallest to the largest
+(p95 over p95).
 
     .venv/bin/python bench/console.py [--sizes 10000,100000,1000000] [--rounds 7]
         [--database-url postgresql+psycopg://…]  (default: a fresh SQLite file)
@@ -40,11 +41,13 @@ PATHS = ([("tier", "katze"), ("bedarf", ["futter"]), ("budget", "bis-50"),
 
 
 def backfill(conn) -> None:  # noqa: ANN001
-    spec = importlib.util.spec_from_file_location(
-        "migration_0012", ROOT / "migrations/versions/0012_funnel_tallies.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.backfill(conn)
+    """The funnel tallies and the link tally, counted by their migrations' own SQL."""
+    for name in ("0012_funnel_tallies", "0018_link_tally"):
+        spec = importlib.util.spec_from_file_location(
+            f"migration_{name}", ROOT / f"migrations/versions/{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.backfill(conn)
 
 
 def build(app, sizes: list[int]) -> dict[int, str]:  # noqa: ANN001
@@ -137,7 +140,8 @@ def build(app, sizes: list[int]) -> dict[int, str]:  # noqa: ANN001
     started = time.perf_counter()
     backfill(db.session.connection())
     db.session.commit()
-    print(f"tallies backfilled (migration 0012's SQL) in {time.perf_counter() - started:.1f} s",
+    print(f"tallies backfilled (migrations 0012's and 0018's SQL) in "
+          f"{time.perf_counter() - started:.1f} s",
           flush=True)
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect() as c:

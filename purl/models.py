@@ -617,3 +617,16 @@ class Erasure(db.Model):
     erased_by: Mapped[str] = mapped_column(String(254))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     erased_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LinkTally(db.Model):
+    """The links of a campaign per channel, variant and seed flag: minted, and how many of
+    them are revoked (``purl.links.tally``)."""
+
+    __tablename__ = "link_tally"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(BytewiseString(16), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" without variants
+    is_seed: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    links: Mapped[int] = mapped_column(BigInteger, default=0)
+    revoked: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from purl.models import FunnelTally, Product, ProductTally, QuizTally, Recipient
+from purl.links import tally
+from purl.models import FunnelTally, Product, ProductTally, QuizTally
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,7 @@ def campaign_funnels(session: Session, campaign_ids: Sequence[int]) -> dict[int,
     result = {cid: Funnel() for cid in campaign_ids}
     if not result:
         return result
-    for cid, count in session.execute(
-        select(Recipient.campaign_id, func.count())
-        .where(Recipient.campaign_id.in_(result), Recipient.is_seed.is_(False))
-        .group_by(Recipient.campaign_id)
-    ):
+    for cid, count in tally.minted_by_campaign(session, list(result)).items():
         result[cid].counts["minted"] = count
     for cid, kind, count in session.execute(
         select(FunnelTally.campaign_id, FunnelTally.kind, func.sum(FunnelTally.count))
@@ -92,7 +89,7 @@ SPLITS = ("", "channel", "variant")
 
 def split_funnels(session: Session, campaign_id: int) -> dict[str, dict[str, Funnel]]:
     """The campaign's funnel whole ("") and split by ``channel`` and by ``variant``, from one
-    grouped query of the links minted and one of the tallies.
+    grouped query of the link tally and one of the funnel tallies.
 
     Counts are distinct recipients; seed recipients and their events never count. Each
     recipient belongs to exactly one channel and one variant, so the groups add up.
@@ -103,11 +100,7 @@ def split_funnels(session: Session, campaign_id: int) -> dict[str, dict[str, Fun
         for by, key in (("", ""), ("channel", channel or ""), ("variant", variant or "")):
             result[by].setdefault(key, Funnel()).counts[kind] += int(count)
 
-    for channel, variant, count in session.execute(
-        select(Recipient.channel, Recipient.variant, func.count())
-        .where(Recipient.campaign_id == campaign_id, Recipient.is_seed.is_(False))
-        .group_by(Recipient.channel, Recipient.variant)
-    ):
+    for channel, variant, count in tally.minted_by_group(session, campaign_id):
         add(channel, variant, "minted", count)
     for channel, variant, kind, count in session.execute(
         select(FunnelTally.channel, FunnelTally.variant, FunnelTally.kind,

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from purl.models import Campaign, Recipient
+from purl.models import Campaign
 
 
 def variant_keys(campaign: Campaign) -> list[str]:
@@ -30,11 +27,3 @@ def landing_copy(campaign: Campaign, variant: str | None) -> tuple[str, str]:
                     entry.get("message") or campaign.message)
     return campaign.headline, campaign.message
 
-
-def variant_usage(session: Session, campaign: Campaign) -> dict[str, int]:
-    """How many links each landing variant already has."""
-    return dict(session.execute(
-        select(Recipient.variant, func.count())
-        .where(Recipient.campaign_id == campaign.id, Recipient.variant.is_not(None))
-        .group_by(Recipient.variant)
-    ).all())

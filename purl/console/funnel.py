@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
-from collections.abc import Iterator
 
 from flask import (
     Response,
@@ -114,21 +111,11 @@ def export_events(slug: str):  # noqa: ANN201
     start = _day_start(first) if first else None
     end = _day_start(last + dt.timedelta(days=1)) if last and last < dt.date.max else None
 
-    def generate() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for row in export.export_rows(db.session, campaign_id, start, end):
-            writer.writerow(row)
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
     window = f"-{first or 'start'}-{last or stamp}" if first or last else f"-{stamp}"
     return Response(
-        stream_with_context(generate()), mimetype="text/csv",
+        stream_with_context(export.export_csv(db.session, campaign_id, start, end)),
+        mimetype="text/csv",
         headers={"Content-Disposition":
                  f'attachment; filename="{camp.slug}-events{window}.csv"'},
     )

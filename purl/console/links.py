@@ -23,7 +23,7 @@ from purl.campaigns.variants import landing_copy
 from purl.console import bp
 from purl.console.campaigns import campaign_or_404
 from purl.extensions import db
-from purl.links import recipients
+from purl.links import recipients, tally
 from purl.links.recipients import link_url, revoke
 from purl.models import Campaign, Recipient
 from purl.quiz import versions
@@ -122,7 +122,7 @@ def revoke_all(slug: str):  # noqa: ANN201
         flash(_("All %(count)d links of this campaign are revoked.", count=count), "success")
         return leave_to(url_for("console.campaign", slug=camp.slug))
     return render_template("console/confirm_revoke.html", campaign=camp, recipient=None,
-                           count=recipients.active_links(db.session, camp))
+                           count=tally.active_links(db.session, camp.id))
 
 
 

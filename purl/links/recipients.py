@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from purl.campaigns.records import link_base
 from purl.campaigns.variants import pick_variant, variant_keys
-from purl.links import codes, tokens
+from purl.links import codes, tally, tokens
 from purl.links.identity import identity_for
 from purl.models import Campaign, Recipient, as_utc, utcnow
 
@@ -60,15 +61,17 @@ def revoke(
         )
         session.flush()
         return count or 0
-    result = session.execute(
+    withdrawn = session.execute(
         update(Recipient)
         .where(Recipient.campaign_id == campaign.id, Recipient.id.in_(list(recipient_ids)),
                Recipient.revoked_at.is_(None))
         .values(revoked_at=now)
+        .returning(Recipient.channel, Recipient.variant, Recipient.is_seed)
         .execution_options(synchronize_session="fetch")
-    )
+    ).all()
+    tally.bump(session, campaign.id, revoked=Counter(tally.group_of(r) for r in withdrawn))
     session.flush()
-    return result.rowcount
+    return len(withdrawn)
 
 
 def identity_of(person: NewRecipient) -> str:
@@ -103,9 +106,8 @@ def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -
     """
     result = []
     keys = variant_keys(campaign)
-    ordinal = session.scalar(
-        select(func.count()).where(Recipient.campaign_id == campaign.id)
-    ) or 0
+    ordinal = tally.links_minted(session, campaign.id)
+    minted: Counter[tally.Group] = Counter()
     for person in people:
         identity = identity_of(person)
         existing = session.scalar(
@@ -138,7 +140,9 @@ def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -
         ordinal += 1
         session.add(recipient)
         result.append(recipient)
+        minted[tally.group_of(recipient)] += 1
     session.flush()
+    tally.bump(session, campaign.id, minted=minted)
     return result
 
 
@@ -271,7 +275,3 @@ def campaign_recipient(session: Session, campaign: Campaign, recipient_id: int) 
     return session.scalar(select(Recipient).where(
         Recipient.id == recipient_id, Recipient.campaign_id == campaign.id))
 
-
-def active_links(session: Session, campaign: Campaign) -> int:
-    return session.scalar(select(func.count()).select_from(Recipient).where(
-        Recipient.campaign_id == campaign.id, Recipient.revoked_at.is_(None))) or 0

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from purl.links import tally
 from purl.models import (
     Campaign,
     Erasure,
@@ -130,6 +132,7 @@ def erase_recipient(session: Session, recipient: Recipient, erased_by: str,
     recipient.identity = f"{ERASED_IDENTITY}{recipient.id}"
     if recipient.revoked_at is None:
         recipient.revoked_at = now
+        tally.bump(session, recipient.campaign_id, revoked=Counter([tally.group_of(recipient)]))
     record = Erasure(recipient_id=recipient.id, campaign_id=recipient.campaign_id,
                      erased_by=erased_by[:254], user_id=user.id if user else None,
                      erased_at=now)

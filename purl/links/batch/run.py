@@ -42,12 +42,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, scoped_session
 
 from purl.campaigns.records import link_base as campaign_link_base
 from purl.campaigns.variants import pick_variant, variant_keys
-from purl.links import codes, tokens
+from purl.links import codes, tally, tokens
 from purl.links.batch.columns import (
     CHANNELS,
     OUTPUT_COLUMNS,
@@ -71,7 +70,7 @@ from purl.links.batch.rows import (
 )
 from purl.links.batch.store import Store
 from purl.links.identity import IDENTIFYING
-from purl.models import Batch, Campaign, Recipient, utcnow
+from purl.models import Batch, Campaign, utcnow
 from purl.spreadsheet import safe_cell, safe_row
 from purl.spreadsheet.reading import N_, Input, read_columns, record_blocks, row_label, scan
 
@@ -292,8 +291,7 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         batch.updated_at = utcnow()
         session.commit()
         batch_id = result.batch_id = batch.id
-    ordinal = session.scalar(
-        select(func.count()).where(Recipient.campaign_id == campaign.id)) or 0
+    ordinal = tally.links_minted(session, campaign.id)
     store = Store(session, campaign, options.channel, batch_id, bool(variants),
                   held_fields(plan),
                   # A column left out now (IP data) drops what an earlier run kept of it.

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from purl.links import tally
 from purl.links.batch.rows import ROW_FIELDS
 from purl.models import Campaign, Recipient, utcnow
 
@@ -33,6 +34,7 @@ class Store:
         # Whoever this batch holds at or below this id was minted by an earlier attempt of
         # the same batch (its worker was killed), not by a row further up this run.
         self.before = (session.scalar(select(func.max(Recipient.id))) or 0) if batch_id else 0
+        self.tallied = self.before  # this batch's links up to here are in the link tally
         self.raw = session.connection().connection.driver_connection
         self.campaign_id = campaign.id
         self.channel = channel
@@ -91,7 +93,24 @@ class Store:
     def commit(self) -> None:
         # Straight to the driver: the session keeps this very connection checked out until
         # the batch is done, and a console batch runs in a thread without an app context.
+        self._tally()
         self.raw.commit()
+
+    def _tally(self) -> None:
+        """Count the links this batch inserted since the last commit into the link tally, in
+        the transaction that commits them: a range of the primary key, however large the
+        campaign."""
+        if self.batch_id is None:  # a dry run inserts nothing
+            return
+        cur = self.cursor()
+        cur.execute(
+            f"SELECT channel, variant, is_seed, count(*), max(id) FROM recipient "
+            f"WHERE id > {self.mark} AND batch_id = {self.mark} "
+            f"GROUP BY channel, variant, is_seed", (self.tallied, self.batch_id))
+        groups = cur.fetchall()
+        if groups:
+            self.tallied = max(g[4] for g in groups)
+            tally.count_rows(cur, self.mark, self.campaign_id, [g[:4] for g in groups])
 
     def shared(self) -> tuple:
         """What every row of the batch shares, in ``ROW_COLUMNS`` order before the rest."""
