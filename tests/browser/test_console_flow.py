@@ -14,7 +14,8 @@ from purl.campaigns import access
 from purl.demo.load import DEMO_PASSWORD, DEMO_USER
 from purl.extensions import db
 from purl.links.recipients import NewRecipient, mint
-from purl.models import Campaign, Product
+from purl.models import Campaign, Product, QuizResponse, ShopperProfile
+from purl.quiz import versions
 from tests.browser.conftest import screenshot
 
 
@@ -64,6 +65,19 @@ def test_sign_in_create_campaign_open_funnel(app, demo, live_server, new_page, j
         assert [v["key"] for v in camp.variants] == ["a", "b"] and camp.tone == "sie"
 
 
+def _answers(i: int) -> list[tuple[str, object]]:
+    """The answers of shopper ``i`` along the quiz: dog owners get the age question."""
+    animal = ("hund", "katze", "hund", "kleintier")[i % 4]
+    path: list[tuple[str, object]] = [("tier", animal)]
+    if animal == "hund":
+        path.append(("alter", ("welpe", "erwachsen", "senior")[i % 3]))
+    needs = [("futter", "snacks", "spielzeug", "pflege")[i % 4], "futter"][: 1 + i % 2]
+    path += [("bedarf", needs),
+             ("budget", ("bis-20", "bis-50", "bis-100", "egal")[i % 4]),
+             ("wichtig", ("natur", "premium", "preiswert")[i % 3])]
+    return path
+
+
 def _busy_campaign(app, demo) -> None:  # noqa: ANN001
     """Give the demo campaign two variants, 120 links and two weeks of events."""
     with app.app_context():
@@ -75,23 +89,37 @@ def _busy_campaign(app, demo) -> None:  # noqa: ANN001
             NewRecipient(first_name=f"Kunde {i}", email=f"k{i}@example.org",
                          channel="print" if i % 3 == 0 else "email") for i in range(120)])
         products = db.session.scalars(select(Product).limit(5)).all()
+        quiz = versions.campaign_quiz(db.session, camp)
         start = dt.datetime.now(dt.UTC) - dt.timedelta(days=13)
         for i, recipient in enumerate(people):
             if i % 5 == 4:
                 continue
             when = start + dt.timedelta(days=i % 14, hours=i % 7)
             events.record(db.session, "visit", recipient=recipient, created_at=when)
-            if i % 4 != 3 or recipient.variant == "b":
-                events.record(db.session, "quiz_start", recipient=recipient, created_at=when)
-                for q in ("tier", "bedarf", "budget", "wichtig")[: 2 + i % 3]:
-                    events.record(db.session, "answer", recipient=recipient,
-                                     question_id=q, created_at=when)
-                if i % 3 != 1:
-                    events.record(db.session, "quiz_complete", recipient=recipient,
-                                     created_at=when)
-                    if i % 2 == 0:
-                        events.record(db.session, "product_click", recipient=recipient,
-                                         product_id=products[i % 5].id, created_at=when)
+            if i % 4 == 3 and recipient.variant != "b":
+                continue
+            # A quiz as the shopper pages take it: a profile, its response, an event per step.
+            profile = ShopperProfile(recipient_id=recipient.id)
+            db.session.add(profile)
+            db.session.flush()
+            response = QuizResponse(profile_id=profile.id, quiz_slug=quiz.slug,
+                                    quiz_version=quiz.version, answers={})
+            db.session.add(response)
+            step = {"recipient": recipient, "profile": profile, "quiz_slug": quiz.slug,
+                    "quiz_version": quiz.version, "created_at": when}
+            events.record(db.session, "quiz_start", **step)
+            path = _answers(i)
+            # Some leave after one, two or three questions; two of three finish.
+            given = path if i % 3 != 1 else path[: 1 + i % 3]
+            for question, value in given:
+                response.answers = {**response.answers, question: value}
+                events.record(db.session, "answer", question_id=question, **step)
+            if i % 3 != 1:
+                response.completed_at = when
+                events.record(db.session, "quiz_complete", **step)
+                if i % 2 == 0:
+                    events.record(db.session, "product_click", recipient=recipient,
+                                  product_id=products[i % 5].id, created_at=when)
         # Shared with a marketer and a team, for the sharing and teams pages.
         marketer = create_user(db.session, "marketing@shop.example", "marketer password 1")
         team = access.create_team(db.session, "Vertrieb Nord")
