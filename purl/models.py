@@ -621,7 +621,7 @@ class Erasure(db.Model):
 
 class LinkTally(db.Model):
     """The links of a campaign per channel, variant and seed flag: minted, and how many of
-    them are revoked (``purl.links.tally``)."""
+    them are revoked (``purl.analytics.link_tally``)."""
 
     __tablename__ = "link_tally"
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)

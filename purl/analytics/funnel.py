@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from purl.links import tally
+from purl.analytics import link_tally
 from purl.models import FunnelTally, Product, ProductTally, QuizTally
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def campaign_funnels(session: Session, campaign_ids: Sequence[int]) -> dict[int,
     result = {cid: Funnel() for cid in campaign_ids}
     if not result:
         return result
-    for cid, count in tally.minted_by_campaign(session, list(result)).items():
+    for cid, count in link_tally.minted_by_campaign(session, list(result)).items():
         result[cid].counts["minted"] = count
     for cid, kind, count in session.execute(
         select(FunnelTally.campaign_id, FunnelTally.kind, func.sum(FunnelTally.count))
@@ -100,7 +100,7 @@ def split_funnels(session: Session, campaign_id: int) -> dict[str, dict[str, Fun
         for by, key in (("", ""), ("channel", channel or ""), ("variant", variant or "")):
             result[by].setdefault(key, Funnel()).counts[kind] += int(count)
 
-    for channel, variant, count in tally.minted_by_group(session, campaign_id):
+    for channel, variant, count in link_tally.minted_by_group(session, campaign_id):
         add(channel, variant, "minted", count)
     for channel, variant, kind, count in session.execute(
         select(FunnelTally.channel, FunnelTally.variant, FunnelTally.kind,

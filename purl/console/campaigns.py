@@ -19,13 +19,13 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from purl.analytics import funnel as reports
+from purl.analytics import link_tally
 from purl.campaigns import access
 from purl.campaigns import records as logic
 from purl.campaigns.defaults import campaign_defaults
 from purl.console import bp
 from purl.console.forms import CampaignForm, slug_from
 from purl.extensions import db
-from purl.links import tally
 from purl.links.batch import uploads
 from purl.models import Campaign
 from purl.quiz import versions
@@ -107,8 +107,8 @@ def campaign(slug: str):  # noqa: ANN201
     return render_template(
         "console/campaign.html", campaign=camp, funnel=reports.funnel(db.session, camp.id),
         expires_on=logic.expiry_day(camp.expires_at),
-        active_links=tally.active_links(db.session, camp.id),
-        usage=tally.variant_usage(db.session, camp.id),
+        active_links=link_tally.active_links(db.session, camp.id),
+        usage=link_tally.variant_usage(db.session, camp.id),
         batches=uploads.recent_batches(db.session, camp),
     )
 
@@ -116,7 +116,7 @@ def campaign(slug: str):  # noqa: ANN201
 @bp.route("/campaigns/<slug>/edit", methods=["GET", "POST"])
 def edit_campaign(slug: str):  # noqa: ANN201
     camp = campaign_or_404(slug, access.EDIT)
-    usage = tally.variant_usage(db.session, camp.id)
+    usage = link_tally.variant_usage(db.session, camp.id)
     form = CampaignForm(obj=camp, used_variants=usage)
     form.quiz_slug.choices = quiz_choices()
     if request.method == "GET":

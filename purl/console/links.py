@@ -18,12 +18,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from purl import privacy
+from purl.analytics import link_tally
 from purl.campaigns import access
 from purl.campaigns.variants import landing_copy
 from purl.console import bp
 from purl.console.campaigns import campaign_or_404
 from purl.extensions import db
-from purl.links import recipients, tally
+from purl.links import recipients
 from purl.links.recipients import link_url, revoke
 from purl.models import Campaign, Recipient
 from purl.quiz import versions
@@ -122,7 +123,7 @@ def revoke_all(slug: str):  # noqa: ANN201
         flash(_("All %(count)d links of this campaign are revoked.", count=count), "success")
         return leave_to(url_for("console.campaign", slug=camp.slug))
     return render_template("console/confirm_revoke.html", campaign=camp, recipient=None,
-                           count=tally.active_links(db.session, camp.id))
+                           count=link_tally.active_links(db.session, camp.id))
 
 
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from purl.analytics import link_tally
 from purl.campaigns.records import link_base
 from purl.campaigns.variants import pick_variant, variant_keys
-from purl.links import codes, tally, tokens
+from purl.links import codes, tokens
 from purl.links.identity import identity_for
 from purl.models import Campaign, Recipient, as_utc, utcnow
 
@@ -69,7 +70,8 @@ def revoke(
         .returning(Recipient.channel, Recipient.variant, Recipient.is_seed)
         .execution_options(synchronize_session="fetch")
     ).all()
-    tally.bump(session, campaign.id, revoked=Counter(tally.group_of(r) for r in withdrawn))
+    link_tally.bump(session, campaign.id,
+                    revoked=Counter(link_tally.group_of(r) for r in withdrawn))
     session.flush()
     return len(withdrawn)
 
@@ -106,8 +108,8 @@ def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -
     """
     result = []
     keys = variant_keys(campaign)
-    ordinal = tally.links_minted(session, campaign.id)
-    minted: Counter[tally.Group] = Counter()
+    ordinal = link_tally.links_minted(session, campaign.id)
+    minted: Counter[link_tally.Group] = Counter()
     for person in people:
         identity = identity_of(person)
         existing = session.scalar(
@@ -140,9 +142,9 @@ def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -
         ordinal += 1
         session.add(recipient)
         result.append(recipient)
-        minted[tally.group_of(recipient)] += 1
+        minted[link_tally.group_of(recipient)] += 1
     session.flush()
-    tally.bump(session, campaign.id, minted=minted)
+    link_tally.bump(session, campaign.id, minted=minted)
     return result
 
 

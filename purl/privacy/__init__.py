@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from purl.links import tally
+from purl.analytics import link_tally
 from purl.models import (
     Campaign,
     Erasure,
@@ -132,7 +132,8 @@ def erase_recipient(session: Session, recipient: Recipient, erased_by: str,
     recipient.identity = f"{ERASED_IDENTITY}{recipient.id}"
     if recipient.revoked_at is None:
         recipient.revoked_at = now
-        tally.bump(session, recipient.campaign_id, revoked=Counter([tally.group_of(recipient)]))
+        link_tally.bump(session, recipient.campaign_id,
+                        revoked=Counter([link_tally.group_of(recipient)]))
     record = Erasure(recipient_id=recipient.id, campaign_id=recipient.campaign_id,
                      erased_by=erased_by[:254], user_id=user.id if user else None,
                      erased_at=now)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from purl.analytics import funnel
+from purl.analytics import funnel, link_tally
 from purl.extensions import db
-from purl.links import batch, tally
+from purl.links import batch
 from purl.links.recipients import NewRecipient, mint, revoke
 from purl.models import Campaign, LinkTally, Recipient
 from purl.privacy import erase_recipient
@@ -65,11 +65,11 @@ def test_links_minted_and_active_equal_counting_the_recipients(app, tmp_path):
         erase_recipient(db.session, db.session.get(Recipient, ids[10]), "test")
         db.session.commit()
 
-        assert _tallied(camp.id) == tally.recount(db.session, camp.id)
-        assert tally.links_minted(db.session, camp.id) == 40 + 25 + 5 + 2 == len(ids)
-        assert tally.active_links(db.session, camp.id) == len(ids) - 7
-        assert sum(tally.variant_usage(db.session, camp.id).values()) == len(ids)
-        assert set(tally.variant_usage(db.session, camp.id)) == {"a", "b"}
+        assert _tallied(camp.id) == link_tally.recount(db.session, camp.id)
+        assert link_tally.links_minted(db.session, camp.id) == 40 + 25 + 5 + 2 == len(ids)
+        assert link_tally.active_links(db.session, camp.id) == len(ids) - 7
+        assert sum(link_tally.variant_usage(db.session, camp.id).values()) == len(ids)
+        assert set(link_tally.variant_usage(db.session, camp.id)) == {"a", "b"}
         # The funnel's first step leaves the three seeds out.
         assert funnel.funnel(db.session, camp.id).counts["minted"] == len(ids) - 3
         by_channel = funnel.funnels(db.session, camp.id, "channel")
@@ -85,7 +85,7 @@ def test_a_dry_run_and_a_failed_list_count_no_link(app, tmp_path):
         db.session.commit()
         _generate(camp, _list(tmp_path / "a.csv", 0, 20), tmp_path / "a-out.csv",
                   dry_run=True)
-        assert _tallied(camp.id) == {} == tally.recount(db.session, camp.id)
+        assert _tallied(camp.id) == {} == link_tally.recount(db.session, camp.id)
         _generate(camp, _list(tmp_path / "a.csv", 0, 20), tmp_path / "a-out.csv")
         assert _tallied(camp.id) == {("email", "", False): (20, 0)} \
-            == tally.recount(db.session, camp.id)
+            == link_tally.recount(db.session, camp.id)

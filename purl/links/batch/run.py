@@ -44,9 +44,10 @@ from typing import IO, Any
 
 from sqlalchemy.orm import Session, scoped_session
 
+from purl.analytics import link_tally
 from purl.campaigns.records import link_base as campaign_link_base
 from purl.campaigns.variants import pick_variant, variant_keys
-from purl.links import codes, tally, tokens
+from purl.links import codes, tokens
 from purl.links.batch.columns import (
     CHANNELS,
     OUTPUT_COLUMNS,
@@ -291,7 +292,7 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         batch.updated_at = utcnow()
         session.commit()
         batch_id = result.batch_id = batch.id
-    ordinal = tally.links_minted(session, campaign.id)
+    ordinal = link_tally.links_minted(session, campaign.id)
     store = Store(session, campaign, options.channel, batch_id, bool(variants),
                   held_fields(plan),
                   # A column left out now (IP data) drops what an earlier run kept of it.

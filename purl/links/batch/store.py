@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from purl.links import tally
+from purl.analytics import link_tally
 from purl.links.batch.rows import ROW_FIELDS
 from purl.models import Campaign, Recipient, utcnow
 
@@ -110,7 +110,7 @@ class Store:
         groups = cur.fetchall()
         if groups:
             self.tallied = max(g[4] for g in groups)
-            tally.count_rows(cur, self.mark, self.campaign_id, [g[:4] for g in groups])
+            link_tally.count_rows(cur, self.mark, self.campaign_id, [g[:4] for g in groups])
 
     def shared(self) -> tuple:
         """What every row of the batch shares, in ``ROW_COLUMNS`` order before the rest."""
