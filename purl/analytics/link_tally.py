@@ -9,21 +9,21 @@ same transaction: :func:`recipients.mint` and ``revoke``, the batch's bulk store
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from purl.models import LinkTally, Recipient
+from purl.models import LinkTally
 
 # A group: (channel, variant or "", is_seed).
 Group = tuple[str, str, bool]
 
 
-def upsert_sql(mark: str) -> str:
+def _upsert_sql(mark: str) -> str:
     """The bump as driver SQL with the driver's placeholder (``?`` or ``%s``): the bulk
-    store writes through the driver, the ORM paths through ``exec_driver_sql``."""
+    store writes through its own cursor, the ORM paths through ``exec_driver_sql``."""
     return (
         "INSERT INTO link_tally (campaign_id, channel, variant, is_seed, links, revoked) "
         f"VALUES ({', '.join([mark] * 6)}) "
@@ -33,30 +33,32 @@ def upsert_sql(mark: str) -> str:
     )
 
 
-def group_of(recipient: Any) -> Group:
-    return (recipient.channel, recipient.variant or "", bool(recipient.is_seed))
+def group_of(channel: str, variant: str | None, is_seed: bool) -> Group:
+    """A recipient's group in the tally: no variant is "", the seed flag a bool."""
+    return (channel, variant or "", bool(is_seed))
+
+
+def _rows(campaign_id: int, minted: Counter[Group] | None,
+          revoked: Counter[Group] | None) -> list[tuple]:
+    minted, revoked = minted or Counter(), revoked or Counter()
+    return [(campaign_id, *group, minted[group], revoked[group])
+            for group in set(minted) | set(revoked) if minted[group] or revoked[group]]
 
 
 def bump(session: Session, campaign_id: int, minted: Counter[Group] | None = None,
          revoked: Counter[Group] | None = None) -> None:
     """Add ``minted`` new links and ``revoked`` withdrawn ones to the campaign's tally."""
-    minted, revoked = minted or Counter(), revoked or Counter()
-    rows = [(campaign_id, *group, minted[group], revoked[group])
-            for group in set(minted) | set(revoked) if minted[group] or revoked[group]]
-    if rows:
+    if rows := _rows(campaign_id, minted, revoked):
         connection = session.connection()
         mark = "%s" if connection.dialect.name == "postgresql" else "?"
-        connection.exec_driver_sql(upsert_sql(mark), rows)
+        connection.exec_driver_sql(_upsert_sql(mark), rows)
 
 
-def count_rows(cursor: Any, mark: str, campaign_id: int,
-               groups: Iterable[Sequence[Any]]) -> None:
-    """The bulk store's bump: ``groups`` of (channel, variant, is_seed, links) through the
-    store's own driver cursor."""
-    rows = [(campaign_id, channel, variant or "", bool(seed), int(links), 0)
-            for channel, variant, seed, links in groups]
-    if rows:
-        cursor.executemany(upsert_sql(mark), rows)
+def bump_through(cursor: Any, mark: str, campaign_id: int, minted: Counter[Group]) -> None:
+    """:func:`bump` through a driver cursor (the batch's bulk store, which commits through
+    the driver)."""
+    if rows := _rows(campaign_id, minted, None):
+        cursor.executemany(_upsert_sql(mark), rows)
 
 
 def links_minted(session: Session, campaign_id: int) -> int:
@@ -96,12 +98,3 @@ def minted_by_group(session: Session, campaign_id: int) -> list[tuple[str, str, 
         .where(LinkTally.campaign_id == campaign_id, LinkTally.is_seed.is_(False))
         .group_by(LinkTally.channel, LinkTally.variant))]
 
-
-def recount(session: Session, campaign_id: int) -> dict[Group, tuple[int, int]]:
-    """What counting the recipient table gives: (links, revoked) per group (tests, checks)."""
-    return {(channel, variant or "", bool(seed)): (int(links), int(revoked or 0))
-            for channel, variant, seed, links, revoked in session.execute(
-                select(Recipient.channel, Recipient.variant, Recipient.is_seed, func.count(),
-                       func.sum(case((Recipient.revoked_at.is_not(None), 1), else_=0)))
-                .where(Recipient.campaign_id == campaign_id)
-                .group_by(Recipient.channel, Recipient.variant, Recipient.is_seed))}

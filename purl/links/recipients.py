@@ -71,7 +71,7 @@ def revoke(
         .execution_options(synchronize_session="fetch")
     ).all()
     link_tally.bump(session, campaign.id,
-                    revoked=Counter(link_tally.group_of(r) for r in withdrawn))
+                    revoked=Counter(link_tally.group_of(*r) for r in withdrawn))
     session.flush()
     return len(withdrawn)
 
@@ -142,7 +142,8 @@ def mint(session: Session, campaign: Campaign, people: Sequence[NewRecipient]) -
         ordinal += 1
         session.add(recipient)
         result.append(recipient)
-        minted[link_tally.group_of(recipient)] += 1
+        minted[link_tally.group_of(recipient.channel, recipient.variant,
+                                    recipient.is_seed)] += 1
     session.flush()
     link_tally.bump(session, campaign.id, minted=minted)
     return result

@@ -133,7 +133,8 @@ def erase_recipient(session: Session, recipient: Recipient, erased_by: str,
     if recipient.revoked_at is None:
         recipient.revoked_at = now
         link_tally.bump(session, recipient.campaign_id,
-                        revoked=Counter([link_tally.group_of(recipient)]))
+                        revoked=Counter([link_tally.group_of(
+                            recipient.channel, recipient.variant, recipient.is_seed)]))
     record = Erasure(recipient_id=recipient.id, campaign_id=recipient.campaign_id,
                      erased_by=erased_by[:254], user_id=user.id if user else None,
                      erased_at=now)

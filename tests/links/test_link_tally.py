@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from purl.analytics import funnel, link_tally
 from purl.extensions import db
@@ -20,6 +20,16 @@ def _tallied(campaign_id: int) -> dict:
     return {(t.channel, t.variant, t.is_seed): (t.links, t.revoked)
             for t in db.session.scalars(select(LinkTally).where(
                 LinkTally.campaign_id == campaign_id)) if t.links or t.revoked}
+
+
+def _recount(campaign_id: int) -> dict:
+    """What counting the recipient table gives: (links, revoked) per group."""
+    return {(channel, variant or "", bool(seed)): (int(links), int(revoked or 0))
+            for channel, variant, seed, links, revoked in db.session.execute(
+                select(Recipient.channel, Recipient.variant, Recipient.is_seed, func.count(),
+                       func.sum(case((Recipient.revoked_at.is_not(None), 1), else_=0)))
+                .where(Recipient.campaign_id == campaign_id)
+                .group_by(Recipient.channel, Recipient.variant, Recipient.is_seed))}
 
 
 def _list(path: Path, start: int, count: int) -> Path:
@@ -65,7 +75,7 @@ def test_links_minted_and_active_equal_counting_the_recipients(app, tmp_path):
         erase_recipient(db.session, db.session.get(Recipient, ids[10]), "test")
         db.session.commit()
 
-        assert _tallied(camp.id) == link_tally.recount(db.session, camp.id)
+        assert _tallied(camp.id) == _recount(camp.id)
         assert link_tally.links_minted(db.session, camp.id) == 40 + 25 + 5 + 2 == len(ids)
         assert link_tally.active_links(db.session, camp.id) == len(ids) - 7
         assert sum(link_tally.variant_usage(db.session, camp.id).values()) == len(ids)
@@ -85,7 +95,7 @@ def test_a_dry_run_and_a_failed_list_count_no_link(app, tmp_path):
         db.session.commit()
         _generate(camp, _list(tmp_path / "a.csv", 0, 20), tmp_path / "a-out.csv",
                   dry_run=True)
-        assert _tallied(camp.id) == {} == link_tally.recount(db.session, camp.id)
+        assert _tallied(camp.id) == {} == _recount(camp.id)
         _generate(camp, _list(tmp_path / "a.csv", 0, 20), tmp_path / "a-out.csv")
         assert _tallied(camp.id) == {("email", "", False): (20, 0)} \
-            == link_tally.recount(db.session, camp.id)
+            == _recount(camp.id)

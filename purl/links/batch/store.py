@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
@@ -110,7 +111,10 @@ class Store:
         groups = cur.fetchall()
         if groups:
             self.tallied = max(g[4] for g in groups)
-            link_tally.count_rows(cur, self.mark, self.campaign_id, [g[:4] for g in groups])
+            minted: Counter[link_tally.Group] = Counter()
+            for channel, variant, seed, links, _ in groups:
+                minted[link_tally.group_of(channel, variant, seed)] += links
+            link_tally.bump_through(cur, self.mark, self.campaign_id, minted)
 
     def shared(self) -> tuple:
         """What every row of the batch shares, in ``ROW_COLUMNS`` order before the rest."""
