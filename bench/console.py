@@ -57,6 +57,7 @@ def build(app, sizes: list[int]) -> dict[int, str]:  # noqa: ANN001
     from sqlalchemy import func, insert, select
 
     from purl.accounts import create_user
+    from purl.analytics.events import answer_text
     from purl.extensions import db
     from purl.models import Campaign, Event, Product, QuizResponse, Recipient, ShopperProfile
     from purl.quiz.format import get_quiz
@@ -115,9 +116,9 @@ def build(app, sizes: list[int]) -> dict[int, str]:  # noqa: ANN001
                     quiz_base = {**base, "profile_id": pid, "quiz_slug": quiz.slug,
                                  "quiz_version": quiz.version}
                     evs.append({**quiz_base, "kind": "quiz_start", "created_at": when})
-                    for question, _ in given:
+                    for question, value in given:
                         evs.append({**quiz_base, "kind": "answer", "question_id": question,
-                                    "created_at": when})
+                                    "answer": answer_text(value), "created_at": when})
                     if done:
                         evs.append({**quiz_base, "kind": "quiz_complete", "created_at": when})
                     if roll < 0.15:
@@ -130,7 +131,7 @@ def build(app, sizes: list[int]) -> dict[int, str]:  # noqa: ANN001
             # Every row the same keys, so executemany sends one statement shape.
             keys = ("campaign_id", "recipient_id", "profile_id", "channel", "variant",
                     "is_seed", "kind", "created_at", "quiz_slug", "quiz_version",
-                    "question_id", "product_id")
+                    "question_id", "product_id", "answer")
             conn.execute(insert(Event), [{k: e.get(k) for k in keys} for e in evs])
             n_events += len(evs)
         db.session.commit()

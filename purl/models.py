@@ -394,6 +394,9 @@ class Event(db.Model):
     product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
     # Seed/test recipients get working links that never count in the statistics.
     is_seed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An answer event's value as given then, as text (several options joined by "|"): the
+    # export reads it here, not from the response, which holds only the latest (0019).
+    answer: Mapped[str | None] = mapped_column(Text)
 
 
 class Setting(db.Model):

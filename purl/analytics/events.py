@@ -15,6 +15,15 @@ KINDS = ("visit", "quiz_start", "answer", "quiz_complete", "product_click", "lin
 
 
 _INSERT = Event.__table__.insert()  # Core, built once: a visit is on the landing's hot path
+ANSWER_SEPARATOR = "|"
+
+
+def answer_text(value: object) -> str | None:
+    """An answer as the event keeps it: the value, or a multiple choice's options joined by
+    ``|`` in the order given; None for no answer."""
+    if isinstance(value, list | tuple):
+        value = ANSWER_SEPARATOR.join(str(v) for v in value if v is not None and v != "")
+    return None if value is None or value == "" else str(value)
 
 
 def record(
@@ -34,6 +43,8 @@ def record(
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     row = {"kind": kind, "profile_id": profile.id if profile else None, **fields}
+    if "answer" in row:
+        row["answer"] = answer_text(row["answer"])
     if recipient is not None:
         row.update(recipient_id=recipient.id, campaign_id=recipient.campaign_id,
                    channel=recipient.channel, variant=recipient.variant,

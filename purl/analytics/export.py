@@ -25,34 +25,22 @@ _LATEST = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 # (an ISO "T" and offset they leave as text).
 # The database writes every cell as text, so a row goes from the cursor to the CSV writer
 # untouched: formatting times and answers in Python was four fifths of the export's time.
-# An answer event carries the profile's answer to its question as the response holds it
-# now (an event stores which question, not the value); several options are joined by "|".
+# An answer event holds the value given then (several options joined by "|").
 _SELECT = """
 SELECT {time}, e.kind, coalesce(e.channel, ''), coalesce(e.variant, ''),
        coalesce(r.code, ''), coalesce(r.external_id, ''), coalesce(e.question_id, ''),
        coalesce(p.sku, ''), CASE WHEN e.is_seed THEN 'yes' ELSE 'no' END,
-       coalesce(CASE WHEN e.kind = 'answer' THEN {answer} END, '')
+       coalesce(e.answer, '')
 FROM event e
 LEFT JOIN recipient r ON r.id = e.recipient_id
 LEFT JOIN product p ON p.id = e.product_id
-LEFT JOIN quiz_response qr ON e.kind = 'answer' AND qr.profile_id = e.profile_id
-     AND qr.quiz_slug = e.quiz_slug
 WHERE e.campaign_id = :campaign AND e.created_at >= :start AND e.created_at < :end
 ORDER BY e.created_at, e.id
 """
-_DIALECTS = {
+_TIME = {
     # SQLite keeps UTC times as "YYYY-MM-DD HH:MM:SS.ffffff": the seconds are its start.
-    "sqlite": {
-        "time": "substr(e.created_at, 1, 19)",
-        "answer": "(SELECT group_concat(a.value, '|') FROM json_each(qr.answers, "
-                  "'$.\"' || e.question_id || '\"') a)",
-    },
-    "postgresql": {
-        "time": "to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')",
-        "answer": "CASE json_typeof(qr.answers -> e.question_id) WHEN 'array' THEN "
-                  "(SELECT string_agg(a, '|') FROM json_array_elements_text("
-                  "qr.answers -> e.question_id) a) ELSE qr.answers ->> e.question_id END",
-    },
+    "sqlite": "substr(e.created_at, 1, 19)",
+    "postgresql": "to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')",
 }
 
 
@@ -70,7 +58,7 @@ def export_chunks(
     yield [EXPORT_COLUMNS]
     connection = session.connection()
     dialect = connection.dialect
-    sql = _SELECT.format(**_DIALECTS[dialect.name])
+    sql = _SELECT.format(time=_TIME[dialect.name])
     when = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect) or (
         lambda value: value)
     params = {"campaign": int(campaign_id), "start": when(start or _EARLIEST),

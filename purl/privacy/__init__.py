@@ -82,10 +82,10 @@ def export_recipient(session: Session, recipient: Recipient) -> dict[str, Any]:
     if profile is not None:
         mine = or_(mine, Event.profile_id == profile.id)
     events = [{"time_utc": _when(created), "kind": kind, "channel": channel, "variant": variant,
-               "quiz": quiz, "question_id": question, "product_sku": sku}
-              for created, kind, channel, variant, quiz, question, sku in session.execute(
+               "quiz": quiz, "question_id": question, "answer": answer, "product_sku": sku}
+              for created, kind, channel, variant, quiz, question, answer, sku in session.execute(
                   select(Event.created_at, Event.kind, Event.channel, Event.variant,
-                         Event.quiz_slug, Event.question_id, Product.sku)
+                         Event.quiz_slug, Event.question_id, Event.answer, Product.sku)
                   .outerjoin(Product, Product.id == Event.product_id)
                   .where(mine).order_by(Event.id))]
     return {
@@ -113,14 +113,15 @@ def erase_recipient(session: Session, recipient: Recipient, erased_by: str,
     profile_ids = list(session.scalars(select(ShopperProfile.id).where(
         ShopperProfile.recipient_id == recipient.id)))
     session.execute(update(Event).where(Event.recipient_id == recipient.id)
-                    .values(recipient_id=None, profile_id=None)
+                    .values(recipient_id=None, profile_id=None, answer=None)
                     .execution_options(synchronize_session=False))
     # Which recipient reached which step: the tallies counted them already and, the link
     # withdrawn, nothing counts them again.
     session.execute(delete(FunnelReach).where(FunnelReach.recipient_id == recipient.id))
     if profile_ids:
         session.execute(update(Event).where(Event.profile_id.in_(profile_ids))
-                        .values(profile_id=None).execution_options(synchronize_session=False))
+                        .values(profile_id=None, answer=None)
+                        .execution_options(synchronize_session=False))
         for model in (QuizProgress, QuizAnswered, QuizChoice):
             session.execute(delete(model).where(model.profile_id.in_(profile_ids)))
         session.execute(delete(QuizResponse).where(QuizResponse.profile_id.in_(profile_ids)))

@@ -206,6 +206,7 @@ def save_answer(
     events.record(
         session, "answer", recipient=recipient, profile=response.profile,
         quiz_slug=quiz.slug, quiz_version=quiz.version, question_id=question.id,
+        answer=value,
     )
     upcoming = next_question(quiz, answers)
     if upcoming is None and response.completed_at is None:

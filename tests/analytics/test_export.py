@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import importlib.util
 import io
+from pathlib import Path
 
 from sqlalchemy import select, update
 
@@ -12,7 +14,7 @@ from purl.analytics import export
 from purl.extensions import db
 from purl.links.recipients import NewRecipient, mint
 from purl.links.tokens import sign
-from purl.models import Campaign, Event
+from purl.models import Campaign, Event, Recipient
 from tests.conftest import ADMIN, ADMIN_PASSWORD, TEST_KEYS, csrf_token, login
 
 EXPORT = "/console/campaigns/export-test/events.csv"
@@ -103,3 +105,39 @@ def test_a_period_that_is_no_date_is_answered_in_german(app, client, users):
     assert response.status_code == 400
     assert "Endtag (2026-12-01) liegt vor dem Starttag" in response.get_data(as_text=True)
     assert client.get(f"{EXPORT}?to=9999-12-31").status_code == 200
+
+
+def test_a_changed_answer_exports_each_value_as_it_was_given(app, client, users):
+    ids = _walk(app)
+    with app.app_context():
+        quizzer = db.session.scalar(select(Recipient).join(
+            Event, Event.recipient_id == Recipient.id).where(Event.id == ids[0]))
+        token = sign(quizzer.link_key, TEST_KEYS)
+    shopper = app.test_client()
+    path = f"/p/{token}/quiz/tier"
+    page = shopper.get(path).get_data(as_text=True)
+    # Back to the first question: a dog now, so the cat path's answers drop from the response.
+    assert shopper.post(path, data={"csrf_token": csrf_token(page),
+                                    "answer": "hund"}).status_code in (302, 303)
+    login(client, ADMIN, ADMIN_PASSWORD)
+    rows = _csv(client)
+    column = {name: i for i, name in enumerate(rows[0])}
+    answers = [(r[column["question_id"]], r[column["answer"]]) for r in rows[1:]
+               if r[column["kind"]] == "answer"]
+    assert answers == [("tier", "katze"), ("bedarf", "futter|snacks"), ("budget", "bis-50"),
+                       ("wichtig", "natur"), ("tier", "hund")]
+
+
+def test_the_migration_gives_earlier_answer_events_their_answers(app):
+    _walk(app)
+    spec = importlib.util.spec_from_file_location(
+        "migration_0019", Path(__file__).parents[2] / "migrations/versions/0019_event_answer.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with app.app_context():
+        recorded = db.session.execute(select(Event.id, Event.answer).order_by(Event.id)).all()
+        assert any(answer for _, answer in recorded)
+        db.session.execute(update(Event).values(answer=None))
+        module.backfill(db.session.connection())
+        assert db.session.execute(
+            select(Event.id, Event.answer).order_by(Event.id)).all() == recorded

@@ -90,6 +90,8 @@ def test_export_holds_the_recipient_profile_answers_and_events(app, runner, shop
     assert answers["completed_at"] is not None
     kinds = [e["kind"] for e in anna["events"]]
     assert kinds.count("visit") == 1 and "quiz_complete" in kinds
+    assert [(e["question_id"], e["answer"]) for e in anna["events"]
+            if e["kind"] == "answer"] == list(QUIZ)
     assert "product_click" in kinds
     # Only hers: Jürgen went the same way.
     by_id = runner.invoke(args=["privacy", "export", DEMO_CAMPAIGN,
@@ -106,6 +108,10 @@ def test_erasure_leaves_no_trace_and_keeps_the_funnel(app, runner, shopped):
         demo_user = db.session.scalar(select(User).where(User.email == DEMO_USER))
         secret = apikeys.create_key(db.session, demo_user, "CRM")[1]
         db.session.commit()
+        hers = list(db.session.scalars(select(Event.id).where(
+            (Event.recipient_id == anna_id) | (Event.profile_id == profile_id))))
+        assert db.session.scalar(select(func.count()).select_from(Event).where(
+            Event.id.in_(hers), Event.answer.is_not(None))) == len(QUIZ)
 
     result = runner.invoke(args=["privacy", "erase", DEMO_CAMPAIGN, "--external-id",
                                  "K-10001", "--yes"])
@@ -124,6 +130,11 @@ def test_erasure_leaves_no_trace_and_keeps_the_funnel(app, runner, shopped):
         _no_trace(anna.identity)
         assert db.session.scalar(select(func.count()).select_from(Event).where(
             (Event.recipient_id == anna_id) | (Event.profile_id == profile_id))) == 0
+        # What she answered went with her answers; her events stay as counts only.
+        assert db.session.scalar(select(func.count()).select_from(Event).where(
+            Event.id.in_(hers))) == len(hers)
+        assert db.session.scalar(select(func.count()).select_from(Event).where(
+            Event.id.in_(hers), Event.answer.is_not(None))) == 0
         assert db.session.get(ShopperProfile, profile_id) is None
         assert db.session.scalar(select(QuizResponse).where(
             QuizResponse.profile_id == profile_id)) is None
