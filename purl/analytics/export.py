@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterator, Sequence
 
 from sqlalchemy import DateTime
 from sqlalchemy.orm import Session
 
-from purl.spreadsheet import safe_rows
+from purl.spreadsheet import csv_text
 
 EXPORT_COLUMNS = ("time_utc", "kind", "channel", "variant", "recipient_code",
                   "recipient_external_id", "question_id", "product_sku", "seed", "answer")
-# The cells that hold what people typed (customer numbers, SKUs, answers): only these can
-# start like a formula; kinds, channels, codes and times are purl's own.
-_TYPED = (5, 6, 7, 9)
 CHUNK = 5000
 _EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _LATEST = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
@@ -49,7 +44,8 @@ def export_chunks(
     start: dt.datetime | None = None, end: dt.datetime | None = None,
 ) -> Iterator[Sequence[Sequence[str]]]:
     """The campaign's events from ``start`` (inclusive) to ``end`` (exclusive) as chunks of
-    text rows, the header first, in time order.
+    text rows, the header first, in time order: the cells as stored (:func:`export_csv`
+    makes them safe for a spreadsheet).
 
     One statement along the index (campaign, time, id), fetched :data:`CHUNK` rows at a
     time (a server-side cursor on PostgreSQL, so a fetch is one round trip per chunk, not
@@ -63,7 +59,7 @@ def export_chunks(
         lambda value: value)
     params = {"campaign": int(campaign_id), "start": when(start or _EARLIEST),
               "end": when(end or _LATEST)}
-    # The driver's own cursor: rows come as tuples of text, ready for the CSV writer.
+    # The driver's own cursor: rows come as tuples of text, ready for CSV or JSON.
     raw = connection.connection.driver_connection
     if dialect.name == "postgresql":
         for name in params:
@@ -75,7 +71,7 @@ def export_chunks(
     try:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK):
-            yield safe_rows(rows, _TYPED)
+            yield rows
     finally:
         cursor.close()
 
@@ -84,11 +80,6 @@ def export_csv(
     session: Session, campaign_id: int,
     start: dt.datetime | None = None, end: dt.datetime | None = None,
 ) -> Iterator[str]:
-    """:func:`export_chunks` as CSV text, a piece per chunk."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    """:func:`export_chunks` as CSV text a spreadsheet opens safely, a piece per chunk."""
     for rows in export_chunks(session, campaign_id, start, end):
-        writer.writerows(rows)
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
+        yield csv_text(rows)

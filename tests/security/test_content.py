@@ -10,6 +10,8 @@ import re
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
@@ -157,6 +159,22 @@ def test_go_never_redirects_to_a_bad_url_already_in_the_database(app, client, de
 def test_control_characters_go_before_the_formula_check(value, cell):
     assert spreadsheet.safe_cell(value) == cell
     assert spreadsheet.safe_row(["ok", value]) == ["ok", cell]
+
+
+# Cells an export holds: purl's own (times, kinds, codes) and what people typed, with the
+# characters that need quoting or a leading quote among them.
+_CELL = st.one_of(
+    st.sampled_from(["", "2026-12-01 12:00:00", "visit", "B1000X7", "K-7", "no", "hund|katze"]),
+    st.text(alphabet=st.sampled_from(list('ab ,"=+-@\t\r\n\x00\u00a0\u200b\ufeffé')),
+            max_size=6))
+
+
+@settings(derandomize=True, max_examples=300, deadline=None, database=None)
+@given(st.lists(st.lists(_CELL, min_size=3, max_size=3), min_size=1, max_size=8))
+def test_an_exports_csv_text_is_what_the_csv_writer_writes_for_safe_rows(rows):
+    expected = io.StringIO()
+    csv.writer(expected).writerows(spreadsheet.safe_row(r) for r in rows)
+    assert spreadsheet.csv_text([tuple(r) for r in rows]) == expected.getvalue()
 
 
 def _mint_upload(console, content: bytes) -> str:  # noqa: ANN001
