@@ -11,6 +11,7 @@ landing page's hot path.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -55,12 +56,37 @@ def _statements(dialect: str) -> dict[str, Any]:
         return dialect_insert(table).values({c: bindparam(c) for c in keys}) \
             .on_conflict_do_nothing().returning(table.c[list(keys)[0]])
 
+    progress = QuizProgress.__table__
+    progress_key = ("campaign_id", "profile_id", "quiz_slug")
+    upsert = dialect_insert(progress).values(
+        {**{c: bindparam(c) for c in progress_key}, "started": False, "completed": False,
+         "last_question": ""})
+    choice = QuizChoice.__table__
+
+    def mine(table: Any, prefix: str = "") -> Any:
+        # An UPDATE's bound names must differ from its columns': the caller adds "k_".
+        return and_(*(table.c[c] == bindparam(prefix + c) for c in progress_key))
+
     built = {
         "reach": first(FunnelReach, ("recipient_id", "kind", "product_id")),
         "funnel": bump(FunnelTally, ("campaign_id", "kind", "day", "channel", "variant"),
                        ("count",)),
         "product": bump(ProductTally, ("campaign_id", "product_id"), ("clicks", "shoppers")),
-        "progress": first(QuizProgress, ("campaign_id", "profile_id", "quiz_slug")),
+        # A no-op update on conflict, so the row comes back (and is locked) either way.
+        "progress": upsert.on_conflict_do_update(
+            index_elements=list(progress_key),
+            set_={"quiz_slug": upsert.excluded.quiz_slug},
+        ).returning(progress.c.started, progress.c.completed, progress.c.last_question),
+        "progress_update": update(progress).where(mine(progress, "k_")).values(
+            {c: bindparam("v_" + c) for c in ("started", "completed", "last_question")}),
+        "answers": select(QuizResponse.answers).where(
+            QuizResponse.profile_id == bindparam("profile_id"),
+            QuizResponse.quiz_slug == bindparam("quiz_slug")),
+        "choices": select(choice.c.question_id, choice.c.option, choice.c.quiz_version)
+        .where(mine(choice)),
+        "choice_delete": delete(choice).where(
+            mine(choice), choice.c.question_id == bindparam("q"),
+            choice.c.option == bindparam("o")),
         "answered": first(QuizAnswered, ("campaign_id", "profile_id", "quiz_slug",
                                          "question_id")),
         "quiz": bump(QuizTally, ("campaign_id", "quiz_slug", "measure", "question_id",
@@ -116,74 +142,72 @@ def count_quiz(conn: Connection, row: dict[str, Any]) -> None:
     kind = row["kind"]
     key = {"campaign_id": row.get("campaign_id") or 0, "profile_id": row["profile_id"],
            "quiz_slug": row.get("quiz_slug") or ""}
-    tally_key = {"campaign_id": key["campaign_id"], "quiz_slug": key["quiz_slug"]}
+    deltas: Counter[tuple[str, str, str, str]] = Counter()
 
     def bump(measure: str, delta: int, question: str = "", option: str = "",
              version: str = "") -> None:
-        conn.execute(sql["quiz"], {**tally_key, "measure": measure, "question_id": question,
-                                   "option": option, "quiz_version": version,
-                                   "count": delta})
+        deltas[(measure, question, option, version)] += delta
 
-    conn.execute(sql["progress"], key).close()
-    where = and_(*(QuizProgress.__table__.c[k] == v for k, v in key.items()))
-    # FOR UPDATE (PostgreSQL): two requests of one shopper at once count one after the
-    # other; SQLite holds the write lock already, from the event's INSERT.
-    started, completed, last = conn.execute(
-        select(QuizProgress.started, QuizProgress.completed, QuizProgress.last_question)
-        .where(where).with_for_update()).one()
-    changes: dict[str, Any] = {}
+    # One statement makes the profile's progress row if it has none and reads it. Its
+    # upsert locks the row on PostgreSQL: two requests of one shopper at once count one
+    # after the other; SQLite holds the write lock already, from the event's INSERT.
+    started, completed, last = conn.execute(sql["progress"], key).one()
+    state = {"started": started, "completed": completed, "last_question": last}
     # Every profile that started or answered and did not finish stops at exactly one place:
     # after its last answer, or ("") before the first.
     counted_stop = not completed and (started or last != "")
     if kind == "quiz_start" and not started:
         bump("started", 1)
-        changes["started"] = True
+        state["started"] = True
         if not completed and last == "":
             bump("stopped", 1)
     elif kind == "quiz_complete" and not completed:
         bump("completed", 1)
-        changes["completed"] = True
+        state["completed"] = True
         if counted_stop:
             bump("stopped", -1, last)
     elif kind == "answer":
         question = row.get("question_id") or ""
-        if _inserted(conn, sql["answered"], {**key, "question_id": question}):
+        # The question answered last has its mark already: an answer changed in place.
+        if last != question and _inserted(conn, sql["answered"],
+                                          {**key, "question_id": question}):
             bump("answered", 1, question)
         if not completed:
             if counted_stop:
                 bump("stopped", -1, last)
             bump("stopped", 1, question)
-        if last != question:
-            changes["last_question"] = question
+        state["last_question"] = question
         _count_choices(conn, key, question, row.get("quiz_version") or "", bump)
-    if changes:
-        conn.execute(update(QuizProgress).where(where).values(changes))
+    # The bumps in one go; a stop that moved nowhere (the same question answered again)
+    # cancels out and costs nothing.
+    changed = [{"campaign_id": key["campaign_id"], "quiz_slug": key["quiz_slug"],
+                "measure": m, "question_id": q, "option": o, "quiz_version": v, "count": n}
+               for (m, q, o, v), n in deltas.items() if n]
+    if changed:
+        conn.execute(sql["quiz"], changed)
+    if state != {"started": started, "completed": completed, "last_question": last}:
+        conn.execute(sql["progress_update"], {**{"k_" + k: v for k, v in key.items()},
+                                              **{"v_" + k: v for k, v in state.items()}})
 
 
 def _count_choices(conn: Connection, key: dict[str, Any], question: str, version: str,
                    bump: Callable[..., None]) -> None:
     """Bring the profile's counted options in line with its saved answers: the answered
     question's new value, and answers its new path dropped (``QuizResponse`` holds them)."""
-    answers = conn.execute(select(QuizResponse.answers).where(
-        QuizResponse.profile_id == key["profile_id"],
-        QuizResponse.quiz_slug == key["quiz_slug"])).scalar()
+    sql = _statements(conn.dialect.name)
+    answers = conn.execute(sql["answers"], key).scalar()
     answers = answers if isinstance(answers, dict) else {}
-    choice = QuizChoice.__table__
-    mine = and_(*(choice.c[k] == v for k, v in key.items()))
-    held = {(q, o): v for q, o, v in conn.execute(
-        select(choice.c.question_id, choice.c.option, choice.c.quiz_version).where(mine))}
+    held = {(q, o): v for q, o, v in conn.execute(sql["choices"], key)}
     wanted = {k: v for k, v in held.items() if k[0] != question and k[0] in answers}
     wanted.update({(question, o): version for o in options(answers.get(question))})
     gone = [k for k, v in held.items() if wanted.get(k) != v]
     for q, o in gone:
         bump("chosen", -1, q, o, held[(q, o)])
     if gone:
-        conn.execute(delete(choice).where(mine, choice.c.question_id == bindparam("q"),
-                                          choice.c.option == bindparam("o")),
-                     [{"q": q, "o": o} for q, o in gone])
+        conn.execute(sql["choice_delete"], [{**key, "q": q, "o": o} for q, o in gone])
     new = [(k, v) for k, v in wanted.items() if held.get(k) != v]
     for (q, o), v in new:
         bump("chosen", 1, q, o, v)
     if new:
-        conn.execute(insert(choice), [{**key, "question_id": q, "option": o,
-                                       "quiz_version": v} for (q, o), v in new])
+        conn.execute(insert(QuizChoice.__table__), [
+            {**key, "question_id": q, "option": o, "quiz_version": v} for (q, o), v in new])
