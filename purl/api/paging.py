@@ -1,9 +1,11 @@
-"""Cursor pagination: a page of rows after the last id of the page before."""
+"""Cursor pagination: a page of rows after the last of the page before, named by its id
+(or, for events in time order, its time and id)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import Select
@@ -16,19 +18,53 @@ def encode(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
 
 
+def _not_a_cursor() -> ApiProblem:
+    return ApiProblem(422, errors=[field_error("query.cursor", "not a cursor of this API")])
+
+
+def _parts(cursor: str) -> tuple[str, str]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise _not_a_cursor() from None
+    kind, _, value = text.partition(":")
+    return kind, value
+
+
+def _id(value: str) -> int:
+    if not value.isdigit() or int(value) >= 2**63:
+        raise _not_a_cursor()
+    return int(value)
+
+
 def decode(cursor: str | None) -> int | None:
     """The id a cursor continues after; a cursor no page gave out is 422."""
     if cursor is None:
         return None
+    kind, value = _parts(cursor)
+    if kind != "id":
+        raise _not_a_cursor()
+    return _id(value)
+
+
+def encode_at(when: dt.datetime, last_id: int) -> str:
+    text = f"at:{when.isoformat()}/{last_id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_at(cursor: str | None) -> tuple[dt.datetime, int] | None:
+    """The (time, id) a time-ordered cursor continues after; 422 for any other."""
+    if cursor is None:
+        return None
+    kind, value = _parts(cursor)
+    when, _, last = value.rpartition("/")
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = text.partition(":")
-        last = int(value) if kind == "id" and value.isdigit() else None
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        last = None
-    if last is None or last >= 2**63:
-        raise ApiProblem(422, errors=[field_error("query.cursor", "not a cursor of this API")])
-    return last
+        at = dt.datetime.fromisoformat(when) if kind == "at" else None
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise _not_a_cursor()
+    return at, _id(last)
 
 
 def page(session: Session, query: Select, id_column: InstrumentedAttribute, limit: int,

@@ -10,7 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from purl.campaigns.records import OFFER_CODE, SLUG, UTM_VALUE
 
@@ -175,4 +183,57 @@ class Recipient(BaseModel):
 
 class RecipientPage(BaseModel):
     items: list[Recipient]
+    next_cursor: str | None
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+class EventWindow(_Input):
+    since: AwareDatetime | None = Field(None, description="Events at or after this time "
+                                        "(RFC 3339, with its offset)")
+    until: AwareDatetime | None = Field(None, description="Events before this time")
+
+    @field_validator("since", "until")
+    @classmethod
+    def _in_utc(cls, value: dt.datetime | None) -> dt.datetime | None:
+        # Held in UTC, as events are.
+        try:
+            return value.astimezone(dt.UTC) if value is not None else None
+        except OverflowError:
+            raise ValueError("lies outside the years 1 to 9999") from None
+
+    @model_validator(mode="after")
+    def _window(self) -> EventWindow:
+        if self.since and self.until and self.until < self.since:
+            raise ValueError("until lies before since")
+        return self
+
+
+class EventQuery(EventWindow):
+    limit: int = Field(100, ge=1, le=1000, description="Items per page")
+    cursor: _text(200) | None = Field(None, description="`next_cursor` of the page before")
+
+
+class Event(BaseModel):
+    id: int
+    time: dt.datetime
+    kind: Literal["visit", "quiz_start", "answer", "quiz_complete", "product_click",
+                  "link_request"]
+    channel: str | None
+    variant: str | None
+    recipient_id: int | None = Field(description="null for a visitor without a link, or a "
+                                     "recipient since erased")
+    external_id: str | None = Field(description="The recipient's CRM id")
+    quiz: str | None
+    quiz_version: str | None
+    question_id: str | None
+    answer: str | None = Field(description="An answer as given then; several options "
+                               "joined by `|`")
+    product_sku: str | None
+    is_seed: bool = Field(description="A test recipient's: never counted")
+
+
+class EventPage(BaseModel):
+    items: list[Event]
     next_cursor: str | None
