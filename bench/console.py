@@ -157,8 +157,9 @@ def build(app, sizes: list[int]) -> dict[int, str]:  # noqa: ANN001
           f"{time.perf_counter() - started:.1f} s",
           flush=True)
     if db.engine.dialect.name == "postgresql":
-        with db.engine.connect() as c:
-            c.exec_driver_sql("COMMIT")
+        # Statistics as autovacuum would gather them (outside a transaction, which would
+        # roll them back).
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.exec_driver_sql("ANALYZE")
     return slugs
 

@@ -237,3 +237,85 @@ class Event(BaseModel):
 class EventPage(BaseModel):
     items: list[Event]
     next_cursor: str | None
+
+
+# --- funnel ------------------------------------------------------------------------------
+
+Share = Annotated[float, Field(ge=0)]
+
+
+class FunnelStep(BaseModel):
+    step: Literal["minted", "visit", "quiz_start", "quiz_complete", "product_click"]
+    count: int = Field(description="Distinct recipients (links, for `minted`); seeds never "
+                       "count")
+    of_minted: Share | None = Field(description="Share of the links minted (0 to 1)")
+    of_previous: Share | None = Field(description="Share of the step before")
+
+
+class FunnelGroup(BaseModel):
+    key: str = Field(description="The channel or variant; empty for links without one")
+    steps: list[FunnelStep]
+
+
+class VariantComparison(BaseModel):
+    """A variant against the control (the campaign's first) on completed quizzes per
+    visitor: a two-proportion z-test."""
+
+    control: str
+    challenger: str
+    control_visitors: int
+    control_completed: int
+    control_rate: Share | None
+    challenger_visitors: int
+    challenger_completed: int
+    challenger_rate: Share | None
+    z: float | None
+    p_value: Share | None
+    enough_data: bool = Field(description="At least five successes and failures each side")
+    significant: bool = Field(description="enough_data and p below 0.05")
+
+
+class QuestionReach(BaseModel):
+    question_id: str
+    answered: int
+    stopped_after: int = Field(description="Started, did not finish, and left after this "
+                               "question")
+
+
+class QuizFigures(BaseModel):
+    started: int
+    completed: int
+    stopped_before_first: int
+    questions: list[QuestionReach]
+
+
+class OptionFigures(BaseModel):
+    option: str
+    count: int = Field(description="Shoppers whose answer holds this option")
+    share: Share | None = Field(description="Of those who answered the question (a multiple "
+                                "choice's shares can add up past 1)")
+    by_version: dict[str, int] = Field(description="The same, per quiz version")
+
+
+class AnswerFigures(BaseModel):
+    question_id: str
+    answered: int
+    options: list[OptionFigures]
+
+
+class ProductFigures(BaseModel):
+    sku: str
+    title: str
+    clicks: int
+    shoppers: int
+
+
+class CampaignFunnel(BaseModel):
+    campaign: str
+    steps: list[FunnelStep]
+    by_channel: list[FunnelGroup]
+    by_variant: list[FunnelGroup]
+    ab_test: list[VariantComparison]
+    quiz: QuizFigures
+    answers: list[AnswerFigures]
+    top_products: list[ProductFigures]

@@ -14,7 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from purl.analytics import abtest, export
+from purl.analytics import export, report
 from purl.analytics import funnel as reports
 from purl.campaigns import access
 from purl.console import bp
@@ -48,32 +48,23 @@ def _chart_days(camp: Campaign) -> tuple[dt.date, dt.date] | None:
 @bp.get("/campaigns/<slug>/funnel")
 def funnel(slug: str):  # noqa: ANN201
     camp = campaign_or_404(slug, access.VIEW)
-    splits = reports.split_funnels(db.session, camp.id)
-    total, counted = splits[""][""], splits["variant"]
-    # The campaign's variants in its order (the first is the control), even before any link.
-    keys = [v["key"] for v in camp.variants or []] + sorted(set(counted) - {""} - {
-        v["key"] for v in camp.variants or []})
-    by_variant = {key: counted.get(key, reports.Funnel()) for key in keys}
     quiz = versions.campaign_quiz(db.session, camp)
     locale = str(camp.locale)
     questions = {q.id: localize(q.text, locale) for q in quiz.questions} if quiz else {}
     labels = {q.id: {o.value: localize(o.label, locale) for o in q.options}
               for q in quiz.questions} if quiz else {}
-    reach = reports.quiz_reach(db.session, list(questions), campaign_id=camp.id)
+    figures = report.campaign_report(db.session, camp, {q: list(o) for q, o in labels.items()})
     span = _chart_days(camp)
     days = reports.daily(db.session, camp.id, *span) if span else []
     return render_template(
-        "console/funnel.html", campaign=camp, funnel=total,
-        bars=funnel_bars(total), bar_width=FUNNEL_WIDTH,
-        by_channel=splits["channel"],
-        by_variant=by_variant,
-        comparisons=abtest.compare_variants(by_variant),
+        "console/funnel.html", campaign=camp, funnel=figures.funnel,
+        bars=funnel_bars(figures.funnel), bar_width=FUNNEL_WIDTH,
+        by_channel=figures.by_channel, by_variant=figures.by_variant,
+        comparisons=figures.comparisons,
         chart=time_chart(days) if days else None, days=days,
-        reach=reach, dropoff=reach.questions if questions else [],
-        questions=questions, option_labels=labels,
-        answers=reports.answer_counts(db.session, {q: list(o) for q, o in labels.items()},
-                                      campaign_id=camp.id),
-        products=reports.top_products(db.session, camp.id),
+        reach=figures.reach, dropoff=figures.reach.questions if questions else [],
+        questions=questions, option_labels=labels, answers=figures.answers,
+        products=figures.products,
     )
 
 

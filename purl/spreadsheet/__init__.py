@@ -80,10 +80,26 @@ def csv_text(rows: Sequence[Sequence[str]]) -> str:
     lines = list(map(",".join, rows))
     text = "\r\n".join(lines)
     cells = sum(map(len, rows))
-    if (text.count(",") == cells - len(rows) and '"' not in text
-            and "".join(lines).isprintable() and text[:1] not in _LOOK
-            and not any(_starts_a_cell(c, text) for c in _PRINTABLE_LOOK)):
+    if text.count(",") == cells - len(rows) and _plain(text, "".join(lines)):
         return text + "\r\n"
     buffer = io.StringIO()
     csv.writer(buffer).writerows(safe_row(list(r)) for r in rows)
     return buffer.getvalue()
+
+
+def _plain(text: str, cells: str) -> bool:
+    """Whether CSV ``text`` (whose cells joined are ``cells``) holds no quoted cell, no
+    control character and no cell starting with a sign or a blank: then it needs nothing."""
+    return ('"' not in text and cells.isprintable() and text[:1] not in _LOOK
+            and not any(_starts_a_cell(c, text) for c in _PRINTABLE_LOOK))
+
+
+def safe_csv(text: str) -> str:
+    """Whole lines of CSV text, ending in line feeds (as PostgreSQL's COPY writes them),
+    made safe as :func:`csv_text` makes rows, and in its shape (lines ending in CRLF)."""
+    if not text:
+        return ""
+    body = text[:-1] if text.endswith("\n") else text
+    if _plain(body, body.replace("\n", "")):
+        return body.replace("\n", "\r\n") + "\r\n"
+    return csv_text(list(csv.reader(io.StringIO(text, newline=""))))

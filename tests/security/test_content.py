@@ -177,6 +177,22 @@ def test_an_exports_csv_text_is_what_the_csv_writer_writes_for_safe_rows(rows):
     assert spreadsheet.csv_text([tuple(r) for r in rows]) == expected.getvalue()
 
 
+@settings(derandomize=True, max_examples=300, deadline=None, database=None)
+@given(st.lists(st.lists(_CELL, min_size=3, max_size=3), min_size=1, max_size=8),
+       st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]))
+def test_csv_a_database_wrote_comes_out_as_the_csv_writer_writes_safe_rows(rows, quoting):
+    # PostgreSQL's COPY quotes a cell with a comma, quote or line break (or any, as asked)
+    # and ends each line in a line feed.
+    written = ""
+    for row in rows:
+        line = io.StringIO()
+        csv.writer(line, quoting=quoting).writerow(row)
+        written += line.getvalue().removesuffix("\r\n") + "\n"
+    expected = io.StringIO()
+    csv.writer(expected).writerows(spreadsheet.safe_row(r) for r in rows)
+    assert spreadsheet.safe_csv(written) == expected.getvalue()
+
+
 def _mint_upload(console, content: bytes) -> str:  # noqa: ANN001
     page = console.get("/console/campaigns/winter-2026").get_data(as_text=True)
     response = console.post("/console/campaigns/winter-2026/batches", data={
