@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
@@ -59,36 +60,33 @@ class Prepared:
             given[name] = convert(given[name])
         return given if self.order is None else [given[name] for name in self.order]
 
-    def run(self, conn: Connection, params: dict[str, Any]) -> None:
+    @contextmanager
+    def _cursor(self, conn: Connection, params: dict[str, Any] | list[dict[str, Any]]
+                ) -> Iterator[Any]:
+        """The driver's cursor, the statement run on it (once per row for a list)."""
         cursor = conn.connection.driver_connection.cursor()
         try:
-            cursor.execute(self.sql, self._args(params))
+            if isinstance(params, list):
+                cursor.executemany(self.sql, [self._args(p) for p in params])
+            else:
+                cursor.execute(self.sql, self._args(params))
+            yield cursor
         finally:
             cursor.close()
+
+    def run(self, conn: Connection, params: dict[str, Any] | list[dict[str, Any]]) -> None:
+        """Run once, or once per row of a list."""
+        with self._cursor(conn, params):
+            pass
 
     def first(self, conn: Connection, params: dict[str, Any]) -> tuple | None:
         """The first row the statement returns (its RETURNING), or None."""
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            cursor.execute(self.sql, self._args(params))
+        with self._cursor(conn, params) as cursor:
             return cursor.fetchone()
-        finally:
-            cursor.close()
 
     def all(self, conn: Connection, params: dict[str, Any]) -> list[tuple]:
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            cursor.execute(self.sql, self._args(params))
+        with self._cursor(conn, params) as cursor:
             return cursor.fetchall()
-        finally:
-            cursor.close()
-
-    def run_many(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        cursor = conn.connection.driver_connection.cursor()
-        try:
-            cursor.executemany(self.sql, [self._args(r) for r in rows])
-        finally:
-            cursor.close()
 
 
 def _statements(conn: Connection) -> dict[str, Any]:
@@ -248,7 +246,7 @@ def count_quiz(conn: Connection, row: dict[str, Any]) -> None:
                 "measure": m, "question_id": q, "option": o, "quiz_version": v, "count": n}
                for (m, q, o, v), n in deltas.items() if n]
     if changed:
-        sql["quiz"].run_many(conn, changed)
+        sql["quiz"].run(conn, changed)
     if state != {"started": started, "completed": completed, "last_question": last}:
         sql["progress_update"].run(conn, {**{"k_" + k: v for k, v in key.items()},
                                           **{"v_" + k: v for k, v in state.items()}})
@@ -271,10 +269,10 @@ def _count_choices(conn: Connection, key: dict[str, Any], question: str, version
     for q, o in gone:
         bump("chosen", -1, q, o, held[(q, o)])
     if gone:
-        sql["choice_delete"].run_many(conn, [{**key, "q": q, "o": o} for q, o in gone])
+        sql["choice_delete"].run(conn, [{**key, "q": q, "o": o} for q, o in gone])
     new = [(k, v) for k, v in wanted.items() if held.get(k) != v]
     for (q, o), v in new:
         bump("chosen", 1, q, o, v)
     if new:
-        sql["choice_insert"].run_many(conn, [
+        sql["choice_insert"].run(conn, [
             {**key, "question_id": q, "option": o, "quiz_version": v} for (q, o), v in new])
