@@ -36,6 +36,11 @@ def _secret_keys(instance_path: Path) -> list[str]:
     return [k.strip() for k in key_file.read_text().split(",") if k.strip()]
 
 
+def _seconds_list(value: str) -> tuple[float, ...]:
+    """A comma-separated list of seconds, such as PURL_WEBHOOK_RETRY_SECONDS."""
+    return tuple(float(part) for part in value.split(",") if part.strip())
+
+
 def _is_development(base_url: str) -> bool:
     host = urlsplit(base_url).hostname or ""
     return base_url.startswith("http://") and (
@@ -142,6 +147,18 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Processes a batch job mints with; unset: every core, for big lists.
         "JOBS_BATCH_PROCESSES": (int(os.environ["PURL_JOBS_BATCH_PROCESSES"])
                                  if os.environ.get("PURL_JOBS_BATCH_PROCESSES") else None),
+        # Webhooks (purl.webhooks): sent by the job workers, which look for due deliveries
+        # this often; retried after these delays (Standard Webhooks' schedule), each attempt
+        # given this long. Targets on loopback or private networks only when allowed.
+        "WEBHOOK_POLL_SECONDS": float(os.environ.get("PURL_WEBHOOK_POLL_SECONDS", "1")),
+        "WEBHOOK_RETRY_SECONDS": _seconds_list(os.environ.get(
+            "PURL_WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,36000,36000")),
+        "WEBHOOK_TIMEOUT_SECONDS": float(os.environ.get("PURL_WEBHOOK_TIMEOUT_SECONDS", "10")),
+        "WEBHOOK_LEASE_SECONDS": float(os.environ.get("PURL_WEBHOOK_LEASE_SECONDS", "60")),
+        "WEBHOOK_ALLOW_PRIVATE": os.environ.get("PURL_WEBHOOK_ALLOW_PRIVATE", "") in
+        ("1", "true", "yes", "on"),
+        # Sent or failed messages are deleted this many days after they were written.
+        "WEBHOOK_RETENTION_DAYS": int(os.environ.get("PURL_WEBHOOK_RETENTION_DAYS", "30")),
     }
     config.update(overrides)
     # From the base URL as finally set (a test's override too), unless set outright.

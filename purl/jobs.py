@@ -42,9 +42,11 @@ from purl import privacy
 from purl.extensions import db
 from purl.links.batch import lease, uploads
 from purl.links.batch.job import run_batch, run_check
+from purl.webhooks import delivery, outbox
 
-__all__ = ["AppStorage", "consumer", "enqueue_batch", "enqueue_check", "huey", "init_app",
-           "purge_events", "purge_files", "requeue_stale", "run_batch_here", "run_check_here"]
+__all__ = ["AppStorage", "consumer", "deliver_webhooks", "enqueue_batch", "enqueue_check",
+           "enqueue_webhooks", "huey", "init_app", "purge_events", "purge_files",
+           "purge_webhooks", "requeue_stale", "run_batch_here", "run_check_here"]
 
 log = logging.getLogger(__name__)
 
@@ -198,11 +200,26 @@ def requeue_stale(session: Session, lease_seconds: float) -> list[int]:
     return batch_ids
 
 
-def _every_check(_timestamp: dt.datetime) -> bool:
-    return True  # how often: the scheduler's period, JOBS_REQUEUE_SECONDS (see consumer)
+class _Every:
+    """A periodic task's gate: due at a worker's start, then every ``config[key]`` seconds
+    (the scheduler asks every second, see ``consumer``). Per worker process."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.last: float | None = None
+
+    def __call__(self, _timestamp: dt.datetime) -> bool:
+        now = time.monotonic()
+        if self.last is not None and now - self.last < _seconds(_queue().config, self.key):
+            return False
+        self.last = now
+        return True
 
 
-@huey.periodic_task(_every_check, name="purl.requeue_stale", expires=60)
+_requeue_due = _Every("JOBS_REQUEUE_SECONDS")
+
+
+@huey.periodic_task(_requeue_due, name="purl.requeue_stale", expires=60)
 def requeue_task() -> None:
     app = _app()
     with app.app_context():
@@ -229,20 +246,15 @@ def purge_events(session: Session, config: Any) -> int:
     return removed
 
 
-_last_purge: float | None = None
+def purge_webhooks(session: Session, config: Any) -> int:
+    """Sent or failed webhook messages older than ``WEBHOOK_RETENTION_DAYS``, committed."""
+    removed = outbox.purge(session, int(config["WEBHOOK_RETENTION_DAYS"]))
+    session.commit()
+    return removed
 
 
-def _purge_due(_timestamp: dt.datetime) -> bool:
-    """At a worker's start, then every ``JOBS_PURGE_SECONDS`` (the scheduler asks every
-    ``JOBS_REQUEUE_SECONDS``). Per worker: a purge is idempotent, several workers only repeat
-    a cheap query."""
-    global _last_purge
-    now = time.monotonic()
-    every = _seconds(_queue().config, "JOBS_PURGE_SECONDS")
-    if _last_purge is not None and now - _last_purge < every:
-        return False
-    _last_purge = now
-    return True
+# A purge is idempotent: several workers only repeat a cheap query.
+_purge_due = _Every("JOBS_PURGE_SECONDS")
 
 
 @huey.periodic_task(_purge_due, name="purl.purge", expires=600)
@@ -252,12 +264,71 @@ def purge_task() -> None:
         try:
             purge_files(db.session, app.config)
             purge_events(db.session, app.config)
+            purge_webhooks(db.session, app.config)
         except Exception as exc:  # noqa: BLE001 - busy (SQLite): the next period tries again
             db.session.rollback()
             log.warning("could not delete expired batch files or events: %s",
                         getattr(exc, "orig", None) or exc)
         finally:
             db.session.remove()
+
+
+# --- webhooks ------------------------------------------------------------------------------
+
+
+@huey.task(name="purl.webhooks")
+def webhooks_task() -> None:
+    app = _app()
+    with app.app_context():
+        try:
+            deliver_webhooks(db.session, app.config)
+        finally:
+            db.session.remove()
+
+
+def deliver_webhooks(session: Session, config: Any) -> int:
+    """Send the webhook deliveries that are due, committing each attempt (the task, and
+    tests, run this)."""
+    try:
+        return delivery.deliver_due(session, config, checkpoint=session.commit)
+    except Exception:
+        session.rollback()
+        raise
+
+
+_webhook_poll = _Every("WEBHOOK_POLL_SECONDS")
+
+
+def _webhooks_due(timestamp: dt.datetime) -> bool:
+    """Every ``WEBHOOK_POLL_SECONDS``: queue a sending task only when something is due, so
+    an idle install writes nothing to its queue. A shopper's request never queues one."""
+    if not _webhook_poll(timestamp):
+        return False
+    app = _queue().app
+    with app.app_context():
+        try:
+            return delivery.any_due(db.session)
+        except Exception as exc:  # noqa: BLE001 - busy or down: the next second asks again
+            log.warning("could not look for due webhooks: %s", getattr(exc, "orig", None) or exc)
+            return False
+        finally:
+            db.session.remove()
+
+
+@huey.periodic_task(_webhooks_due, name="purl.webhooks.due", expires=30)
+def webhooks_due_task() -> None:
+    webhooks_task.call_local()
+
+
+def enqueue_webhooks() -> bool:
+    """Queue a sending task now (the console's test event and replay, not to wait for the
+    next poll). False when the queue cannot be reached: the poll finds it anyway."""
+    try:
+        webhooks_task()
+    except Exception as exc:  # noqa: BLE001 - the request must not fail
+        log.warning("could not queue webhook delivery (%s); the next poll sends it", exc)
+        return False
+    return True
 
 
 def _child_stops_on_sigterm() -> None:
@@ -272,7 +343,8 @@ _forks_watched = False
 
 def consumer(app: Flask, workers: int | None = None) -> Consumer:
     """A Huey consumer for ``app``: ``workers`` threads (a batch uses every core already
-    through its own processes), periodic tasks every ``JOBS_REQUEUE_SECONDS``."""
+    through its own processes), periodic tasks asked every second (each keeps its own
+    interval)."""
     global _bound, _forks_watched
     if not _forks_watched and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_child_stops_on_sigterm)
@@ -280,7 +352,8 @@ def consumer(app: Flask, workers: int | None = None) -> Consumer:
     queue = app.extensions[EXTENSION]
     _bound = queue  # the worker's threads run outside an app context
     config = app.config
-    period = max(1, round(_seconds(config, "JOBS_REQUEUE_SECONDS")))
+    # The scheduler asks every periodic task every second; each has its own gate (_Every).
+    period = 1
 
     class _Scheduler(Scheduler):
         periodic_task_seconds = period

@@ -633,3 +633,88 @@ class LinkTally(db.Model):
     is_seed: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     links: Mapped[int] = mapped_column(BigInteger, default=0)
     revoked: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WebhookEndpoint(db.Model):
+    """Where the shop's tools want purl's events (purl.webhooks): for one campaign, or for
+    every campaign of the install (``campaign_id`` None; admins only)."""
+
+    __tablename__ = "webhook_endpoint"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    # The Standard Webhooks secret, "whsec_" and base64: kept as given, it signs every body.
+    secret: Mapped[str] = mapped_column(String(100))
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # The event types it wants ("quiz.completed", …); empty: every type.
+    event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Why it was switched off: "gone" (it answered 410), "user"; None while enabled.
+    disabled_reason: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    campaign: Mapped[Campaign | None] = relationship()
+
+
+class WebhookMessage(db.Model):
+    """One event for the shop's tools, written in the transaction that recorded it (the
+    outbox); its body is fixed here, so every attempt signs the same bytes."""
+
+    __tablename__ = "webhook_message"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The webhook-id header: the same on every attempt and replay, so a receiver can dedupe.
+    uid: Mapped[str] = mapped_column(BytewiseString(40), unique=True)
+    event_type: Mapped[str] = mapped_column(String(32))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id",
+                                                               ondelete="CASCADE"), index=True)
+    # Whose event it tells of, so erasing a recipient deletes it (no foreign key: erasure
+    # keeps the recipient row, and a message may outlive nothing else).
+    recipient_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """One message to one endpoint: pending until delivered, or failed once its attempts
+    ran out (or the endpoint answered 410)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        # The worker's question, every poll: what is due now?
+        Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_endpoint", "endpoint_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("webhook_message.id",
+                                                       ondelete="CASCADE"), index=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id",
+                                                        ondelete="CASCADE"))
+    # "pending", "delivered", "failed".
+    status: Mapped[str] = mapped_column(BytewiseString(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
+                                                         default=utcnow)
+    # A worker sending it holds it until then; a killed worker's lease runs out.
+    leased_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status: Mapped[int | None] = mapped_column(Integer)  # the HTTP status, if any
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    message: Mapped[WebhookMessage] = relationship()
+    endpoint: Mapped[WebhookEndpoint] = relationship()
+
+
+class WebhookAttempt(db.Model):
+    """One try at a delivery, for the console's delivery log."""
+
+    __tablename__ = "webhook_attempt"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_delivery.id",
+                                                        ondelete="CASCADE"), index=True)
+    attempted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(300))
+    milliseconds: Mapped[int] = mapped_column(Integer, default=0)

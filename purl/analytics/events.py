@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from purl.analytics import tallies
 from purl.models import Event, Recipient, ShopperProfile
+from purl.webhooks import outbox
 
 KINDS = ("visit", "quiz_start", "answer", "quiz_complete", "product_click", "link_request")
 
@@ -57,7 +58,10 @@ def record(
     conn.execute(_INSERT, row)
     if row.get("is_seed"):
         return
+    first = True
     if kind in tallies.FUNNEL_KINDS and row.get("recipient_id") is not None:
-        tallies.count_funnel(conn, row)
+        first = tallies.count_funnel(conn, row)
     if kind in tallies.QUIZ_KINDS and row["profile_id"] is not None:
         tallies.count_quiz(conn, row)
+    # The shop's tools hear of it in this same transaction; a worker sends it later.
+    outbox.event_recorded(session, row, recipient, first)

@@ -169,8 +169,9 @@ def _inserted(conn: Connection, statement: Prepared, params: dict[str, Any]) -> 
     return statement.first(conn, params) is not None
 
 
-def count_funnel(conn: Connection, row: dict[str, Any]) -> None:
-    """A recipient's funnel event (``row`` as inserted into ``event``)."""
+def count_funnel(conn: Connection, row: dict[str, Any]) -> bool:
+    """A recipient's funnel event (``row`` as inserted into ``event``); True when it is
+    their first of its kind."""
     kind = row["kind"]
     sql = _statements(conn)
     product_id = row.get("product_id")
@@ -186,6 +187,7 @@ def count_funnel(conn: Connection, row: dict[str, Any]) -> None:
         sql["product"].run(conn, {"campaign_id": row["campaign_id"],
                                   "product_id": product_id, "clicks": 1,
                                   "shoppers": int(first_click)})
+    return new
 
 
 def options(value: object) -> list[str]:

@@ -34,6 +34,7 @@ from purl.models import (
     as_utc,
     utcnow,
 )
+from purl.webhooks import outbox
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,8 @@ def erase_recipient(session: Session, recipient: Recipient, erased_by: str,
     # Which recipient reached which step: the tallies counted them already and, the link
     # withdrawn, nothing counts them again.
     session.execute(delete(FunnelReach).where(FunnelReach.recipient_id == recipient.id))
+    # Messages for the shop's tools name them too, sent or waiting: they go.
+    outbox.forget_recipient(session, recipient.id)
     if profile_ids:
         session.execute(update(Event).where(Event.profile_id.in_(profile_ids))
                         .values(profile_id=None, answer=None)

@@ -74,6 +74,7 @@ from purl.links.identity import IDENTIFYING
 from purl.models import Batch, Campaign, utcnow
 from purl.spreadsheet import safe_cell, safe_row
 from purl.spreadsheet.reading import N_, Input, read_columns, record_blocks, row_label, scan
+from purl.webhooks import outbox
 
 log = logging.getLogger(__name__)
 
@@ -383,6 +384,7 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         batch.finished_at = batch.updated_at = utcnow()
         if options.on_done is not None:
             options.on_done(session, batch, result)
+        outbox.batch_finished(session, batch, campaign)
         session.commit()
     _write_manifest(manifest_path, campaign, scanned, result, options, keys, started)
     log.info("batch %s for campaign %s: %s", batch_id, campaign.slug, result.summary())
@@ -418,6 +420,7 @@ def mark_failed(session: Session, batch_id: int, exc: BaseException) -> None:
             message = f"{type(exc).__name__}: {exc}"
         failed.status, failed.error = "failed", message[:2000]
         failed.finished_at = utcnow()
+        outbox.batch_finished(session, failed, session.get(Campaign, failed.campaign_id))
         session.commit()
 
 

@@ -1,0 +1,131 @@
+"""Webhook endpoints: made by a user for one campaign they may edit (the surface checks the
+campaign's role) or, by an admin, for the whole install; each with its own secret.
+
+Plain functions over the session that only flush; the console, the API and tests call them.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from purl.models import Campaign, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from purl.webhooks import EVENT_TYPES, TEST_EVENT, addresses, outbox
+
+log = logging.getLogger(__name__)
+
+MAX_DESCRIPTION = 200
+
+
+class WebhookError(ValueError):
+    """An endpoint that cannot be saved as asked; ``str()`` is a stable code word: those of
+    ``addresses.AddressError``, ``event-type``, ``description``, ``install`` (only an admin
+    makes an endpoint for every campaign)."""
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and 24 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
+
+
+def _clean(url: str, description: str, event_types: Iterable[str] | None,
+           allow_private: bool) -> tuple[str, str, list[str]]:
+    url = url.strip()
+    try:
+        addresses.parse(url, allow_private)
+    except addresses.AddressError as exc:
+        raise WebhookError(str(exc)) from None
+    description = " ".join(description.split())
+    if len(description) > MAX_DESCRIPTION:
+        raise WebhookError("description")
+    types = list(dict.fromkeys(event_types or ()))
+    if any(t not in EVENT_TYPES for t in types):
+        raise WebhookError("event-type")
+    return url, description, types
+
+
+def create_endpoint(session: Session, user: User, url: str, *, campaign: Campaign | None,
+                    event_types: Sequence[str] | None = None, description: str = "",
+                    allow_private: bool = False) -> WebhookEndpoint:
+    """A new endpoint of ``user``: for ``campaign`` (which the caller checked the user may
+    edit), or with None for every campaign, which only an admin may make."""
+    if campaign is None and not user.is_admin:
+        raise WebhookError("install")
+    url, description, types = _clean(url, description, event_types, allow_private)
+    endpoint = WebhookEndpoint(url=url, description=description, secret=new_secret(),
+                               campaign_id=campaign.id if campaign else None, user_id=user.id,
+                               event_types=types, enabled=True)
+    session.add(endpoint)
+    session.flush()
+    log.info("webhook endpoint %s created by user %s (campaign %s)", endpoint.id, user.id,
+             endpoint.campaign_id)
+    return endpoint
+
+
+def update_endpoint(endpoint: WebhookEndpoint, *, url: str | None = None,
+                    description: str | None = None,
+                    event_types: Sequence[str] | None = None, enabled: bool | None = None,
+                    allow_private: bool = False) -> None:
+    """Change what was given; switching an endpoint on clears why it was off."""
+    cleaned = _clean(endpoint.url if url is None else url,
+                     endpoint.description if description is None else description,
+                     endpoint.event_types if event_types is None else event_types,
+                     allow_private)
+    endpoint.url, endpoint.description, endpoint.event_types = cleaned
+    if enabled is not None and enabled != endpoint.enabled:
+        endpoint.enabled = enabled
+        endpoint.disabled_reason = None if enabled else "user"
+
+
+def rotate_secret(endpoint: WebhookEndpoint) -> str:
+    endpoint.secret = new_secret()
+    return endpoint.secret
+
+
+def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
+    """Delete the endpoint, its deliveries and their attempts (messages for no endpoint
+    left go with the retention)."""
+    deliveries = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
+    session.execute(WebhookAttempt.__table__.delete().where(
+        WebhookAttempt.delivery_id.in_(deliveries)))
+    session.execute(WebhookDelivery.__table__.delete().where(
+        WebhookDelivery.endpoint_id == endpoint.id))
+    session.delete(endpoint)
+    session.flush()
+
+
+def endpoints_of(session: Session, campaign_ids: Iterable[int] | None,
+                 install: bool) -> list[WebhookEndpoint]:
+    """The endpoints of these campaigns (None: every campaign), and with ``install`` those
+    for the whole install; newest first."""
+    scope = []
+    if campaign_ids is None:
+        scope.append(WebhookEndpoint.campaign_id.is_not(None))
+    else:
+        ids = list(campaign_ids)
+        if ids:
+            scope.append(WebhookEndpoint.campaign_id.in_(ids))
+    if install:
+        scope.append(WebhookEndpoint.campaign_id.is_(None))
+    if not scope:
+        return []
+    return list(session.scalars(select(WebhookEndpoint).where(or_(*scope))
+                                .order_by(WebhookEndpoint.id.desc())))
+
+
+def send_test(session: Session, endpoint: WebhookEndpoint) -> int:
+    """Queue a test message to this endpoint alone (even while it is switched off it
+    waits, and goes once it is on); returns the message's id."""
+    data = {"endpoint_id": endpoint.id, "text": "Test message from purl"}
+    campaign = endpoint.campaign
+    if campaign is not None:
+        data["campaign"] = campaign.slug
+    message_id = outbox.emit(session, TEST_EVENT, data, campaign_id=endpoint.campaign_id,
+                             endpoints=[endpoint.id])
+    assert message_id is not None
+    return message_id
