@@ -15,7 +15,8 @@ def register(app: Flask) -> None:
     from purl.cli.purge import purge_command
     from purl.cli.quiz import quiz_cli
     from purl.cli.users import user_cli
+    from purl.cli.webhooks import webhook_cli
 
     for group in (demo_cli, user_cli, quiz_cli, campaign_cli, purl_cli, catalog_cli, jobs_cli,
-                  purge_command, apikey_cli, privacy_cli):
+                  purge_command, apikey_cli, privacy_cli, webhook_cli):
         app.cli.add_command(group)
