@@ -54,7 +54,8 @@ def listeners(session: Session, campaign_id: int | None, event_type: str) -> lis
     scope = WebhookEndpoint.campaign_id.is_(None)
     if campaign_id is not None:
         scope = or_(scope, WebhookEndpoint.campaign_id == campaign_id)
-    rows = session.execute(_LISTENERS.where(scope)).all()
+    # Core on the connection: this runs in every recording request, endpoints or not.
+    rows = session.connection().execute(_LISTENERS.where(scope)).all()
     return [row.id for row in rows if wants(row.event_types, event_type)]
 
 
