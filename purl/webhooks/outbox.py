@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from purl.models import (
@@ -32,10 +32,17 @@ from purl.webhooks import EVENT_TYPES, TEST_EVENT
 log = logging.getLogger(__name__)
 
 _MESSAGES = WebhookMessage.__table__
-_DELIVERIES = WebhookDelivery.__table__
-# Which endpoints may want a campaign's events: its own, and the install's.
+_WRITE_MESSAGE = _MESSAGES.insert().returning(_MESSAGES.c.id)  # built once: a hot path
+_WRITE_DELIVERIES = WebhookDelivery.__table__.insert()
+# Which endpoints may want a campaign's events: its own, and the install's. Built once with
+# bind parameters: this runs in every recording request, endpoints or not.
 _LISTENERS = (select(WebhookEndpoint.id, WebhookEndpoint.event_types)
-              .where(WebhookEndpoint.enabled.is_(True)))
+              .where(WebhookEndpoint.enabled.is_(True),
+                     or_(WebhookEndpoint.campaign_id.is_(None),
+                         WebhookEndpoint.campaign_id == bindparam("campaign_id"))))
+_INSTALL_LISTENERS = (select(WebhookEndpoint.id, WebhookEndpoint.event_types)
+                      .where(WebhookEndpoint.enabled.is_(True),
+                             WebhookEndpoint.campaign_id.is_(None)))
 
 
 def new_uid() -> str:
@@ -51,11 +58,11 @@ def wants(event_types: Sequence[str] | None, event_type: str) -> bool:
 def listeners(session: Session, campaign_id: int | None, event_type: str) -> list[int]:
     """The enabled endpoints that want ``event_type`` of this campaign (or of no campaign:
     a visitor's quiz outside any campaign reaches the install's endpoints only)."""
-    scope = WebhookEndpoint.campaign_id.is_(None)
-    if campaign_id is not None:
-        scope = or_(scope, WebhookEndpoint.campaign_id == campaign_id)
-    # Core on the connection: this runs in every recording request, endpoints or not.
-    rows = session.connection().execute(_LISTENERS.where(scope)).all()
+    conn = session.connection()
+    if campaign_id is None:
+        rows = conn.execute(_INSTALL_LISTENERS).all()
+    else:
+        rows = conn.execute(_LISTENERS, {"campaign_id": campaign_id}).all()
     return [row.id for row in rows if wants(row.event_types, event_type)]
 
 
@@ -79,11 +86,11 @@ def emit(session: Session, event_type: str, data: dict[str, Any], *,
         return None
     now = utcnow()
     conn = session.connection()
-    message_id = conn.execute(_MESSAGES.insert().returning(_MESSAGES.c.id), {
+    message_id = conn.execute(_WRITE_MESSAGE, {
         "uid": new_uid(), "event_type": event_type, "campaign_id": campaign_id,
         "recipient_id": recipient_id, "body": body(event_type, data, now),
         "created_at": now}).scalar_one()
-    conn.execute(_DELIVERIES.insert(), [
+    conn.execute(_WRITE_DELIVERIES, [
         {"message_id": message_id, "endpoint_id": endpoint_id, "status": "pending",
          "attempts": 0, "next_attempt_at": now} for endpoint_id in targets])
     log.info("webhook %s: message %s for %d endpoint(s)", event_type, message_id,
