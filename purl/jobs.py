@@ -289,11 +289,7 @@ def webhooks_task() -> None:
 def deliver_webhooks(session: Session, config: Any) -> int:
     """Send the webhook deliveries that are due, committing each attempt (the task, and
     tests, run this)."""
-    try:
-        return delivery.deliver_due(session, config, checkpoint=session.commit)
-    except Exception:
-        session.rollback()
-        raise
+    return delivery.deliver_due(session, config, checkpoint=session.commit)
 
 
 _webhook_poll = _Every("WEBHOOK_POLL_SECONDS")

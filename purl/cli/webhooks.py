@@ -75,14 +75,19 @@ def list_endpoints() -> None:
                    f"{','.join(endpoint.event_types) or '*'}")
 
 
+def _endpoint(endpoint_id: int) -> WebhookEndpoint:
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise click.ClickException(f"no endpoint {endpoint_id}")
+    return endpoint
+
+
 @webhook_cli.command("test")
 @click.argument("endpoint_id", type=int)
 @with_appcontext
 def send_test(endpoint_id: int) -> None:
     """Queue a webhook.test message to one endpoint (a worker sends it)."""
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None:
-        raise click.ClickException(f"no endpoint {endpoint_id}")
+    endpoint = _endpoint(endpoint_id)
     endpoints.send_test(db.session, endpoint)
     db.session.commit()
     jobs.enqueue_webhooks()
@@ -94,9 +99,7 @@ def send_test(endpoint_id: int) -> None:
 @with_appcontext
 def delete(endpoint_id: int) -> None:
     """Delete an endpoint and its delivery log."""
-    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None:
-        raise click.ClickException(f"no endpoint {endpoint_id}")
+    endpoint = _endpoint(endpoint_id)
     endpoints.delete_endpoint(db.session, endpoint)
     db.session.commit()
     click.echo(f"deleted endpoint {endpoint_id}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import logging
-import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -26,8 +25,6 @@ from purl.models import (
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
-    WebhookMessage,
-    as_utc,
     utcnow,
 )
 from purl.webhooks import addresses
@@ -97,7 +94,7 @@ def send(url: str, secret: str, uid: str, body: str, settings: Settings) -> Outc
         return Outcome(None, "refused")
     except ssl.SSLError:
         return Outcome(None, "tls")
-    except (OSError, http.client.HTTPException, socket.gaierror):
+    except (OSError, http.client.HTTPException):
         return Outcome(None, "connection")
     finally:
         conn.close()
@@ -206,22 +203,3 @@ def replay(session: Session, delivery: WebhookDelivery) -> None:
     delivery.next_attempt_at, delivery.leased_until = utcnow(), None
     delivery.delivered_at = None
     session.flush()
-
-
-def log_for(session: Session, endpoint: WebhookEndpoint, limit: int = 50,
-            before: int | None = None) -> list[WebhookDelivery]:
-    """An endpoint's deliveries, newest first, with their messages (the delivery log)."""
-    query = (select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
-             .join(WebhookMessage).order_by(WebhookDelivery.id.desc()).limit(limit))
-    if before is not None:
-        query = query.where(WebhookDelivery.id < before)
-    return list(session.scalars(query))
-
-
-def attempts_of(session: Session, delivery: WebhookDelivery) -> list[WebhookAttempt]:
-    return list(session.scalars(select(WebhookAttempt).where(
-        WebhookAttempt.delivery_id == delivery.id).order_by(WebhookAttempt.id)))
-
-
-def next_attempt(delivery: WebhookDelivery) -> dt.datetime | None:
-    return as_utc(delivery.next_attempt_at) if delivery.status == "pending" else None

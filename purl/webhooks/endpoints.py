@@ -11,7 +11,7 @@ import logging
 import secrets
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from purl.models import Campaign, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -67,26 +67,6 @@ def create_endpoint(session: Session, user: User, url: str, *, campaign: Campaig
     return endpoint
 
 
-def update_endpoint(endpoint: WebhookEndpoint, *, url: str | None = None,
-                    description: str | None = None,
-                    event_types: Sequence[str] | None = None, enabled: bool | None = None,
-                    allow_private: bool = False) -> None:
-    """Change what was given; switching an endpoint on clears why it was off."""
-    cleaned = _clean(endpoint.url if url is None else url,
-                     endpoint.description if description is None else description,
-                     endpoint.event_types if event_types is None else event_types,
-                     allow_private)
-    endpoint.url, endpoint.description, endpoint.event_types = cleaned
-    if enabled is not None and enabled != endpoint.enabled:
-        endpoint.enabled = enabled
-        endpoint.disabled_reason = None if enabled else "user"
-
-
-def rotate_secret(endpoint: WebhookEndpoint) -> str:
-    endpoint.secret = new_secret()
-    return endpoint.secret
-
-
 def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
     """Delete the endpoint, its deliveries and their attempts (messages for no endpoint
     left go with the retention)."""
@@ -97,25 +77,6 @@ def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
         WebhookDelivery.endpoint_id == endpoint.id))
     session.delete(endpoint)
     session.flush()
-
-
-def endpoints_of(session: Session, campaign_ids: Iterable[int] | None,
-                 install: bool) -> list[WebhookEndpoint]:
-    """The endpoints of these campaigns (None: every campaign), and with ``install`` those
-    for the whole install; newest first."""
-    scope = []
-    if campaign_ids is None:
-        scope.append(WebhookEndpoint.campaign_id.is_not(None))
-    else:
-        ids = list(campaign_ids)
-        if ids:
-            scope.append(WebhookEndpoint.campaign_id.in_(ids))
-    if install:
-        scope.append(WebhookEndpoint.campaign_id.is_(None))
-    if not scope:
-        return []
-    return list(session.scalars(select(WebhookEndpoint).where(or_(*scope))
-                                .order_by(WebhookEndpoint.id.desc())))
 
 
 def send_test(session: Session, endpoint: WebhookEndpoint) -> int:
