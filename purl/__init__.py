@@ -116,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
         sharing,
         signin,
         users,
+        webhooks,
     )
     from purl.console import bp as console_bp
     from purl.shopper import bp as shopper_bp

@@ -1,4 +1,5 @@
-"""Console forms: sign-in, campaigns with their landing variants, users, sharing, teams."""
+"""Console forms: sign-in, campaigns with their landing variants, users, sharing, teams, API
+keys, webhook endpoints."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from purl.campaigns.records import OFFER_CODE, SLUG, UTM_VALUE, slug_from  # noqa: F401
 
@@ -256,3 +258,41 @@ class ApiKeyForm(FlaskForm):
                                     description=_l("None chosen: every campaign you can see, "
                                                    "now and in future."))
     read_only = BooleanField(_l("Read only (the key never changes anything)"))
+
+
+# The webhook event types in words (purl.webhooks.EVENT_TYPES, in its order).
+WEBHOOK_EVENT_CHOICES = [
+    SelectChoice("recipient.visited", _l("A recipient opens their link for the first time")),
+    SelectChoice("quiz.started", _l("Quiz started")),
+    SelectChoice("quiz.completed", _l("Quiz completed (with the answers)")),
+    SelectChoice("product.clicked", _l("Product clicked in the showroom")),
+    SelectChoice("lead.created", _l("A visitor left their email address")),
+    SelectChoice("batch.finished", _l("A list of links is ready")),
+]
+
+
+class _WebhookFields(FlaskForm):
+    """What a new and an edited endpoint share; the view checks the address
+    (purl.webhooks.endpoints)."""
+
+    url = StringField(_l("Address (URL)"), validators=[
+        InputRequired(_l("Please give the address your tool receives events at.")),
+        Length(max=2000)],
+        description=_l("Where purl sends the events, e.g. https://crm.example/purl-hook."))
+    event_types = SelectMultipleField(
+        _l("Events"), choices=WEBHOOK_EVENT_CHOICES, validators=[Optional()],
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        description=_l("None ticked: every event, also those added in future."))
+    description = StringField(_l("Description"), validators=[Length(max=200)],
+                              description=_l("What it is, e.g. the name of your CRM."))
+
+
+class WebhookEditForm(_WebhookFields):
+    enabled = BooleanField(_l("Switched on (purl sends events)"))
+
+
+class WebhookForm(_WebhookFields):
+    """A new endpoint: the settings and whose events (choices: the view's)."""
+
+    # "" is the whole install, offered to admins alone (the choices check it).
+    scope = SelectField(_l("Events of"))

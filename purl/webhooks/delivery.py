@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from standardwebhooks import Webhook
 
 from purl.models import (
@@ -203,3 +203,28 @@ def replay(session: Session, delivery: WebhookDelivery) -> None:
     delivery.next_attempt_at, delivery.leased_until = utcnow(), None
     delivery.delivered_at = None
     session.flush()
+
+
+def log_for(session: Session, endpoint: WebhookEndpoint, limit: int = 50,
+            before: int | None = None) -> list[WebhookDelivery]:
+    """An endpoint's deliveries, newest first, ``before`` a delivery id (the log's pages),
+    with their messages."""
+    query = (select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+             .options(joinedload(WebhookDelivery.message))
+             .order_by(WebhookDelivery.id.desc()).limit(limit))
+    if before is not None:
+        query = query.where(WebhookDelivery.id < before)
+    return list(session.scalars(query))
+
+
+def delivery_of(session: Session, endpoint: WebhookEndpoint,
+                delivery_id: int) -> WebhookDelivery | None:
+    """One delivery of this endpoint (None for another endpoint's)."""
+    delivery = session.get(WebhookDelivery, delivery_id)
+    return delivery if delivery is not None and delivery.endpoint_id == endpoint.id else None
+
+
+def attempts_of(session: Session, delivery: WebhookDelivery) -> list[WebhookAttempt]:
+    """A delivery's attempts, first first."""
+    return list(session.scalars(select(WebhookAttempt).where(
+        WebhookAttempt.delivery_id == delivery.id).order_by(WebhookAttempt.id)))

@@ -11,10 +11,17 @@ import logging
 import secrets
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
-from purl.models import Campaign, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from purl.models import (
+    Campaign,
+    User,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    utcnow,
+)
 from purl.webhooks import EVENT_TYPES, TEST_EVENT, addresses, outbox
 
 log = logging.getLogger(__name__)
@@ -65,6 +72,52 @@ def create_endpoint(session: Session, user: User, url: str, *, campaign: Campaig
     log.info("webhook endpoint %s created by user %s (campaign %s)", endpoint.id, user.id,
              endpoint.campaign_id)
     return endpoint
+
+
+def update_endpoint(endpoint: WebhookEndpoint, *, url: str, description: str,
+                    event_types: Sequence[str], enabled: bool,
+                    allow_private: bool = False) -> None:
+    """Save an edited endpoint; switching it on clears why it was off (its waiting
+    deliveries then go), switching it off says the user did."""
+    endpoint.url, endpoint.description, endpoint.event_types = _clean(
+        url, description, event_types, allow_private)
+    if enabled != endpoint.enabled:
+        endpoint.enabled = enabled
+        endpoint.disabled_reason = None if enabled else "user"
+
+
+def rotate_secret(endpoint: WebhookEndpoint) -> str:
+    """A new signing secret: from the next attempt on, bodies are signed with it alone."""
+    endpoint.secret = new_secret()
+    return endpoint.secret
+
+
+def endpoints_of(session: Session, campaign_ids: Select | None,
+                 install: bool) -> list[WebhookEndpoint]:
+    """The endpoints of the campaigns ``campaign_ids`` selects (None: no campaign's), and
+    with ``install`` those for the whole install; newest first."""
+    scope = []
+    if campaign_ids is not None:
+        scope.append(WebhookEndpoint.campaign_id.in_(campaign_ids))
+    if install:
+        scope.append(WebhookEndpoint.campaign_id.is_(None))
+    if not scope:
+        return []
+    return list(session.scalars(select(WebhookEndpoint).where(or_(*scope))
+                                .order_by(WebhookEndpoint.id.desc())))
+
+
+def replay_failed(session: Session, endpoint: WebhookEndpoint) -> int:
+    """Send every failed delivery of this endpoint again from its first attempt (after the
+    receiver is fixed); returns how many."""
+    result = session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == "failed")
+        .values(status="pending", attempts=0, next_attempt_at=utcnow(), leased_until=None,
+                delivered_at=None)
+        .execution_options(synchronize_session=False))
+    session.flush()
+    return result.rowcount
 
 
 def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:

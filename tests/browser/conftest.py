@@ -8,12 +8,15 @@ missing browser fails the run instead of passing silently.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
+
+from purl.demo.load import DEMO_PASSWORD, DEMO_USER
 
 CHROMIUM = os.environ.get("PURL_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
@@ -76,3 +79,12 @@ def screenshot(page, name: str) -> Path:  # noqa: ANN001
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in(page, live_server: str) -> None:  # noqa: ANN001
+    page.goto(live_server + "/console/")
+    page.wait_for_url(re.compile(r"/console/login"))
+    page.get_by_label("E-Mail").fill(DEMO_USER)
+    page.get_by_label("Passwort").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url(re.compile(r"/console/$"))

@@ -10,8 +10,7 @@ import zipfile
 
 import pytest
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_console_flow import sign_in
+from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import FAST, excel_export, worker_env
 
 

@@ -11,21 +11,11 @@ from sqlalchemy import select
 from purl.accounts import create_user
 from purl.analytics import events
 from purl.campaigns import access
-from purl.demo.load import DEMO_PASSWORD, DEMO_USER
 from purl.extensions import db
 from purl.links.recipients import NewRecipient, mint
 from purl.models import Campaign, Product, QuizResponse, ShopperProfile
 from purl.quiz import versions
-from tests.browser.conftest import screenshot
-
-
-def sign_in(page, live_server: str) -> None:  # noqa: ANN001
-    page.goto(live_server + "/console/")
-    page.wait_for_url(re.compile(r"/console/login"))
-    page.get_by_label("E-Mail").fill(DEMO_USER)
-    page.get_by_label("Passwort").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
-    page.wait_for_url(re.compile(r"/console/$"))
+from tests.browser.conftest import screenshot, sign_in
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])

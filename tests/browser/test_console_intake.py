@@ -9,8 +9,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_console_flow import sign_in
+from tests.browser.conftest import screenshot, sign_in
 
 # A Mailchimp export (comma, UTF-8 without BOM): three people, three rows that get no link.
 AUDIENCE = (
