@@ -145,7 +145,14 @@ def init_app(app: Flask) -> None:
     """Register the API; after the pages' error handlers, which it wraps for /api/ paths (a
     404 or 405 under /api/ matches no view, so a blueprint's own handler would never run)."""
     from purl import web
-    from purl.api import campaigns, docs, events, funnel, recipients  # noqa: F401 - views on bp
+    from purl.api import (  # noqa: F401 - views on bp
+        campaigns,
+        docs,
+        events,
+        funnel,
+        recipients,
+        webhooks,
+    )
 
     csrf.exempt(bp)
     limiter.limit(_rate_limit, key_func=_rate_key)(bp)

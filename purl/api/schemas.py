@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from purl.campaigns.records import OFFER_CODE, SLUG, UTM_VALUE
+from purl.webhooks import EVENT_TYPES
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG)]
 Utm = Annotated[str, StringConstraints(pattern=UTM_VALUE, max_length=100)]
@@ -319,3 +320,83 @@ class CampaignFunnel(BaseModel):
     quiz: QuizFigures
     answers: list[AnswerFigures]
     top_products: list[ProductFigures]
+
+
+# --- webhooks ----------------------------------------------------------------------------
+
+EventType = Literal[EVENT_TYPES]  # the types an endpoint can ask for
+Url = _text(2000, 1)
+_EVENT_TYPES_HELP = "Only these event types; empty: every type, also those added later"
+
+
+class WebhookCreate(_Input):
+    url: Url = Field(description="Where events are POSTed: http(s), never a private address")
+    campaign: Slug | None = Field(None, description="The campaign whose events it gets; "
+                                  "null: every campaign (an admin's key for all campaigns)")
+    event_types: list[EventType] = Field(default_factory=list, max_length=20,
+                                         description=_EVENT_TYPES_HELP)
+    description: _text(200) = ""
+
+
+class WebhookUpdate(_Input):
+    url: Url = Field(None)
+    event_types: list[EventType] = Field(None, max_length=20, description=_EVENT_TYPES_HELP)
+    description: _text(200) = Field(None)
+    enabled: bool = Field(None, description="false holds its events; true sends them")
+
+
+class Webhook(BaseModel):
+    id: int
+    url: str
+    campaign: str | None = Field(description="The campaign's slug; null: every campaign")
+    event_types: list[str]
+    description: str
+    enabled: bool
+    disabled_reason: Literal["gone", "user"] | None = Field(
+        description="`gone`: the receiver answered 410; `user`: switched off")
+    secret: str | None = Field(description="The Standard Webhooks signing secret; null "
+                               "for a key that may not change the endpoint")
+    created_at: dt.datetime
+
+
+class WebhookPage(BaseModel):
+    items: list[Webhook]
+    next_cursor: str | None
+
+
+class WebhookDelivery(BaseModel):
+    id: int
+    webhook_id: str = Field(description="The `webhook-id` header: the same on every attempt "
+                            "and replay")
+    event_type: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    last_status: int | None = Field(description="The receiver's last HTTP status")
+    last_error: str | None = Field(description="Why the last attempt failed: `status`, "
+                                   "`timeout`, `refused`, `tls`, `connection`, `redirect`, "
+                                   "`private`, `unknown-host`, `gone`")
+    last_attempt_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None = Field(description="While pending")
+    delivered_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class WebhookDeliveryPage(BaseModel):
+    items: list[WebhookDelivery] = Field(description="Newest first")
+    next_cursor: str | None
+
+
+class WebhookAttempt(BaseModel):
+    attempted_at: dt.datetime
+    status: int | None
+    error: str | None
+    milliseconds: int
+
+
+class WebhookDeliveryDetail(WebhookDelivery):
+    payload: dict = Field(description="The body sent, as JSON")
+    attempt_log: list[WebhookAttempt] = Field(description="Each attempt, oldest first")
+
+
+class WebhookReplay(BaseModel):
+    replayed: int = Field(description="How many failed deliveries go again")

@@ -224,6 +224,13 @@ def delivery_of(session: Session, endpoint: WebhookEndpoint,
     return delivery if delivery is not None and delivery.endpoint_id == endpoint.id else None
 
 
+def of_message(session: Session, endpoint: WebhookEndpoint,
+               message_id: int) -> WebhookDelivery | None:
+    """The delivery of message ``message_id`` to this endpoint (a test event's, say)."""
+    return session.scalar(select(WebhookDelivery).where(
+        WebhookDelivery.message_id == message_id, WebhookDelivery.endpoint_id == endpoint.id))
+
+
 def attempts_of(session: Session, delivery: WebhookDelivery) -> list[WebhookAttempt]:
     """A delivery's attempts, first first."""
     return list(session.scalars(select(WebhookAttempt).where(

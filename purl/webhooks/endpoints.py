@@ -11,7 +11,7 @@ import logging
 import secrets
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from purl.models import (
@@ -92,18 +92,21 @@ def rotate_secret(endpoint: WebhookEndpoint) -> str:
     return endpoint.secret
 
 
-def endpoints_of(session: Session, campaign_ids: Select | None,
-                 install: bool) -> list[WebhookEndpoint]:
-    """The endpoints of the campaigns ``campaign_ids`` selects (None: no campaign's), and
-    with ``install`` those for the whole install; newest first."""
+def reachable(campaign_ids: Select | None, install: bool) -> Select:
+    """The endpoints of the campaigns ``campaign_ids`` selects (None: no campaign's) and,
+    with ``install``, those for the whole install; unordered, for a list or a page."""
     scope = []
     if campaign_ids is not None:
         scope.append(WebhookEndpoint.campaign_id.in_(campaign_ids))
     if install:
         scope.append(WebhookEndpoint.campaign_id.is_(None))
-    if not scope:
-        return []
-    return list(session.scalars(select(WebhookEndpoint).where(or_(*scope))
+    return select(WebhookEndpoint).where(or_(*scope) if scope else false())
+
+
+def endpoints_of(session: Session, campaign_ids: Select | None,
+                 install: bool) -> list[WebhookEndpoint]:
+    """``reachable`` endpoints, newest first."""
+    return list(session.scalars(reachable(campaign_ids, install)
                                 .order_by(WebhookEndpoint.id.desc())))
 
 

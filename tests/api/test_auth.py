@@ -20,6 +20,8 @@ BODIES = {
     "createCampaign": {"name": "Neu", "quiz_slug": "zoohandlung"},
     "updateCampaign": {"name": "Neu"},
     "createRecipient": {"first_name": "Bea"},
+    "createWebhook": {"url": "https://crm.example/hook", "campaign": "camp-a"},
+    "updateWebhook": {"description": "CRM"},
 }
 
 
@@ -30,8 +32,20 @@ def operations(client) -> list[tuple[str, str, str]]:  # noqa: ANN001
             for path, ops in doc["paths"].items() for method, op in ops.items()]
 
 
-def fill(path: str, slug: str, ref: str) -> str:
-    return path.replace("{slug}", slug).replace("{ref}", ref)
+def fill(path: str, slug: str, ref: str, endpoint: str = "1", delivery: str = "1") -> str:
+    return (path.replace("{slug}", slug).replace("{ref}", ref)
+            .replace("{endpoint_id}", endpoint).replace("{delivery_id}", delivery))
+
+
+def new_webhook(client, secret: str, slug: str) -> tuple[str, str]:  # noqa: ANN001
+    """An endpoint of campaign ``slug`` with a test delivery: their ids."""
+    made = client.post("/api/v1/webhooks", headers=bearer(secret),
+                       json={"url": f"https://crm.example/{slug}", "campaign": slug})
+    assert made.status_code == 201, made.get_json()
+    endpoint = made.get_json()["id"]
+    test = client.post(f"/api/v1/webhooks/{endpoint}/test", headers=bearer(secret))
+    assert test.status_code == 202, test.get_json()
+    return str(endpoint), str(test.get_json()["id"])
 
 
 def call(client, method: str, path: str, operation: str, headers: dict):  # noqa: ANN001, ANN201
@@ -48,7 +62,7 @@ def assert_problem(response, status: int) -> dict:  # noqa: ANN001
 
 def test_the_document_lists_every_api_route(api) -> None:  # noqa: ANN001
     listed = {(m, re.sub(r"\{(\w+)\}", r"<\1>", p)) for m, p, _ in operations(api)}
-    routes = {(m, rule.rule)
+    routes = {(m, re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", rule.rule))
               for rule in api.application.url_map.iter_rules()
               if rule.endpoint.startswith("api.") and rule.endpoint not in (
                   "api.openapi", "api.reference")
@@ -86,18 +100,46 @@ def test_a_key_scoped_to_a_gets_404_for_every_object_of_b(api, keys) -> None:  #
     assert [c["slug"] for c in listed["items"]] == ["camp-a"]
 
 
+def test_a_key_scoped_to_a_gets_404_for_every_webhook_of_b(api, keys) -> None:  # noqa: ANN001
+    theirs = new_webhook(api, keys.all, "camp-b")
+    own = new_webhook(api, keys.scoped_a, "camp-a")
+    walk = sorted((o for o in operations(api) if o[1].startswith("/api/v1/webhooks")),
+                  key=lambda o: o[2] == "deleteWebhook")
+    assert len(walk) == 11
+    for method, path, operation in walk:
+        body = {**BODIES.get(operation, {})}
+        if operation == "createWebhook":
+            body["campaign"] = "camp-b"
+        if "{endpoint_id}" in path or operation == "createWebhook":
+            response = api.open(fill(path, "camp-b", "1", *theirs), method=method,
+                                headers=bearer(keys.scoped_a), json=body)
+            assert_problem(response, 404)
+        # Its own endpoint, delivery and campaign work.
+        response = call(api, method, fill(path, "camp-a", "1", *own), operation,
+                        bearer(keys.scoped_a))
+        assert response.status_code in (200, 201, 202, 204), (operation, response.get_json())
+    listed = api.get("/api/v1/webhooks", headers=bearer(keys.scoped_a)).get_json()["items"]
+    assert [w["campaign"] for w in listed] == ["camp-a"]  # the one it just made; not B's
+    # A delivery of B's endpoint is not reached through A's endpoint either.
+    assert_problem(api.get(f"/api/v1/webhooks/{own[0]}/deliveries/{theirs[1]}",
+                           headers=bearer(keys.scoped_a)), 404)
+
+
 def test_a_read_only_key_gets_403_on_every_write_and_reads(api, keys) -> None:  # noqa: ANN001
     new_recipient(api, keys.all, "camp-a", external_id="A-1")
+    endpoint, delivery = new_webhook(api, keys.all, "camp-a")
     writes = 0
     for method, path, operation in operations(api):
-        url = fill(path, "camp-a", "external_id:A-1")
+        url = fill(path, "camp-a", "external_id:A-1", endpoint, delivery)
         response = call(api, method, url, operation, bearer(keys.read_only))
         if method in WRITES:
             writes += 1
             assert "read-only" in assert_problem(response, 403)["detail"]
         else:
             assert response.status_code == 200
-    assert writes == 5
+    assert writes == 12
+    secret = api.get(f"/api/v1/webhooks/{endpoint}", headers=bearer(keys.read_only))
+    assert secret.get_json()["secret"] is None  # a key that may not change it never signs
     with api.application.app_context():
         assert db.session.scalar(select(Campaign).where(Campaign.slug == "neu")) is None
 
