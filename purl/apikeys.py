@@ -14,11 +14,19 @@ import logging
 import secrets
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, select, true
+from sqlalchemy import ColumnElement, and_, delete, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from purl.campaigns import access
-from purl.models import ApiKey, ApiKeyCampaign, Campaign, User, as_utc, utcnow
+from purl.models import (
+    ApiIdempotency,
+    ApiKey,
+    ApiKeyCampaign,
+    Campaign,
+    User,
+    as_utc,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -147,3 +155,43 @@ def may_create_campaigns(key: ApiKey) -> bool:
     """A new campaign would lie outside a scoped key's scope, and a read-only key writes
     nothing."""
     return key.all_campaigns and not key.read_only
+
+
+# --- idempotency: a retried write answers what it answered the first time -----------------
+
+IDEMPOTENCY_HOURS = 24
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """What makes two requests the same one: method, path with query, and body."""
+    digest_ = hashlib.sha256(f"{method} {path}\n".encode())
+    digest_.update(body)
+    return digest_.hexdigest()
+
+
+def remembered(session: Session, key: ApiKey, idempotency_key: str,
+               now: dt.datetime | None = None) -> ApiIdempotency | None:
+    """The answer stored under ``idempotency_key`` in the last day, if any."""
+    since = (now or utcnow()) - dt.timedelta(hours=IDEMPOTENCY_HOURS)
+    return session.scalar(select(ApiIdempotency).where(
+        ApiIdempotency.api_key_id == key.id, ApiIdempotency.key == idempotency_key,
+        ApiIdempotency.created_at >= since))
+
+
+def remember(session: Session, key: ApiKey, idempotency_key: str, fingerprint_: str,
+             status: int, body: str, location: str | None) -> None:
+    """Store an answer (replacing an expired one under the same key); flushes, so a
+    concurrent request that stored first raises IntegrityError here."""
+    session.execute(delete(ApiIdempotency).where(ApiIdempotency.api_key_id == key.id,
+                                                 ApiIdempotency.key == idempotency_key))
+    session.add(ApiIdempotency(api_key_id=key.id, key=idempotency_key, fingerprint=fingerprint_,
+                               status=status, body=body, location=location))
+    session.flush()
+
+
+def purge_idempotency(session: Session, now: dt.datetime | None = None) -> int:
+    """Forget answers older than a day; returns how many."""
+    since = (now or utcnow()) - dt.timedelta(hours=IDEMPOTENCY_HOURS)
+    result = session.execute(delete(ApiIdempotency).where(ApiIdempotency.created_at < since))
+    session.flush()
+    return result.rowcount

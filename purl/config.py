@@ -112,6 +112,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("PURL_MAX_UPLOAD_MB", "200")) * 1024 * 1024,
         # ... their other console forms this large (the builders' forms are big) ...
         "MAX_FORM_CONTENT_LENGTH": int(os.environ.get("PURL_MAX_FORM_KB", "1024")) * 1024,
+        # ... an API call with many records (10,000 people of a bulk call) this large ...
+        "MAX_API_BULK_CONTENT_LENGTH": int(os.environ.get("PURL_MAX_API_BULK_MB", "16"))
+        * 1024 * 1024,
         # ... and everything else this: sign-in, quiz steps, shopper pages, anonymous posts.
         "MAX_REQUEST_CONTENT_LENGTH": int(os.environ.get("PURL_MAX_REQUEST_KB", "64")) * 1024,
         # No text field of a multipart form beyond this (files go to disk), and no form with

@@ -38,7 +38,7 @@ from huey.consumer import Consumer, Scheduler
 from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy.orm import Session
 
-from purl import privacy
+from purl import apikeys, privacy
 from purl.extensions import db
 from purl.links.batch import lease, uploads
 from purl.links.batch.job import run_batch, run_check
@@ -253,6 +253,13 @@ def purge_webhooks(session: Session, config: Any) -> int:
     return removed
 
 
+def purge_idempotency(session: Session) -> int:
+    """The API's stored answers to Idempotency-Keys older than a day, committed."""
+    removed = apikeys.purge_idempotency(session)
+    session.commit()
+    return removed
+
+
 # A purge is idempotent: several workers only repeat a cheap query.
 _purge_due = _Every("JOBS_PURGE_SECONDS")
 
@@ -265,6 +272,7 @@ def purge_task() -> None:
             purge_files(db.session, app.config)
             purge_events(db.session, app.config)
             purge_webhooks(db.session, app.config)
+            purge_idempotency(db.session)
         except Exception as exc:  # noqa: BLE001 - busy (SQLite): the next period tries again
             db.session.rollback()
             log.warning("could not delete expired batch files or events: %s",

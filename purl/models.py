@@ -600,6 +600,24 @@ class ApiKey(db.Model):
                                                      order_by="Campaign.slug", viewonly=True)
 
 
+class ApiIdempotency(db.Model):
+    """A write sent with an ``Idempotency-Key`` and what it answered, so the same key and
+    body answer the same again (a retry after a timeout mints nothing new); kept a day."""
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(BytewiseString(255))
+    # The method, path and SHA-256 of the body: another request under the same key is a 422.
+    fingerprint: Mapped[str] = mapped_column(BytewiseString(64))
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                    index=True)
+
+
 class ApiKeyCampaign(db.Model):
     __tablename__ = "api_key_campaign"
     api_key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"),

@@ -20,6 +20,7 @@ from flask import (
     Flask,
     Response,
     current_app,
+    g,
     jsonify,
     make_response,
     redirect,
@@ -65,9 +66,21 @@ def accepts_upload(view: V) -> V:
     return view
 
 
+def accepts_bulk(view: V) -> V:
+    """Mark an API view that takes many records in one JSON body (MAX_API_BULK_CONTENT_LENGTH,
+    once the request's key is known)."""
+    view.accepts_bulk = True  # type: ignore[attr-defined]
+    return view
+
+
 def body_kind() -> str:
-    """``upload``, ``form`` or ``small``: which body limit this request gets."""
+    """``upload``, ``form``, ``bulk`` or ``small``: which body limit this request gets."""
     rule = request.url_rule
+    # The API checks the key before it reads a body (purl.api.authenticate): a valid one
+    # buys a bulk route its larger limit, without one every call is small.
+    if rule is not None and rule.endpoint.startswith("api.") and g.get("api_key") is not None:
+        view = current_app.view_functions.get(rule.endpoint)
+        return "bulk" if getattr(view, "accepts_bulk", False) else "small"
     # Flask-Login keeps the signed-in user's id here; the cookie is signed, so it is not
     # forgeable (a stale one only buys a larger limit, the view still checks the user).
     if rule is None or not session.get("_user_id"):
@@ -81,7 +94,7 @@ def body_kind() -> str:
 
 
 _LIMITS = {"upload": "MAX_CONTENT_LENGTH", "form": "MAX_FORM_CONTENT_LENGTH",
-           "small": "MAX_REQUEST_CONTENT_LENGTH"}
+           "bulk": "MAX_API_BULK_CONTENT_LENGTH", "small": "MAX_REQUEST_CONTENT_LENGTH"}
 
 
 class _FormParser(FormDataParser):

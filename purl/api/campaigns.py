@@ -11,6 +11,7 @@ from sqlalchemy import select
 from purl import apikeys
 from purl.api import bp, current_key, spec, takes_json
 from purl.api import schemas as s
+from purl.api.idempotency import idempotent
 from purl.api.paging import page
 from purl.api.problems import ApiProblem, field_error
 from purl.campaigns import access
@@ -87,6 +88,7 @@ def list_campaigns(query: s.PageQuery):  # noqa: ANN201
 
 @bp.post("/campaigns")
 @takes_json
+@idempotent
 @spec.validate(json=s.CampaignCreate,
                resp=Response(HTTP_201=s.Campaign, HTTP_400=s.Problem, HTTP_403=s.Problem,
                              HTTP_415=s.Problem, **_ERRORS),

@@ -33,12 +33,25 @@ PATH_PARAMETERS = {
 }
 
 
+# The creating writes (purl.api.idempotency wraps each) take an Idempotency-Key.
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "description": "Any unique string, such as a UUID: sent again with the same request "
+                   "within 24 hours, the call answers what it answered the first time "
+                   "(header `Idempotent-Replayed: true`) and changes nothing; with another "
+                   "request, 422.",
+}
+
+
 def document() -> dict[str, Any]:
-    """The API's OpenAPI document: spectree's, with error answers typed as problem details
-    and the path parameters' shapes."""
+    """The API's OpenAPI document: spectree's, with error answers typed as problem details,
+    the path parameters' shapes and the Idempotency-Key of the creating writes."""
     doc = copy.deepcopy(spec.spec)
     for operations in doc["paths"].values():
-        for operation in operations.values():
+        for method, operation in operations.items():
+            if method == "post" and operation.get("operationId", "").startswith("create"):
+                operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_PARAMETER))
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "path" and parameter["name"] in PATH_PARAMETERS:
                     parameter["schema"] = dict(PATH_PARAMETERS[parameter["name"]])

@@ -137,7 +137,7 @@ class CampaignPage(BaseModel):
 # --- recipients --------------------------------------------------------------------------
 
 
-class RecipientCreate(_Input):
+class _Person(_Input):
     external_id: _text(128, 1) | None = Field(None, description="The CRM's id of the person")
     email: Email | None = None
     first_name: _text(100) | None = None
@@ -145,15 +145,51 @@ class RecipientCreate(_Input):
     gender: Literal["f", "m", "d"] | None = Field(None, description="Drives the salutation")
     title: _text(50) | None = None
     company: _text(200) | None = None
-    channel: Channel = "email"
     is_seed: bool = Field(False, description="A test recipient: its visits never count")
 
     @model_validator(mode="after")
-    def _someone(self) -> RecipientCreate:
+    def _someone(self) -> _Person:
         if not (self.external_id or self.email or self.first_name or self.last_name
                 or self.company):
             raise ValueError("needs an external_id, an email or a name")
         return self
+
+
+class RecipientCreate(_Person):
+    channel: Channel = "email"
+
+
+BULK_LIMIT = 10_000
+
+
+class RecipientsCreate(_Input):
+    channel: Channel = Field("email", description="The channel of every link of the call")
+    recipients: list[_Person] = Field(min_length=1, max_length=BULK_LIMIT,
+                                      description=f"Up to {BULK_LIMIT:,} people")
+
+
+class MintedLink(BaseModel):
+    index: int = Field(description="The person's place in `recipients`, from 0")
+    id: int
+    external_id: str | None
+    code: str = Field(description="Typeable code, as printed on letters")
+    link: str
+    qr_url: str
+    salutation: str
+
+
+class RejectedPerson(BaseModel):
+    index: int = Field(description="The person's place in `recipients`, from 0")
+    reason: str = Field(description="Why no link was made, in the campaign's language")
+
+
+class RecipientsCreated(BaseModel):
+    batch: int = Field(description="The batch the call ran as (it shows in the console)")
+    minted: int = Field(description="New links")
+    reused: int = Field(description="People who had a link already: theirs, details corrected")
+    rejected: int
+    items: list[MintedLink] = Field(description="A link per person, in the call's order")
+    errors: list[RejectedPerson]
 
 
 class RecipientQuery(PageQuery):

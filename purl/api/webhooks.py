@@ -16,6 +16,7 @@ from purl import apikeys, jobs
 from purl.api import bp, current_key, spec, takes_json
 from purl.api import schemas as s
 from purl.api.campaigns import campaign_for
+from purl.api.idempotency import idempotent
 from purl.api.paging import decode, encode, page
 from purl.api.problems import ApiProblem, field_error
 from purl.campaigns import access
@@ -123,6 +124,7 @@ def list_webhooks(query: s.PageQuery):  # noqa: ANN201
 
 @bp.post("/webhooks")
 @takes_json
+@idempotent
 @spec.validate(json=s.WebhookCreate, resp=Response(HTTP_201=s.Webhook, **_BODY_ERRORS),
                tags=TAGS, operation_id="createWebhook")
 def create_webhook(json: s.WebhookCreate):  # noqa: ANN201

@@ -17,7 +17,8 @@ def purge_command() -> None:
     finished more than PURL_RETENTION_DAYS ago; the links themselves stay. Then events older
     than PURL_EVENT_RETENTION_DAYS or their campaign's own setting (the funnel's totals are
     counters and stay), and webhook messages sent or failed more than
-    PURL_WEBHOOK_RETENTION_DAYS ago. Job workers do the same every hour."""
+    PURL_WEBHOOK_RETENTION_DAYS ago, and the API's answers to Idempotency-Keys older than a
+    day. Job workers do the same every hour."""
     days = int(current_app.config["RETENTION_DAYS"])
     if days <= 0:
         click.echo("PURL_RETENTION_DAYS is 0: files are kept for ever, nothing deleted")
@@ -34,3 +35,5 @@ def purge_command() -> None:
     else:
         sent = jobs.purge_webhooks(db.session, current_app.config)
         click.echo(f"webhook retention {webhook_days} days: {sent} messages deleted")
+    answers = jobs.purge_idempotency(db.session)
+    click.echo(f"api idempotency keys older than a day: {answers} deleted")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from purl.analytics import link_tally
 from purl.models import (
+    ApiIdempotency,
     Campaign,
     Erasure,
     Event,
@@ -121,6 +122,9 @@ def erase_recipient(session: Session, recipient: Recipient, erased_by: str,
     session.execute(delete(FunnelReach).where(FunnelReach.recipient_id == recipient.id))
     # Messages for the shop's tools name them too, sent or waiting: they go.
     outbox.forget_recipient(session, recipient.id)
+    # The API's stored answers (a day's, for retries) may name them: a day's are dropped
+    # rather than searched, as a retry then only runs again.
+    session.execute(delete(ApiIdempotency))
     if profile_ids:
         session.execute(update(Event).where(Event.profile_id.in_(profile_ids))
                         .values(profile_id=None, answer=None)
