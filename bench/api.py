@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 KEYS = ["bench-key-newest", "bench-key-older"]
+NAMES = ("cli", "seq", "par", "cliup", "up")  # a campaign each
 FIRST = ["Anna", "Jürgen", "Ayşe", "Kim", "Zoë", "Lukas", "Marie", "Mehmet", "Sophie", "Ben"]
 LAST = ["Schäfer", "Müller", "Şahin", "Weiß", "Ölmann", "Becker", "Wagner", "Hoffmann"]
 GENDER = ["f", "m", None, "d"]
@@ -58,6 +59,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--per-call", type=int, default=10_000)
+    parser.add_argument("--upload-rows", type=int, default=1_000_000,
+                        help="rows of the CSV sent as one file through the API (0: skip)")
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp folder")
     args = parser.parse_args()
 
@@ -81,7 +84,7 @@ def main() -> None:
             upgrade()
             user = create_user(db.session, f"bench-{tag}@example.de", "bench password 123",
                                role="admin")
-            for name in ("cli", "seq", "par"):
+            for name in NAMES:
                 db.session.add(Campaign(slug=f"bench-{name}-{tag}", name="Bench", variants=[],
                                         quiz_slug="zoohandlung", owner_id=user.id))
             db.session.flush()
@@ -96,6 +99,16 @@ def main() -> None:
             result = batch.generate(db.session, cli, source, Path(folder) / "out.csv",
                                     keys=KEYS, base_url="http://localhost")
             generate_s = time.perf_counter() - started
+            upload = None
+            if args.upload_rows:
+                big = Path(folder) / "big.csv"
+                write_csv(big, people(args.upload_rows))
+                cli_up = db.session.scalar(select(Campaign).where(
+                    Campaign.slug == f"bench-cliup-{tag}"))
+                started = time.perf_counter()
+                big_result = batch.generate(db.session, cli_up, big, Path(folder) / "big-out.csv",
+                                            keys=KEYS, base_url="http://localhost")
+                upload = [time.perf_counter() - started, big_result.summary()]
             db.session.remove()
         cores = len(os.sched_getaffinity(0))
         with socket.socket() as probe:
@@ -131,6 +144,8 @@ def main() -> None:
             again, replayed = call(path, secret, f"{slug}-{len(bodies) - 1}", bodies[-1])
             retry_s = time.perf_counter() - started
             assert replayed == "true" and again["minted"] == answers[-1][0]["minted"]
+            if upload is not None:
+                upload += send_file(app, base, secret, f"bench-up-{tag}", big)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -139,7 +154,7 @@ def main() -> None:
             stored = db.session.scalar(select(func.count()).select_from(Recipient).join(
                 Campaign).where(Campaign.slug.in_([f"bench-seq-{tag}", f"bench-par-{tag}"])))
             # Leave a shared database as we found it.
-            for slug in (f"bench-cli-{tag}", f"bench-seq-{tag}", f"bench-par-{tag}"):
+            for slug in (f"bench-{name}-{tag}" for name in NAMES):
                 camp = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
                 db.session.execute(delete(Recipient).where(Recipient.campaign_id == camp.id))
                 db.session.execute(delete(Batch).where(Batch.campaign_id == camp.id))
@@ -157,8 +172,42 @@ def main() -> None:
         print(f"API, {calls} calls of {args.per_call:,} on {name} (minted {minted}): "
               f"{seconds:6.2f} s {args.rows / seconds:10,.0f} rows/s; ratio to purl generate: "
               f"{generate_s / seconds:.2f} (1.00 = as fast; at least 0.50 wanted)")
+    if upload is not None:
+        generate_big, generate_summary, sent_s, run_s, summary = upload
+        print(f"{args.upload_rows:,} rows as one CSV: purl generate ({generate_summary}): "
+              f"{generate_big:6.2f} s {args.upload_rows / generate_big:10,.0f} rows/s")
+        print(f"the same CSV sent to POST …/batches and minted by a job worker ({summary}): "
+              f"{sent_s:.2f} s to send and keep, {run_s:.2f} s to mint, "
+              f"{args.upload_rows / (sent_s + run_s):10,.0f} rows/s; ratio to purl generate: "
+              f"{generate_big / (sent_s + run_s):.2f}")
     print(f"the last call retried with its Idempotency-Key: {retry_s * 1000:.0f} ms, the "
           f"stored answer; {stored - sum(m for _s, m, _c in runs.values())} more minted")
+
+
+def send_file(app, base: str, secret: str, slug: str, path: Path) -> list:  # noqa: ANN001
+    """POST the file as the body, then run the queued batch as a job worker does: the
+    seconds of each and the batch's counts."""
+    from purl import jobs
+    from purl.extensions import db
+    from purl.models import Batch
+
+    started = time.perf_counter()
+    with path.open("rb") as body:
+        request = urllib.request.Request(
+            f"{base}/api/v1/campaigns/{slug}/batches?filename={path.name}", data=body,
+            method="POST", headers={"Authorization": f"Bearer {secret}",
+                                    "Content-Type": "text/csv",
+                                    "Content-Length": str(path.stat().st_size)})
+        with urllib.request.urlopen(request, timeout=600) as answer:
+            batch_id = json.loads(answer.read())["id"]
+    sent_s = time.perf_counter() - started
+    started = time.perf_counter()
+    with app.app_context():
+        assert jobs.run_batch_here(batch_id) == "done"
+        done = db.session.get(Batch, batch_id)
+        summary = f"minted {done.minted}, reused {done.reused}, rejected {done.rejected}"
+        db.session.remove()
+    return [sent_s, time.perf_counter() - started, summary]
 
 
 def call(url: str, secret: str, key: str, body: bytes) -> tuple[dict, str | None]:

@@ -77,9 +77,11 @@ def body_kind() -> str:
     """``upload``, ``form``, ``bulk`` or ``small``: which body limit this request gets."""
     rule = request.url_rule
     # The API checks the key before it reads a body (purl.api.authenticate): a valid one
-    # buys a bulk route its larger limit, without one every call is small.
+    # buys an upload or bulk route its larger limit, without one every call is small.
     if rule is not None and rule.endpoint.startswith("api.") and g.get("api_key") is not None:
         view = current_app.view_functions.get(rule.endpoint)
+        if getattr(view, "accepts_upload", False):
+            return "upload"
         return "bulk" if getattr(view, "accepts_bulk", False) else "small"
     # Flask-Login keeps the signed-in user's id here; the cookie is signed, so it is not
     # forgeable (a stale one only buys a larger limit, the view still checks the user).

@@ -146,6 +146,7 @@ def init_app(app: Flask) -> None:
     404 or 405 under /api/ matches no view, so a blueprint's own handler would never run)."""
     from purl import web
     from purl.api import (  # noqa: F401 - views on bp
+        batches,
         campaigns,
         docs,
         events,

@@ -44,12 +44,21 @@ IDEMPOTENCY_PARAMETER = {
 }
 
 
+# A list sent as it is (spectree documents JSON and form bodies only).
+_FILE = {"schema": {"type": "string", "format": "binary"}}
+UPLOAD_BODY = {"required": True, "description": "The list: CSV, or a workbook", "content": {
+    "text/csv": _FILE, "application/octet-stream": _FILE,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _FILE}}
+
+
 def document() -> dict[str, Any]:
     """The API's OpenAPI document: spectree's, with error answers typed as problem details,
     the path parameters' shapes and the Idempotency-Key of the creating writes."""
     doc = copy.deepcopy(spec.spec)
     for operations in doc["paths"].values():
         for method, operation in operations.items():
+            if operation.get("operationId") == "uploadBatch":
+                operation["requestBody"] = UPLOAD_BODY
             if method == "post" and operation.get("operationId", "").startswith("create"):
                 operation.setdefault("parameters", []).append(dict(IDEMPOTENCY_PARAMETER))
             for parameter in operation.get("parameters", []):

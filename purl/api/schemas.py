@@ -223,6 +223,41 @@ class RecipientPage(BaseModel):
     next_cursor: str | None
 
 
+# --- batches (a list sent as a file) ------------------------------------------------------
+
+
+class BatchUpload(_Input):
+    filename: _text(255, 1) = Field("upload.csv", description="The file's name; its ending "
+                                    "(.csv, .xlsx, .xls, .ods) says what it is")
+    channel: Channel = "email"
+    map: list[_text(300, 3)] = Field(default_factory=list, max_length=200, description=(
+        "`COLUMN=field` to correct the mapping the header suggests (fields: external_id, "
+        "email, first_name, last_name, gender, title, company, seed, attribute, ignore)"))
+    sheet: _text(100, 1) | None = Field(None, description="A workbook's sheet, by name or "
+                                        "number; default the first")
+    qr: bool = Field(False, description="Draw a QR code per link (a zip, in the console)")
+    qr_format: Literal["svg", "png"] = "svg"
+
+
+class Batch(BaseModel):
+    id: int
+    campaign: str
+    filename: str
+    status: Literal["pending", "uploaded", "queued", "running", "done", "failed"]
+    channel: str
+    total_rows: int
+    processed_rows: int
+    minted: int
+    reused: int
+    updated: int = Field(description="Of the reused: people whose details the list corrected")
+    rejected: int
+    error: str | None = Field(description="Why it failed")
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    links_csv: str | None = Field(description="Once done: the list with a link per row")
+    errors_csv: str | None = Field(description="Once done: the rows refused, with reasons")
+
+
 # --- events ------------------------------------------------------------------------------
 
 
