@@ -7,10 +7,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, and_, or_, select
+from sqlalchemy import DateTime, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from purl.models import Event, Product, Recipient, as_utc
+from purl.models import Event, Product, QuizResponse, Recipient, ShopperProfile, as_utc
 from purl.spreadsheet import csv_text, safe_csv
 
 EXPORT_COLUMNS = ("time_utc", "kind", "channel", "variant", "recipient_code",
@@ -178,3 +178,16 @@ def events_page(
                      recipient_id=r[5], external_id=r[6], quiz_slug=r[7], quiz_version=r[8],
                      question_id=r[9], answer=r[10], product_sku=r[11], is_seed=bool(r[12]))
             for r in session.execute(query)]
+
+
+def quiz_responses(campaign_id: int, completed: bool | None = None) -> Select:
+    """The quiz responses of a campaign's recipients with each one's id and CRM id, for a
+    page by response id (``purl.api``); ``completed`` True or False: only those."""
+    query = (select(QuizResponse, Recipient.id, Recipient.external_id)
+             .join(ShopperProfile, ShopperProfile.id == QuizResponse.profile_id)
+             .join(Recipient, Recipient.id == ShopperProfile.recipient_id)
+             .where(Recipient.campaign_id == campaign_id))
+    if completed is not None:
+        query = query.where(QuizResponse.completed_at.is_not(None) if completed
+                            else QuizResponse.completed_at.is_(None))
+    return query

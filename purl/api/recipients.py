@@ -21,7 +21,7 @@ from purl.api import schemas as s
 from purl.api.campaigns import campaign_for
 from purl.api.idempotency import idempotent
 from purl.api.paging import page
-from purl.api.problems import ApiProblem
+from purl.api.problems import ApiProblem, field_error
 from purl.campaigns import access
 from purl.extensions import db
 from purl.links import batch, codes, recipients
@@ -51,6 +51,7 @@ def recipient_out(recipient: Recipient, camp: Campaign) -> s.Recipient:
         company=recipient.company, channel=recipient.channel, is_seed=recipient.is_seed,
         variant=recipient.variant, code=codes.display(recipient.code),
         link=link, qr_url=f"{link}/qr.svg", salutation=salutation_for(recipient, camp),
+        attributes=recipient.attributes or {},
         status=status, created_at=as_utc(recipient.created_at),
         revoked_at=as_utc(recipient.revoked_at))
 
@@ -199,6 +200,32 @@ def get_recipient(slug: str, ref: str):  # noqa: ANN201
     """One recipient with their link, code, QR code, salutation and status."""
     camp = campaign_for(slug, access.VIEW)
     return recipient_out(_recipient(camp, ref), camp)
+
+
+@bp.patch("/campaigns/<slug>/recipients/<ref>")
+@takes_json
+@spec.validate(json=s.RecipientUpdate,
+               resp=Response(HTTP_200=s.Recipient, HTTP_400=s.Problem, HTTP_403=s.Problem,
+                             HTTP_409=s.Problem, HTTP_415=s.Problem, **_ERRORS),
+               tags=TAGS, path_parameter_descriptions=_REFERENCE,
+               operation_id="updateRecipient")
+def update_recipient(slug: str, ref: str, json: s.RecipientUpdate):  # noqa: ANN201
+    """Change a recipient's names, salutation (gender, title), company and extra
+    attributes; the link stays. Who they are (CRM id, email) is not changed here."""
+    camp = campaign_for(slug, access.EDIT)
+    recipient = _recipient(camp, ref)
+    if privacy.is_erased(recipient):
+        raise ApiProblem(409, "This recipient was erased: nothing is kept of them.")
+    changes = json.model_dump(exclude_unset=True)
+    attributes = changes.pop("attributes", None) or {}
+    try:
+        recipients.update_details(recipient, changes, attributes)
+    except recipients.NotEditable as exc:
+        raise ApiProblem(422, errors=[field_error(str(exc), (
+            "this recipient has no CRM id or email, so their name and company are who they "
+            "are: mint a new link instead"))]) from None
+    db.session.commit()
+    return recipient_out(recipient, camp)
 
 
 @bp.post("/campaigns/<slug>/recipients/<ref>/revoke")

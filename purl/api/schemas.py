@@ -8,7 +8,7 @@ campaign's slug, its owner) answers 422 naming it instead of being ignored.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -192,6 +192,17 @@ class RecipientsCreated(BaseModel):
     errors: list[RejectedPerson]
 
 
+class RecipientUpdate(_Input):
+    first_name: _text(100) | None = None
+    last_name: _text(100) | None = None
+    gender: Literal["f", "m", "d"] | None = None
+    title: _text(50) | None = None
+    company: _text(200) | None = None
+    attributes: dict[_text(100, 1), _text(1000) | None] = Field(
+        None, max_length=100, description="Extra columns to set; null removes one. The "
+        "others stay")
+
+
 class RecipientQuery(PageQuery):
     external_id: _text(128, 1) | None = Field(None, description="Only this CRM id")
 
@@ -213,6 +224,8 @@ class Recipient(BaseModel):
     link: str = Field(description="The signed personal link")
     qr_url: str = Field(description="The link's QR code (SVG)")
     salutation: str
+    attributes: dict[str, Any] = Field(
+        description="Extra columns of the person, as their list or the API gave them")
     status: Literal["active", "revoked", "expired"]
     created_at: dt.datetime
     revoked_at: dt.datetime | None
@@ -256,6 +269,32 @@ class Batch(BaseModel):
     finished_at: dt.datetime | None
     links_csv: str | None = Field(description="Once done: the list with a link per row")
     errors_csv: str | None = Field(description="Once done: the rows refused, with reasons")
+
+
+# --- quiz responses ------------------------------------------------------------------------
+
+
+class ResponseQuery(PageQuery):
+    completed: bool | None = Field(None, description="true: finished quizzes only; false: "
+                                   "those in progress")
+
+
+class QuizResponse(BaseModel):
+    id: int
+    recipient_id: int
+    external_id: str | None
+    quiz: str
+    quiz_version: str = Field(description="The version of the quiz the answers were given to")
+    answers: dict[str, Any] = Field(
+        description="Question id: the answer (an option's id, several ids, or a value)")
+    started_at: dt.datetime
+    updated_at: dt.datetime
+    completed_at: dt.datetime | None
+
+
+class QuizResponsePage(BaseModel):
+    items: list[QuizResponse]
+    next_cursor: str | None
 
 
 # --- events ------------------------------------------------------------------------------

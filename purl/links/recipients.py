@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, func, or_, select, update
@@ -278,3 +278,34 @@ def campaign_recipient(session: Session, campaign: Campaign, recipient_id: int) 
     return session.scalar(select(Recipient).where(
         Recipient.id == recipient_id, Recipient.campaign_id == campaign.id))
 
+
+
+EDITABLE = ("first_name", "last_name", "gender", "title", "company")
+_BY_CONTENT = ("first_name", "last_name", "company")  # what a "row:" identity is made of
+
+
+class NotEditable(ValueError):
+    """A change that would make the recipient someone else; ``str()`` names the field."""
+
+
+def update_details(recipient: Recipient, details: Mapping[str, str | None],
+                   attributes: Mapping[str, str | None]) -> None:
+    """Change a recipient's names, salutation and extra attributes (None removes one); the
+    link stays. Who they are stays too: a recipient told apart by their name and company
+    (no CRM id, no email) keeps those, as a changed name would be a new person."""
+    if recipient.identity.startswith("row:"):
+        for name in _BY_CONTENT:
+            if name in details and details[name] != getattr(recipient, name):
+                raise NotEditable(name)
+    for name, value in details.items():
+        if name not in EDITABLE:
+            raise NotEditable(name)
+        setattr(recipient, name, value)
+    if attributes:
+        merged = dict(recipient.attributes or {})
+        for key, value in attributes.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        recipient.attributes = merged

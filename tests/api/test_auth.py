@@ -20,6 +20,7 @@ BODIES = {
     "createCampaign": {"name": "Neu", "quiz_slug": "zoohandlung"},
     "updateCampaign": {"name": "Neu"},
     "createRecipient": {"first_name": "Bea"},
+    "updateRecipient": {"last_name": "Neu", "attributes": {"segment": "gold"}},
     "createRecipients": {"recipients": [{"first_name": "Cem"}, {"external_id": "A-1"}]},
     "createWebhook": {"url": "https://crm.example/hook", "campaign": "camp-a"},
     "updateWebhook": {"description": "CRM"},
@@ -156,7 +157,7 @@ def test_a_read_only_key_gets_403_on_every_write_and_reads(api, keys, api_app) -
             assert "read-only" in assert_problem(response, 403)["detail"]
         else:
             assert response.status_code == 200
-    assert writes == 14
+    assert writes == 15
     secret = api.get(f"/api/v1/webhooks/{endpoint}", headers=bearer(keys.read_only))
     assert secret.get_json()["secret"] is None  # a key that may not change it never signs
     with api.application.app_context():
