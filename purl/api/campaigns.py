@@ -8,7 +8,7 @@ from flask import current_app
 from spectree import Response
 from sqlalchemy import select
 
-from purl import apikeys
+from purl import apikeys, privacy
 from purl.api import bp, current_key, spec, takes_json
 from purl.api import schemas as s
 from purl.api.idempotency import idempotent
@@ -45,6 +45,7 @@ def campaign_out(camp: Campaign) -> s.Campaign:
         expires_on=logic.expiry_day(camp.expires_at), utm_source=camp.utm_source,
         utm_medium=camp.utm_medium, utm_campaign=camp.utm_campaign,
         offer_code=camp.offer_code, offer_text=camp.offer_text,
+        event_retention_days=camp.event_retention_days,
         archived=camp.archived_at is not None, revoked=camp.revoked_at is not None,
         created_at=as_utc(camp.created_at))
 
@@ -104,6 +105,7 @@ def create_campaign(json: s.CampaignCreate):  # noqa: ANN201
         raise ApiProblem(422, errors=[field_error("slug", "this slug is taken already")])
     slug = json.slug or logic.unique_slug(db.session, logic.slug_from(json.name))
     camp = logic.create_campaign(db.session, slug, data, owner=key.user)
+    privacy.set_event_retention(camp, json.event_retention_days)
     db.session.commit()
     log.info("campaign %s created through api key %s", camp.id, key.id)
     return campaign_out(camp), 201, {"Location": f"/api/v1/campaigns/{camp.slug}"}
@@ -132,5 +134,7 @@ def update_campaign(slug: str, json: s.CampaignUpdate):  # noqa: ANN201
             raise ApiProblem(422, errors=[field_error(required, "cannot be emptied")])
     data = _checked({**_settings(camp), **changes})
     logic.apply_settings(camp, data, camp.variants or [])
+    if "event_retention_days" in changes:
+        privacy.set_event_retention(camp, changes["event_retention_days"])
     db.session.commit()
     return campaign_out(camp)

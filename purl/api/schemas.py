@@ -94,6 +94,10 @@ class _CampaignFields(_Input):
     utm_campaign: Utm | None = None
     offer_code: OfferCode | None = None
     offer_text: _long_text(1000) | None = None
+    event_retention_days: int | None = Field(
+        None, ge=0, le=36500, description="Delete its events (visits, quiz steps, clicks) "
+        "older than this many days; the funnel's totals stay. null: the install's setting; "
+        "0: kept")
 
 
 class CampaignCreate(_CampaignFields):
@@ -123,6 +127,7 @@ class Campaign(BaseModel):
     utm_campaign: str | None
     offer_code: str | None
     offer_text: str | None
+    event_retention_days: int | None
     archived: bool
     revoked: bool
     created_at: dt.datetime

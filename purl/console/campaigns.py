@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from purl import privacy
 from purl.analytics import funnel as reports
 from purl.analytics import link_tally
 from purl.campaigns import access
@@ -94,6 +95,7 @@ def new_campaign():  # noqa: ANN201
             camp = logic.create_campaign(db.session, logic.unique_slug(db.session, wanted),
                                          form.data, form.variant_list(),
                                          base_url=form.base_url.data or None, owner=current_user)
+            privacy.set_event_retention(camp, form.event_retention_days.data)
             db.session.commit()
             flash(_("Campaign “%(name)s” created.", name=camp.name), "success")
             return leave_to(url_for("console.campaign", slug=camp.slug))
@@ -129,6 +131,7 @@ def edit_campaign(slug: str):  # noqa: ANN201
         logic.apply_settings(camp, form.data, form.variant_list())
         # Validated by forms.link_address; empty: the installation's address.
         camp.base_url = form.base_url.data or None
+        privacy.set_event_retention(camp, form.event_retention_days.data)
         db.session.commit()
         flash(_("Changes saved."), "success")
         return leave_to(url_for("console.campaign", slug=camp.slug))

@@ -15,6 +15,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -25,6 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     InputRequired,
     Length,
+    NumberRange,
     Optional,
     Regexp,
     ValidationError,
@@ -95,6 +97,12 @@ class CampaignForm(FlaskForm):
     offer_code = StringField(_l("Discount code"), validators=[Optional(), Length(max=64), Regexp(
         OFFER_CODE, message=_l("Use letters, digits, dashes and underscores."))])
     offer_text = TextAreaField(_l("Offer text"), validators=[Length(max=1000)])
+    # Empty: the install's PURL_EVENT_RETENTION_DAYS; 0: kept for ever (privacy.purge_events).
+    event_retention_days = IntegerField(
+        _l("Keep events for (days)"), validators=[Optional(), NumberRange(
+            0, 36500, _l("Please give a number of days from 0 to 36500."))],
+        description=_l("Visits, quiz steps and clicks older than this are deleted; the "
+                       "funnel's totals stay. Empty: the install's setting; 0: kept."))
     base_url = StringField(_l("Link address"), filters=[lambda v: v.strip() if v else v],
                            validators=[Optional(), Length(max=255)],
                            description=_l("Where this campaign's links start, e.g. "

@@ -302,10 +302,16 @@ def test_marketer_creates_edits_and_archives_a_campaign(app, client, users):
 
     edit = client.get("/console/campaigns/fruehling-2027/edit").get_data(as_text=True)
     assert 'value="Frühling für Ihr Tier"' in edit and 'value="2027-05-31"' in edit
+    assert "Ereignisse aufbewahren (Tage)" in edit
     saved = post(client, "/console/campaigns/fruehling-2027/edit", CAMPAIGN | {
-        "name": "Frühling 2027 <b>neu</b>", "tone": "du"} | variants(
-        ("a", "Ihr Frühjahrsputz", ""), ("b", "Frühling für dein Tier", "")))
+        "name": "Frühling 2027 <b>neu</b>", "tone": "du", "event_retention_days": "90"}
+        | variants(("a", "Ihr Frühjahrsputz", ""), ("b", "Frühling für dein Tier", "")))
     assert saved.status_code == 303
+    with app.app_context():  # the campaign's own retention; empty again: the install's
+        assert db.session.scalar(select(Campaign.event_retention_days).where(
+            Campaign.slug == "fruehling-2027")) == 90
+    assert 'value="90"' in client.get("/console/campaigns/fruehling-2027/edit").get_data(
+        as_text=True)
     page = client.get("/console/campaigns/fruehling-2027").get_data(as_text=True)
     assert "Frühling 2027 &lt;b&gt;neu&lt;/b&gt;" in page and "<b>neu" not in page
 
@@ -335,6 +341,8 @@ def test_marketer_creates_edits_and_archives_a_campaign(app, client, users):
      "Jeder Schlüssel kann nur einmal vorkommen."),
     (variants(("a", "Eins", ""), ("", "Zwei", "")), "variants-1-key",
      "Jede Variante braucht einen Schlüssel."),
+    ({"event_retention_days": "-1"}, "event_retention_days", "zwischen 0 und 36500"),
+    ({"event_retention_days": "ein Jahr"}, "event_retention_days", "Keine gültige, ganze Zahl"),
 ])
 def test_campaign_form_names_the_field_in_error(app, client, users, change, field, message):
     login(client, MARKETER, MARKETER_PASSWORD)
