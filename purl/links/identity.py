@@ -29,3 +29,21 @@ def identity_for(external_id: str, email: str, first: str, last: str, company: s
         identity = identity[:identity.index(":") + 1] + hashlib.sha256(
             identity.encode()).hexdigest()
     return identity
+
+
+VISITOR_PREFIX = "visitor-"
+
+
+def visitor_external_id(profile_id: int) -> str:
+    """The external id a visitor's own link is minted under (a visitor without a link who
+    left their email): per profile rather than per email address, as typing someone else's
+    address must never show that person's link."""
+    return f"{VISITOR_PREFIX}{profile_id}"
+
+
+def visitor_profile_id(external_id: str | None, channel: str) -> int | None:
+    """The visitor profile a link was minted for, or None for any other recipient."""
+    if channel != "web" or not (external_id or "").startswith(VISITOR_PREFIX):
+        return None
+    number = external_id.removeprefix(VISITOR_PREFIX)
+    return int(number) if number.isdigit() and len(number) < 19 else None

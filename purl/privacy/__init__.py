@@ -18,6 +18,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from purl.analytics import link_tally
+from purl.links.identity import visitor_profile_id
 from purl.models import (
     ApiIdempotency,
     Campaign,
@@ -114,6 +115,12 @@ def erase_recipient(session: Session, recipient: Recipient, erased_by: str,
     now = utcnow()
     profile_ids = list(session.scalars(select(ShopperProfile.id).where(
         ShopperProfile.recipient_id == recipient.id)))
+    # A visitor who left their email got this link: the profile they took the quiz under
+    # holds the same email and answers, so it goes too.
+    visitor = visitor_profile_id(recipient.external_id, recipient.channel)
+    if visitor is not None:
+        profile_ids += session.scalars(select(ShopperProfile.id).where(
+            ShopperProfile.id == visitor, ShopperProfile.visitor_id.is_not(None)))
     session.execute(update(Event).where(Event.recipient_id == recipient.id)
                     .values(recipient_id=None, profile_id=None, answer=None)
                     .execution_options(synchronize_session=False))

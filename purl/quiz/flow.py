@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from purl.analytics import events
 from purl.catalog.criteria import Alternative, Constraint, ContentBlock, Criterion, Preferences
 from purl.links import recipients as links
+from purl.links.identity import visitor_external_id
 from purl.models import Campaign, QuizResponse, Recipient, ShopperProfile, utcnow
 from purl.quiz.schema import Option, Question, Quiz, localize
 
@@ -326,12 +327,8 @@ def answer_chips(
 
 
 def visitor_identity(profile: ShopperProfile) -> str:
-    """The external id a visitor's own link is minted under.
-
-    Per profile rather than per email address: typing someone else's address must never show
-    that person's link.
-    """
-    return f"visitor-{profile.id}"
+    """The external id a visitor's own link is minted under (links.identity)."""
+    return visitor_external_id(profile.id)
 
 
 def link_visitor(

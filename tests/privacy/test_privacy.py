@@ -26,7 +26,7 @@ from purl.models import (
     ShopperProfile,
     User,
 )
-from tests.conftest import HX, csrf_token
+from tests.conftest import HX, csrf_token, finish_coffee
 
 # A cat owner's way through the demo quiz.
 QUIZ = ("tier", "katze"), ("bedarf", "futter"), ("budget", "bis-50"), ("wichtig", "natur")
@@ -253,6 +253,29 @@ def test_erase_by_recipient_id_asks_first(app, runner, demo):
     assert agreed.exit_code == 0, agreed.output
     with app.app_context():
         assert db.session.get(Recipient, kim).first_name is None
+
+
+def test_erasing_a_visitors_link_erases_the_quiz_they_took_without_one(app, client, runner,
+                                                                        demo):
+    finish_coffee(client)
+    token = csrf_token(client.get("/q/roestwerk/link").get_data(as_text=True))
+    client.post("/q/roestwerk/link",
+                data={"csrf_token": token, "email": "kaffee@example.org", "consent": "y"})
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ShopperProfile).where(
+            ShopperProfile.email == "kaffee@example.org")) == 2  # the visitor's and the link's
+    result = runner.invoke(args=["privacy", "erase", "roestwerk-web", "--email",
+                                 "kaffee@example.org", "--yes"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ShopperProfile).where(
+            ShopperProfile.email == "kaffee@example.org")) == 0
+        assert db.session.scalar(select(func.count()).select_from(QuizResponse)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Event).where(
+            Event.answer.is_not(None))) == 0
+    # The browser that took the quiz starts afresh: nothing of them is shown again.
+    page = client.get("/q/roestwerk/showroom", follow_redirects=True).get_data(as_text=True)
+    assert "kaffee@example.org" not in page
 
 
 def _age_events(app: Flask, campaign_id: int, days: int) -> None:
