@@ -146,9 +146,11 @@ def _links(camp: Campaign, out_csv: Path, rejected: dict[int, str],
     connection = db.session.connection()  # Core rows: the ORM's cost a tenth of the call
     for start in range(0, len(lines), 5000):
         chunk = [line[0] for line in lines[start:start + 5000]]
-        stored.update({code: (rid, ext) for code, rid, ext in connection.execute(
-            select(table.code, table.id, table.external_id).where(
-                table.campaign_id == camp.id, table.code.in_(chunk)))})
+        # By the unique code alone: with the campaign too, PostgreSQL may plan by a new
+        # campaign's (underestimated) rows and test each against the whole list, seconds.
+        stored.update({code: (rid, ext) for code, rid, ext, campaign_id in connection.execute(
+            select(table.code, table.id, table.external_id, table.campaign_id).where(
+                table.code.in_(chunk))) if campaign_id == camp.id})
     indexes = [i for i in range(count) if i not in rejected]
     # Plain dicts, serialized once and validated as JSON by spectree (in Rust): 10,000
     # pydantic models built in Python cost a third of the call.
