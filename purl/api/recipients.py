@@ -13,7 +13,8 @@ from pathlib import Path
 
 from flask import current_app
 from spectree import Response
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from purl import privacy
 from purl.api import bp, current_key, spec, takes_json
@@ -131,6 +132,14 @@ def _rejected(errors_csv: Path) -> dict[int, str]:
         return {int(row[0]) - 2: row[1] for row in reader if row and row[0].isdigit()}
 
 
+def _code_in(dialect: str, chunk: list[str]) -> ColumnElement[bool]:
+    codes = Recipient.__table__.c.code
+    if dialect == "postgresql":
+        # One array parameter: psycopg spent a tenth of the call parsing 5,000 placeholders.
+        return codes == any_(bindparam("codes", chunk, type_=ARRAY(String)))
+    return codes.in_(chunk)
+
+
 def _links(camp: Campaign, out_csv: Path, rejected: dict[int, str],
            count: int) -> list[dict]:
     """The links of the output file, in the call's order, with each recipient's id."""
@@ -150,7 +159,7 @@ def _links(camp: Campaign, out_csv: Path, rejected: dict[int, str],
         # campaign's (underestimated) rows and test each against the whole list, seconds.
         stored.update({code: (rid, ext) for code, rid, ext, campaign_id in connection.execute(
             select(table.code, table.id, table.external_id, table.campaign_id).where(
-                table.code.in_(chunk))) if campaign_id == camp.id})
+                _code_in(connection.dialect.name, chunk))) if campaign_id == camp.id})
     indexes = [i for i in range(count) if i not in rejected]
     # Plain dicts, serialized once and validated as JSON by spectree (in Rust): 10,000
     # pydantic models built in Python cost a third of the call.
