@@ -75,12 +75,19 @@ def _mapping(header: list[str], proposed: dict[str, str], ignored: list[str],
                tags=TAGS, operation_id="uploadBatch")
 def upload_batch(slug: str, query: s.BatchUpload):  # noqa: ANN201
     """Send a list as the request body (CSV in any common encoding and delimiter, or .xlsx,
-    .xls, .ods: name it in `filename`): it is kept, its header mapped as the console
-    proposes (`map=COLUMN=field` to correct), and queued for a job worker. 202 with the
-    batch to poll; a person who has a link keeps it, so sending a list again mints nothing
-    twice."""
+    .xls, .ods: name it in `filename`), or as the part `file` of a multipart form: it is
+    kept, its header mapped as the console proposes (`map=COLUMN=field` to correct), and
+    queued for a job worker. 202 with the batch to poll; a person who has a link keeps it,
+    so sending a list again mints nothing twice."""
     camp = campaign_for(slug, access.EDIT)
-    found = uploads.store_upload(db.session, camp, request.stream, query.filename)
+    stream, filename = request.stream, query.filename
+    if request.mimetype == "multipart/form-data":  # curl -F file=@kunden.csv, as forms send
+        upload = request.files.get("file")
+        if upload is None:
+            raise ApiProblem(422, errors=[field_error(
+                "body", "a multipart body needs the list in a part named file")])
+        stream, filename = upload.stream, upload.filename or filename
+    found = uploads.store_upload(db.session, camp, stream, filename)
     try:
         seen = uploads.preview_upload(db.session, found, current_app.config["UPLOAD_FOLDER"],
                                       rows=0, sheet=query.sheet)

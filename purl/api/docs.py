@@ -48,7 +48,9 @@ IDEMPOTENCY_PARAMETER = {
 _FILE = {"schema": {"type": "string", "format": "binary"}}
 UPLOAD_BODY = {"required": True, "description": "The list: CSV, or a workbook", "content": {
     "text/csv": _FILE, "application/octet-stream": _FILE,
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _FILE}}
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _FILE,
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"}}}}}}
 
 
 def document() -> dict[str, Any]:

@@ -185,7 +185,9 @@ class MintedLink(BaseModel):
 
 class RejectedPerson(BaseModel):
     index: int = Field(description="The person's place in `recipients`, from 0")
-    reason: str = Field(description="Why no link was made, in the campaign's language")
+    reason: str = Field(description="Why no link was made, in the campaign's language (a "
+                        "duplicate names the earlier person by the row a spreadsheet of the "
+                        "call would show: index + 2)")
 
 
 class RecipientsCreated(BaseModel):

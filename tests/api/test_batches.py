@@ -56,7 +56,10 @@ def test_a_list_sent_as_a_file_is_minted_by_a_worker_and_downloaded(api, api_app
     errors = api.get(done["errors_csv"], headers=bearer(keys.all)).get_data(as_text=True)
     assert "K2" in errors and errors.splitlines()[1].startswith("4;")  # its spreadsheet row
 
-    again = api.post(f"{BATCHES}?filename=kunden.csv", data=LIST, headers=bearer(keys.all))
+    # The same list as a form's file part (curl -F file=@kunden.csv): nothing minted twice.
+    again = api.post(BATCHES, data={"file": (io.BytesIO(LIST), "kunden.csv")},
+                     headers=bearer(keys.all), content_type="multipart/form-data")
+    assert again.status_code == 202 and again.get_json()["filename"] == "kunden.csv"
     _run(api_app, again.get_json()["id"])
     counted = api.get(again.headers["Location"], headers=bearer(keys.all)).get_json()
     assert (counted["minted"], counted["reused"]) == (0, 2)
@@ -71,6 +74,9 @@ def test_a_file_that_is_no_list_or_cannot_be_mapped_is_refused_and_nothing_kept(
         (b"Vorname;Vorname\nAnna;Anna\n", "body"),  # the same column twice
         (b"Segment;Punkte\ngold;3\n", "query.map"),  # nobody can be told apart
     ]
+    no_file = api.post(BATCHES, data={"liste": (io.BytesIO(LIST), "kunden.csv")},
+                       headers=bearer(keys.all), content_type="multipart/form-data")
+    assert no_file.status_code == 422 and "file" in no_file.get_json()["errors"][0]["message"]
     for body, field in cases:
         refused = api.post(BATCHES, data=body, headers=bearer(keys.all))
         assert refused.status_code == 422, (body, refused.get_json())
