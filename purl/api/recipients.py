@@ -11,7 +11,8 @@ import tempfile
 from json import dumps
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, request
+from pydantic import ValidationError
 from spectree import Response
 from sqlalchemy import ColumnElement, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -22,7 +23,7 @@ from purl.api import schemas as s
 from purl.api.campaigns import campaign_for
 from purl.api.idempotency import idempotent
 from purl.api.paging import page
-from purl.api.problems import ApiProblem, field_error
+from purl.api.problems import ApiProblem, field_error, from_validation
 from purl.campaigns import access
 from purl.extensions import db
 from purl.links import batch, codes, recipients
@@ -169,25 +170,44 @@ def _links(camp: Campaign, out_csv: Path, rejected: dict[int, str],
             for index, (code, display, url, salutation) in zip(indexes, lines, strict=True)]
 
 
+def _people() -> s.RecipientsCreate:
+    """The call's body, checked from its bytes in one pass (pydantic's JSON parser): for
+    10,000 people, parsing to Python first and validating after cost a tenth of the call.
+    Not JSON is 415, unreadable JSON 400, a bad person 422 naming them, as spectree says
+    for every other call."""
+    if request.mimetype != "application/json":
+        raise ApiProblem(415)
+    try:
+        return s.RecipientsCreate.model_validate_json(request.get_data())
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        if any(e["type"] == "json_invalid" for e in errors):
+            raise ApiProblem(400) from None
+        raise ApiProblem(422, errors=from_validation(errors, "json")) from None
+
+
 @bp.post("/campaigns/<slug>/recipients/bulk")
 @accepts_bulk
-@takes_json
 @idempotent
-@spec.validate(json=s.RecipientsCreate,
+# Documented by the schemas, checked here (_people) and answered as built from the engine's
+# own output: spectree's two passes over 10,000 people would cost a fifth of the call.
+@spec.validate(json=s.RecipientsCreate, skip_validation=True,
                resp=Response(HTTP_200=s.RecipientsCreated, HTTP_400=s.Problem,
-                             HTTP_403=s.Problem, HTTP_415=s.Problem, **_ERRORS),
+                             HTTP_403=s.Problem, HTTP_415=s.Problem, HTTP_422=s.Problem,
+                             **_ERRORS),
                tags=TAGS, operation_id="createRecipients")
-def create_recipients(slug: str, json: s.RecipientsCreate):  # noqa: ANN201
+def create_recipients(slug: str):  # noqa: ANN201
     """Give up to 10,000 people a personal link in one call: the same batch run as a list
     uploaded in the console (a person who has a link keeps it, with their details
     corrected; a `batch.finished` webhook follows). Rows the batch refuses come back in
     `errors` with their index; send an `Idempotency-Key` to retry safely."""
     camp = campaign_for(slug, access.EDIT)
+    asked = _people()
     config = current_app.config
     with tempfile.TemporaryDirectory(prefix="purl-api-") as folder:
         source, out = Path(folder) / "api.csv", Path(folder) / "links.csv"
-        _write_people(source, json.recipients)
-        options = batch.Options(channel=json.channel, workers=0,
+        _write_people(source, asked.recipients)
+        options = batch.Options(channel=asked.channel, workers=0,
                                 mapping={name: name for name in _BULK_COLUMNS})
         try:
             result = batch.generate(db.session, camp, source, out, keys=config["SECRET_KEYS"],
@@ -195,7 +215,7 @@ def create_recipients(slug: str, json: s.RecipientsCreate):  # noqa: ANN201
         except batch.BatchError as exc:
             raise ApiProblem(422, str(exc)) from None
         rejected = _rejected(result.errors_path)
-        items = _links(camp, out, rejected, len(json.recipients))
+        items = _links(camp, out, rejected, len(asked.recipients))
     log.info("campaign %s: %s through the api", camp.id, result.summary())
     body = {"batch": result.batch_id, "minted": result.minted, "reused": result.reused,
             "rejected": result.rejected, "items": items,

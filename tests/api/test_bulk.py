@@ -60,6 +60,14 @@ def test_a_bad_person_refuses_the_whole_call_naming_them(api, api_app, keys):
     too_many = api.post(BULK, headers=bearer(keys.all), json={"recipients": [{}] * 10_001})
     assert too_many.status_code == 422
     assert api.post(BULK, headers=bearer(keys.all), json={"recipients": []}).status_code == 422
+    broken = api.post(BULK, headers={**bearer(keys.all), "Content-Type": "application/json"},
+                      data=b'{"recipients": [{"first_name": "An')
+    assert broken.status_code == 400 and broken.mimetype == "application/problem+json"
+    as_form = api.post(BULK, headers=bearer(keys.all), data={"recipients": "Anna"})
+    assert as_form.status_code == 415
+    unknown = api.post(BULK, headers=bearer(keys.all), json={"recipients": _people(1),
+                                                             "campaign": "camp-b"})
+    assert [e["field"] for e in unknown.get_json()["errors"]] == ["campaign"]
     assert _recipients(api_app) == 0
 
 
