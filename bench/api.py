@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pages import wait_until_up  # noqa: E402 - after the path
+
 KEYS = ["bench-key-newest", "bench-key-older"]
 NAMES = ("cli", "seq", "par", "cliup", "up")  # a campaign each
 FIRST = ["Anna", "Jürgen", "Ayşe", "Kim", "Zoë", "Lukas", "Marie", "Mehmet", "Sophie", "Ben"]
@@ -224,18 +226,6 @@ def call(url: str, secret: str, key: str, body: bytes) -> tuple[dict, str | None
         "Idempotency-Key": key})
     with urllib.request.urlopen(request, timeout=300) as answer:
         return json.loads(answer.read()), answer.headers.get("Idempotent-Replayed")
-
-
-def wait_until_up(base: str, seconds: float = 30) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("gunicorn did not come up")
 
 
 if __name__ == "__main__":
