@@ -26,7 +26,8 @@ REFERENCE_CSP = (
 # schemathesis, read here that a slug is lowercase and how a recipient is named.
 PATH_PARAMETERS = {
     "slug": {"type": "string", "pattern": SLUG},
-    "ref": {"type": "string", "pattern": r"^([0-9]{1,18}|external_id:[^\x00-\x1f\x7f/]{1,128})$"},
+    "ref": {"type": "string",
+            "pattern": r"^([0-9]{1,18}|(external_id|email):[^\x00-\x1f\x7f/]{1,254})$"},
     # The ranges of <int:…> and <bigint:…> (purl.web): a larger number is no id of ours.
     "endpoint_id": {"type": "integer", "format": "int32", "minimum": 0, "maximum": 2**31 - 1},
     "delivery_id": {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1},

@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 TAGS = ("recipients",)
 _ERRORS = {"HTTP_401": s.Problem, "HTTP_404": s.Problem, "HTTP_429": s.Problem}
 BY_EXTERNAL_ID = "external_id:"
-_REFERENCE = {"ref": "The recipient's id, or `external_id:` and the CRM's id"}
+BY_EMAIL = "email:"
+_REFERENCE = {"ref": "The recipient's id, `external_id:` and the CRM's id, or `email:` and "
+                     "their address"}
 
 
 def recipient_out(recipient: Recipient, camp: Campaign) -> s.Recipient:
@@ -61,7 +63,10 @@ def recipient_out(recipient: Recipient, camp: Campaign) -> s.Recipient:
 def _recipient(camp: Campaign, ref: str) -> Recipient:
     """The recipient ``ref`` names within this campaign only; anything else is 404."""
     found = None
-    if ref.startswith(BY_EXTERNAL_ID):
+    if ref.startswith(BY_EMAIL):  # any case; the oldest link of that address, as a list has it
+        people = privacy.find_recipients(db.session, camp, email=ref.removeprefix(BY_EMAIL))
+        found = people[0] if people else None
+    elif ref.startswith(BY_EXTERNAL_ID):
         external_id = ref.removeprefix(BY_EXTERNAL_ID)
         # The same CRM id on several channels: the oldest link, as the list shows it.
         found = db.session.scalar(select(Recipient).where(
@@ -257,6 +262,16 @@ def update_recipient(slug: str, ref: str, json: s.RecipientUpdate):  # noqa: ANN
             "are: mint a new link instead"))]) from None
     db.session.commit()
     return recipient_out(recipient, camp)
+
+
+@bp.get("/campaigns/<slug>/recipients/<ref>/export")
+@spec.validate(resp=Response(HTTP_200=s.RecipientExport, **_ERRORS), tags=TAGS,
+               path_parameter_descriptions=_REFERENCE, operation_id="exportRecipient")
+def export_recipient(slug: str, ref: str):  # noqa: ANN201
+    """GDPR access (art. 15/20): everything purl holds about the recipient: their fields,
+    profile, quiz answers and events. The same as `flask privacy export`."""
+    camp = campaign_for(slug, access.VIEW)
+    return s.RecipientExport(**privacy.export_recipient(db.session, _recipient(camp, ref)))
 
 
 @bp.post("/campaigns/<slug>/recipients/<ref>/revoke")

@@ -238,6 +238,14 @@ class Recipient(BaseModel):
     revoked_at: dt.datetime | None
 
 
+class RecipientExport(BaseModel):
+    recipient: dict[str, Any] = Field(description="Their fields, link code, variant, status")
+    profile: dict[str, Any] | None = Field(description="What they told the shop: an email "
+                                           "left with consent")
+    answers: list[dict[str, Any]] = Field(description="Each quiz response with its version")
+    events: list[dict[str, Any]] = Field(description="Visits, quiz steps, clicks (UTC)")
+
+
 class RecipientPage(BaseModel):
     items: list[Recipient]
     next_cursor: str | None

@@ -80,3 +80,25 @@ def test_one_told_apart_by_name_keeps_it_and_an_erased_one_gets_nothing_back(api
     assert gone.status_code == 409
     shown = api.get(f"{RECIPIENTS}/{nameless['id']}", headers=bearer(keys.all)).get_json()
     assert shown["attributes"] == {} and shown["first_name"] is None
+
+
+def test_everything_about_a_recipient_by_their_email_and_nothing_after_erasure(api, api_app,
+                                                                               keys):
+    anna = new_recipient(api, keys.all, "camp-a", external_id="K-1",
+                         email="Anna@Shop.example").get_json()
+    _shopper_answers(api_app, anna["link"], ("tier", "katze"))
+    ref = "email:anna@shop.example"  # any case
+    exported = api.get(f"{RECIPIENTS}/{ref}/export", headers=bearer(keys.all))
+    assert exported.status_code == 200, exported.get_json()
+    data = exported.get_json()
+    assert data["recipient"]["email"] == "Anna@Shop.example"
+    assert [a["answers"] for a in data["answers"]] == [{"tier": "katze"}]
+    assert {e["kind"] for e in data["events"]} >= {"visit", "answer"}
+    assert api.get(f"{RECIPIENTS}/{ref}", headers=bearer(keys.all)).get_json()["id"] == anna["id"]
+
+    api.post(f"{RECIPIENTS}/{ref}/erase", headers=bearer(keys.all))
+    assert api.get(f"{RECIPIENTS}/{ref}", headers=bearer(keys.all)).status_code == 404
+    gone = api.get(f"{RECIPIENTS}/{anna['id']}/export", headers=bearer(keys.all)).get_json()
+    assert gone["recipient"]["email"] is None and gone["answers"] == []
+    assert all(e["answer"] is None for e in gone["events"])
+    assert "Anna" not in str(gone)

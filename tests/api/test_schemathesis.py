@@ -41,7 +41,7 @@ def test_the_api_answers_as_its_document_says(api_app, keys) -> None:  # noqa: A
     # operation's strategy is driven by hypothesis here.
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api_app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 30
+    assert len(operations) == 31
     for operation in operations:
 
         @given(case=operation.as_strategy())
