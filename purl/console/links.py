@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import (
+    Response,
     abort,
     current_app,
     flash,
@@ -131,6 +133,21 @@ def revoke_all(slug: str):  # noqa: ANN201
 @bp.app_template_test("erased")
 def erased_test(recipient: Recipient) -> bool:
     return privacy.is_erased(recipient)
+
+
+@bp.get("/campaigns/<slug>/links/<bigint:recipient_id>/export")
+def export_recipient(slug: str, recipient_id: int):  # noqa: ANN201
+    """A recipient's GDPR access request (art. 15/20): everything stored about them as a
+    JSON file, as `flask privacy export` and the API give it."""
+    camp = campaign_or_404(slug, access.VIEW)
+    recipient = _recipient(camp, recipient_id)
+    data = {"campaign": camp.slug,
+            "recipients": [privacy.export_recipient(db.session, recipient)]}
+    log.info("campaign %s: data of recipient %s exported by %s", camp.id, recipient.id,
+             current_user.id)
+    return Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{camp.slug}-'
+                             f'recipient-{recipient.id}.json"'})
 
 
 @bp.route("/campaigns/<slug>/links/<bigint:recipient_id>/erase", methods=["GET", "POST"])

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 # Console endpoints that send a file: without a session they answer 401, not a redirect
 # (a spreadsheet tool or a script following the link should not get a sign-in page).
 DOWNLOADS = {"console.export_events", "console.batch_output", "console.batch_errors",
-             "console.batch_qr"}
+             "console.batch_qr", "console.export_recipient"}
 
 
 def sign_in(user: User) -> None:

@@ -215,6 +215,25 @@ def test_erased_recipient_is_gone_from_the_events_export(app, console, shopped):
         done.get_data(as_text=True))
 
 
+def test_a_marketer_downloads_a_recipients_data_before_erasing_them(console, shopped):
+    anna_id = shopped.recipient_ids["Anna"]
+    base = f"/console/campaigns/{DEMO_CAMPAIGN}/links/{anna_id}"
+    links = console.get(f"/console/campaigns/{DEMO_CAMPAIGN}/links").get_data(as_text=True)
+    assert f'href="{base}/export" download>Daten exportieren</a>' in links
+    assert f'href="{base}/export"' in console.get(base + "/erase").get_data(as_text=True)
+    exported = console.get(base + "/export")
+    assert exported.status_code == 200 and exported.mimetype == "application/json"
+    assert exported.headers["Content-Disposition"] == (
+        f'attachment; filename="{DEMO_CAMPAIGN}-recipient-{anna_id}.json"')
+    (hers,) = exported.get_json()["recipients"]
+    assert hers["recipient"]["first_name"] == "Anna" and hers["answers"] and hers["events"]
+    page = console.get(base + "/erase").get_data(as_text=True)
+    console.post(base + "/erase", data={"csrf_token": csrf_token(page)})
+    _no_trace(console.get(base + "/export").get_data(as_text=True))
+    assert console.get(f"/console/campaigns/{DEMO_CAMPAIGN}/links/999999/export"
+                       ).status_code == 404
+
+
 def test_console_erasure_with_htmx_navigates_to_the_links(console, demo):
     juergen = demo.recipient_ids["Jürgen"]
     url = f"/console/campaigns/{DEMO_CAMPAIGN}/links/{juergen}/erase"
