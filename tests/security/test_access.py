@@ -37,6 +37,7 @@ RIGHTS: dict[str, dict[str, str]] = {
     "console.revoke_link": {"GET": "edit", "POST": "edit"},
     "console.revoke_all": {"GET": "edit", "POST": "edit"},
     "console.erase_recipient": {"GET": "edit", "POST": "edit"},
+    "console.export_recipient": {"GET": "view"},
     "console.upload_batch": {"POST": "edit"},
     "console.batch": {"GET": "view"},
     "console.mint_batch": {"POST": "edit"},
