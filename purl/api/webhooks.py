@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from json import loads
 
-from flask import current_app
+from flask import current_app, g
 from spectree import Response
 from sqlalchemy import select
 
@@ -52,10 +52,15 @@ def _install_role(key: apikeys.ApiKey) -> access.Role | None:
 
 
 def _role(endpoint: WebhookEndpoint) -> access.Role | None:
-    key = current_key()
-    if endpoint.campaign is None:
-        return _install_role(key)
-    return apikeys.role_for(db.session, key, endpoint.campaign)
+    """The key's role on the endpoint, asked once per campaign and request: the access
+    check and the answer both need it, and a list has many endpoints of one campaign."""
+    roles = g.setdefault("webhook_roles", {})
+    if endpoint.campaign_id not in roles:
+        key = current_key()
+        roles[endpoint.campaign_id] = (
+            _install_role(key) if endpoint.campaign is None
+            else apikeys.role_for(db.session, key, endpoint.campaign))
+    return roles[endpoint.campaign_id]
 
 
 def _endpoint(endpoint_id: int, right: access.Right) -> WebhookEndpoint:
