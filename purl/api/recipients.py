@@ -6,16 +6,19 @@ A recipient is named by its id or, as a shop's CRM knows it, ``external_id:<the 
 from __future__ import annotations
 
 import csv
+import gc
 import logging
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from json import dumps
 from pathlib import Path
 
 from flask import current_app, request
 from pydantic import ValidationError
+from pydantic_core import to_json
 from spectree import Response
-from sqlalchemy import ColumnElement, String, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select
 
 from purl import privacy
 from purl.api import bp, current_key, spec, takes_json
@@ -138,12 +141,16 @@ def _rejected(errors_csv: Path) -> dict[int, str]:
         return {int(row[0]) - 2: row[1] for row in reader if row and row[0].isdigit()}
 
 
-def _code_in(dialect: str, chunk: list[str]) -> ColumnElement[bool]:
-    codes = Recipient.__table__.c.code
-    if dialect == "postgresql":
-        # One array parameter: psycopg spent a tenth of the call parsing 5,000 placeholders.
-        return codes == any_(bindparam("codes", chunk, type_=ARRAY(String)))
-    return codes.in_(chunk)
+# The stored links of a list of codes, by the unique code alone (with the campaign too,
+# PostgreSQL may plan by a new campaign's underestimated rows and test each against the
+# whole list, seconds), the codes as one parameter: psycopg spent a tenth of the call
+# parsing 5,000 placeholders. Run on the driver's cursor: SQLAlchemy's rows cost another.
+_BY_CODE = {
+    "postgresql": "SELECT code, id, external_id, campaign_id FROM recipient "
+                  "WHERE code = ANY(%s)",
+    "sqlite": "SELECT code, id, external_id, campaign_id FROM recipient "
+              "WHERE code IN (SELECT value FROM json_each(?))",
+}
 
 
 def _links(camp: Campaign, out_csv: Path, rejected: dict[int, str],
@@ -156,16 +163,17 @@ def _links(camp: Campaign, out_csv: Path, rejected: dict[int, str],
         # The stored code is the printed one without its dashes (codes.display).
         lines = [(row[at[0]].replace("-", ""), row[at[0]], row[at[1]], row[at[2]])
                  for row in reader]
-    stored: dict[str, tuple[int, str | None]] = {}
-    table = Recipient.__table__.c
-    connection = db.session.connection()  # Core rows: the ORM's cost a tenth of the call
-    for start in range(0, len(lines), 5000):
-        chunk = [line[0] for line in lines[start:start + 5000]]
-        # By the unique code alone: with the campaign too, PostgreSQL may plan by a new
-        # campaign's (underestimated) rows and test each against the whole list, seconds.
-        stored.update({code: (rid, ext) for code, rid, ext, campaign_id in connection.execute(
-            select(table.code, table.id, table.external_id, table.campaign_id).where(
-                _code_in(connection.dialect.name, chunk))) if campaign_id == camp.id})
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        codes_of_call = [line[0] for line in lines]
+        cursor.execute(_BY_CODE[dialect], (
+            codes_of_call if dialect == "postgresql" else dumps(codes_of_call),))
+        stored = {code: (rid, ext) for code, rid, ext, campaign_id in cursor.fetchall()
+                  if campaign_id == camp.id}
+    finally:
+        cursor.close()
     indexes = [i for i in range(count) if i not in rejected]
     # Plain dicts, serialized once: 10,000 pydantic models built in Python cost a third of
     # the call.
@@ -207,6 +215,26 @@ def create_recipients(slug: str):  # noqa: ANN201
     corrected; a `batch.finished` webhook follows). Rows the batch refuses come back in
     `errors` with their index; send an `Idempotency-Key` to retry safely."""
     camp = campaign_for(slug, access.EDIT)
+    with cycles_uncollected():
+        return _create_recipients(camp)
+
+
+@contextmanager
+def cycles_uncollected() -> Iterator[None]:
+    """No cycle collection for the length of one bulk call: its 10,000 people, rows and
+    links are freed by reference counting as soon as they are done with, yet the objects
+    made for them set off full collections that walked the whole process, a fifth of the
+    call and more. Restored after, also when the call fails."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _create_recipients(camp: Campaign):  # noqa: ANN202
     asked = _people()
     config = current_app.config
     with tempfile.TemporaryDirectory(prefix="purl-api-") as folder:
@@ -225,8 +253,8 @@ def create_recipients(slug: str):  # noqa: ANN201
     body = {"batch": result.batch_id, "minted": result.minted, "reused": result.reused,
             "rejected": result.rejected, "items": items,
             "errors": [{"index": i, "reason": r} for i, r in sorted(rejected.items())]}
-    return current_app.response_class(dumps(body, ensure_ascii=False, separators=(",", ":")),
-                                      mimetype="application/json")
+    # pydantic's serializer (Rust): the standard library's took 30 ms for 10,000 links.
+    return current_app.response_class(to_json(body), mimetype="application/json")
 
 
 @bp.get("/campaigns/<slug>/recipients/<ref>")

@@ -155,6 +155,7 @@ class Result:
 
 
 Progress = Callable[[int, int], None]
+IN_PROCESS_AHEAD = 3  # blocks prepared before the first is inserted, when there are no workers
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -326,14 +327,18 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         if workers:
             pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (plan,))
         pending: deque[Any] = deque()
+        # Keep every worker busy, and no more blocks in memory than that takes. In this
+        # process alone, a few blocks are prepared before they are inserted: the write
+        # transaction (SQLite's lock on the whole database) then lasts for the inserts only,
+        # not for the next block's preparing too, so two API calls at once overlap.
+        ahead = 2 * workers if pool is not None else IN_PROCESS_AHEAD
         for block, first in record_blocks(scanned.binary, delimiter, block_bytes,
                                           scanned.first_line):
             if pool is None:
                 pending.append(_Done(prepare(plan, run.sign, block, first)))
             else:
                 pending.append(pool.apply_async(_prepare_in_worker, (block, first)))
-            # Keep every worker busy, and no more blocks in memory than that takes.
-            while len(pending) > 2 * workers:
+            while len(pending) > ahead:
                 run.take(run.wait(pending.popleft()))
         while pending:
             run.take(run.wait(pending.popleft()))
