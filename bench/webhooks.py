@@ -5,9 +5,10 @@ process (Flask test client) through a first visit of their link and the quiz's f
 answer, taking turns in rounds between an install with no webhook endpoint and one with an
 endpoint for the campaign that wants every event type (each visit and quiz start then
 writes its message to the outbox in the request's transaction; nothing is sent during the
-request). Prints each request's p50 both ways and their ratio. Then sends every message
-written to a receiver on 127.0.0.1 with the worker's own function and prints deliveries a
-second, and how many arrived exactly once.
+request). Prints each request's p50 both ways and their ratio; then the first visit as a
+shopper gets it, over HTTP from gunicorn (one sync worker) on 127.0.0.1, the same two ways.
+Then sends every message written to a receiver on 127.0.0.1 with the worker's own function
+and prints deliveries a second, and how many arrived exactly once.
 
     .venv/bin/python bench/webhooks.py [--shoppers 600] [--rounds 6]
 
@@ -18,8 +19,11 @@ machine.
 from __future__ import annotations
 
 import argparse
+import http.client
+import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -79,10 +83,12 @@ def main() -> None:
     with app.app_context():
         upgrade()
         campaign = load_demo(db.session).campaign
+        # Half of them for the in-process walk, half for the one over HTTP.
         people = mint(db.session, campaign, [NewRecipient(first_name=f"K{i}",
                                                           email=f"k{i}@example.de")
-                                             for i in range(args.shoppers)])
-        paths = ["/p/" + sign(r.link_key, [KEY]) for r in people]
+                                             for i in range(2 * args.shoppers)])
+        every_path = ["/p/" + sign(r.link_key, [KEY]) for r in people]
+        paths, http_paths = every_path[:args.shoppers], every_path[args.shoppers:]
         admin = db.session.scalar(select(User).where(User.role == "admin"))
         endpoint = endpoints.create_endpoint(db.session, admin, url, campaign=campaign,
                                              allow_private=True)
@@ -131,6 +137,13 @@ def main() -> None:
         print(f"{name:<15}{without * 1000:>15.2f}{with_ * 1000:>14.2f}{ratio:>7.2f}x   "
               f"{'met' if ratio <= TARGET else 'missed'} (<= {TARGET}x)")
 
+    over_http = first_visits_over_http(tmp.name, http_paths, args.rounds, per_turn, listening)
+    without, with_ = (statistics.median(over_http[mode]) for mode in ("none", "listening"))
+    ratio = with_ / without
+    print(f"{'first visit':<15}{without * 1000:>15.2f}{with_ * 1000:>14.2f}{ratio:>7.2f}x   "
+          f"{'met' if ratio <= TARGET else 'missed'} (<= {TARGET}x), over HTTP from "
+          f"gunicorn, as the shopper gets it")
+
     with app.app_context():
         waiting = db.session.scalar(select(func.count()).select_from(WebhookDelivery))
         started = time.perf_counter()
@@ -144,6 +157,43 @@ def main() -> None:
           f"{once} webhook ids arrived exactly once, {len(_Receiver.ids) - once} more often")
     server.shutdown()
     tmp.cleanup()
+
+
+def first_visits_over_http(folder: str, paths: list[str], rounds: int, per_turn: int,
+                           listening) -> dict[str, list[float]]:  # noqa: ANN001
+    """Each shopper's first visit timed from the request sent to the last byte read, over a
+    new connection (a phone's), taking turns between the two ways as the walk in process."""
+    from bench.pages import free_port, wait_until_up
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder}/webhooks.sqlite3",
+           "SECRET_KEYS": KEY, "PURL_BASE_URL": f"http://127.0.0.1:{port}",
+           "RATELIMIT_STORAGE_URI": "memory://", "PURL_WEBHOOK_ALLOW_PRIVATE": "1",
+           "PURL_JOBS_SQLITE_PATH": f"{folder}/jobs.sqlite3"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "-w", "1", "-k", "sync",
+         "-b", f"127.0.0.1:{port}", "--chdir", str(ROOT), "wsgi:app"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    times: dict[str, list[float]] = {"none": [], "listening": []}
+    walk = iter(paths)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}")
+        for _ in range(rounds):
+            for mode in ("none", "listening"):
+                listening(mode == "listening")
+                for _ in range(per_turn):
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    started = time.perf_counter()
+                    connection.request("GET", next(walk))
+                    answer = connection.getresponse()
+                    answer.read()
+                    times[mode].append(time.perf_counter() - started)
+                    connection.close()
+                    assert answer.status == 200, answer.status
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return times
 
 
 if __name__ == "__main__":

@@ -77,7 +77,10 @@ def wants(event_types: Sequence[str] | None, event_type: str) -> bool:
 def listeners(session: Session, campaign_id: int | None, event_type: str) -> list[int]:
     """The enabled endpoints that want ``event_type`` of this campaign (or of no campaign:
     a visitor's quiz outside any campaign reaches the install's endpoints only)."""
-    conn = session.connection()
+    return _listeners(session.connection(), campaign_id, event_type)
+
+
+def _listeners(conn: Connection, campaign_id: int | None, event_type: str) -> list[int]:
     statements = _statements(conn)
     rows = (statements["install"].all(conn, {}) if campaign_id is None
             else statements["listeners"].all(conn, {"campaign_id": campaign_id}))
@@ -104,16 +107,21 @@ def emit(session: Session, event_type: str, data: dict[str, Any], *,
         session, campaign_id, event_type)
     if not targets:
         return None
+    return _emit(session.connection(), event_type, data, campaign_id, recipient_id, targets)
+
+
+def _emit(conn: Connection, event_type: str, data: dict[str, Any], campaign_id: int | None,
+          recipient_id: int | None, targets: Sequence[int]) -> int:
     now = utcnow()
-    conn = session.connection()
     statements = _statements(conn)
     (message_id,) = statements["message"].first(conn, {
         "uid": new_uid(), "event_type": event_type, "campaign_id": campaign_id,
         "recipient_id": recipient_id, "body": body(event_type, data, now),
         "created_at": now})
-    statements["delivery"].run(conn, [
-        {"message_id": message_id, "endpoint_id": endpoint_id, "status": "pending",
-         "attempts": 0, "next_attempt_at": now} for endpoint_id in targets])
+    deliveries = [{"message_id": message_id, "endpoint_id": endpoint_id, "status": "pending",
+                   "attempts": 0, "next_attempt_at": now} for endpoint_id in targets]
+    # One endpoint, the usual case: a plain execute, cheaper than executemany of one.
+    statements["delivery"].run(conn, deliveries[0] if len(deliveries) == 1 else deliveries)
     log.info("webhook %s: message %s for %d endpoint(s)", event_type, message_id,
              len(targets))
     return message_id
@@ -155,11 +163,15 @@ def event_recorded(session: Session, row: dict[str, Any], recipient: Recipient |
     if event_type == "recipient.visited" and not first:
         return
     campaign_id = row.get("campaign_id")
-    targets = listeners(session, campaign_id, event_type)
+    # The connection asked for once: through Flask-SQLAlchemy's session each ask costs as
+    # much as a statement, and the shopper's request pays for every one.
+    conn = session.connection()
+    targets = _listeners(conn, campaign_id, event_type)
     if not targets:
         return
     data: dict[str, Any] = {
-        "campaign": _campaign_slug(session, campaign_id),
+        "campaign": (recipient.campaign.slug if recipient is not None
+                     else _campaign_slug(session, campaign_id)),
         "recipient": (_recipient(recipient, personal=event_type == "lead.created")
                       if recipient is not None else None),
         "profile_id": row.get("profile_id"),
@@ -176,8 +188,8 @@ def event_recorded(session: Session, row: dict[str, Any], recipient: Recipient |
         if product is not None:
             data["product"] = {"id": product.id, "sku": product.sku, "title": product.title,
                                "url": product.url}
-    emit(session, event_type, data, campaign_id=campaign_id,
-         recipient_id=recipient.id if recipient is not None else None, endpoints=targets)
+    _emit(conn, event_type, data, campaign_id,
+          recipient.id if recipient is not None else None, targets)
 
 
 def batch_finished(session: Session, batch: Batch, campaign: Campaign) -> None:
