@@ -70,11 +70,18 @@ def decode_at(cursor: str | None) -> tuple[dt.datetime, int] | None:
 def page(session: Session, query: Select, id_column: InstrumentedAttribute, limit: int,
          cursor: str | None) -> tuple[Sequence, str | None]:
     """One page of ``query`` in id order and the cursor of the next (None on the last):
-    stable while rows are added, and as fast on the thousandth page as on the first."""
+    stable while rows are added, and as fast on the thousandth page as on the first. A
+    query of one entity gives its objects; one of several columns gives rows, the entity
+    whose ids page them first."""
     after = decode(cursor)
     if after is not None:
         query = query.where(id_column > after)
-    rows = session.scalars(query.order_by(id_column).limit(limit + 1)).all()
+    result = session.execute(query.order_by(id_column).limit(limit + 1))
+    one_entity = len(query.column_descriptions) == 1
+    rows = result.scalars().all() if one_entity else result.all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, encode(rows[-1].id) if more and rows else None
+    if not (more and rows):
+        return rows, None
+    last = rows[-1] if one_entity else rows[-1][0]
+    return rows, encode(getattr(last, id_column.key))

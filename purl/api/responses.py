@@ -9,7 +9,7 @@ from purl.analytics import export
 from purl.api import bp, spec
 from purl.api import schemas as s
 from purl.api.campaigns import campaign_for
-from purl.api.paging import decode, encode
+from purl.api.paging import page
 from purl.campaigns import access
 from purl.extensions import db
 from purl.models import QuizResponse, as_utc
@@ -25,12 +25,8 @@ def list_quiz_responses(slug: str, query: s.ResponseQuery):  # noqa: ANN201
     """Each recipient's answers to the campaign's quiz (one response a recipient and quiz,
     saved as each answer is given), oldest first; an erased recipient's are gone."""
     camp = campaign_for(slug, access.VIEW)
-    rows_query = export.quiz_responses(camp.id, query.completed)
-    after = decode(query.cursor)
-    if after is not None:
-        rows_query = rows_query.where(QuizResponse.id > after)
-    rows = db.session.execute(rows_query.order_by(QuizResponse.id).limit(query.limit + 1)).all()
-    more, rows = len(rows) > query.limit, rows[:query.limit]
+    rows, cursor = page(db.session, export.quiz_responses(camp.id, query.completed),
+                        QuizResponse.id, query.limit, query.cursor)
     return s.QuizResponsePage(
         items=[s.QuizResponse(
             id=r.id, recipient_id=recipient_id, external_id=external_id, quiz=r.quiz_slug,
@@ -38,4 +34,4 @@ def list_quiz_responses(slug: str, query: s.ResponseQuery):  # noqa: ANN201
             started_at=as_utc(r.started_at), updated_at=as_utc(r.updated_at),
             completed_at=as_utc(r.completed_at))
             for r, recipient_id, external_id in rows],
-        next_cursor=encode(rows[-1][0].id) if more else None)
+        next_cursor=cursor)

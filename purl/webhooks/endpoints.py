@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from purl.models import (
     Campaign,
     User,
-    WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
     utcnow,
@@ -126,11 +125,7 @@ def replay_failed(session: Session, endpoint: WebhookEndpoint) -> int:
 def delete_endpoint(session: Session, endpoint: WebhookEndpoint) -> None:
     """Delete the endpoint, its deliveries and their attempts (messages for no endpoint
     left go with the retention)."""
-    deliveries = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
-    session.execute(WebhookAttempt.__table__.delete().where(
-        WebhookAttempt.delivery_id.in_(deliveries)))
-    session.execute(WebhookDelivery.__table__.delete().where(
-        WebhookDelivery.endpoint_id == endpoint.id))
+    outbox.delete_deliveries(session, WebhookDelivery.endpoint_id == endpoint.id)
     session.delete(endpoint)
     session.flush()
 

@@ -205,16 +205,22 @@ def batch_finished(session: Session, batch: Batch, campaign: Campaign) -> None:
     }, campaign_id=campaign.id, endpoints=targets)
 
 
+_BULK = {"synchronize_session": False}
+
+
+def delete_deliveries(session: Session, which: ColumnElement[bool]) -> None:
+    """Delete the deliveries ``which`` selects, with their attempts."""
+    deliveries = select(WebhookDelivery.id).where(which)
+    session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)),
+                    execution_options=_BULK)
+    session.execute(delete(WebhookDelivery).where(which), execution_options=_BULK)
+
+
 def delete_messages(session: Session, which: ColumnElement[bool]) -> int:
     """Delete the messages ``which`` selects, with their deliveries and attempts."""
-    messages = select(WebhookMessage.id).where(which)
-    deliveries = select(WebhookDelivery.id).where(WebhookDelivery.message_id.in_(messages))
-    options = {"synchronize_session": False}
-    session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)),
-                    execution_options=options)
-    session.execute(delete(WebhookDelivery).where(WebhookDelivery.message_id.in_(messages)),
-                    execution_options=options)
-    result = session.execute(delete(WebhookMessage).where(which), execution_options=options)
+    delete_deliveries(session, WebhookDelivery.message_id.in_(
+        select(WebhookMessage.id).where(which)))
+    result = session.execute(delete(WebhookMessage).where(which), execution_options=_BULK)
     return result.rowcount or 0
 
 
