@@ -113,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
         campaigns,
         funnel,
         links,
+        quizzes,
         sharing,
         signin,
         users,

@@ -78,6 +78,23 @@ def visible(user: User | None) -> ColumnElement[bool]:
     return or_(Campaign.owner_id == user.id, Campaign.id.in_(shared))
 
 
+def campaigns_using_quiz(session: Session, quiz_slug: str) -> list[Campaign]:
+    """The campaigns whose shoppers get ``quiz_slug`` (archived ones too: their links live)."""
+    return list(session.scalars(select(Campaign).where(Campaign.quiz_slug == quiz_slug)
+                                .order_by(Campaign.slug)))
+
+
+def may_publish_quiz(session: Session, quiz_slug: str, user: User | None) -> bool:
+    """Whether ``user`` may change what a quiz's shoppers get (publish, roll back). A quiz
+    is shared by the campaigns that draw on it, so a change reaches all of them: it needs
+    the right to edit each one. Drafts change nothing for shoppers: anyone signed in may
+    write one."""
+    if not _active(user):
+        return False
+    return all(allows(role_for(session, campaign, user), EDIT)
+               for campaign in campaigns_using_quiz(session, quiz_slug))
+
+
 def user_by_email(session: Session, email: str) -> User | None:
     """The user to share with, by an address ``purl.accounts.normalise_email`` normalised."""
     return session.scalar(select(User).where(User.email == email))

@@ -304,3 +304,46 @@ class WebhookForm(_WebhookFields):
 
     # "" is the whole install, offered to admins alone (the choices check it).
     scope = SelectField(_l("Events of"))
+
+
+# --- the quiz builder ----------------------------------------------------------------------
+
+QUESTION_TYPE_CHOICES = [
+    SelectChoice("single", _l("One answer")), SelectChoice("multi", _l("Several answers")),
+    SelectChoice("image", _l("One answer with pictures")), SelectChoice("yesno", _l("Yes or no")),
+    SelectChoice("range", _l("A number on a slider")), SelectChoice("text", _l("Free text")),
+]
+
+
+class QuizCreateForm(FlaskForm):
+    """A new quiz: its title, address, and what it starts from (choices: the view's)."""
+
+    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+    slug = StringField(_l("Address (optional)"), validators=[
+        Optional(), Length(max=64),
+        Regexp(SLUG, message=_l("Lower-case letters, digits and dashes only."))],
+        description=_l("Shoppers without a personal link find the quiz at /q/ and this "
+                       "address; made from the title if left empty."))
+    start = SelectField(_l("Start from"), default="")
+
+
+def _text_fields(label: str) -> tuple[StringField, StringField, StringField]:
+    return (TextAreaField(_l("%(what)s, German (du)", what=label),
+                          validators=[Optional(), Length(max=500)]),
+            TextAreaField(_l("%(what)s, German (Sie)", what=label),
+                          validators=[Optional(), Length(max=500)],
+                          description=_l("Left empty, the du text is shown in Sie "
+                                         "campaigns too.")),
+            TextAreaField(_l("%(what)s, English", what=label),
+                          validators=[Optional(), Length(max=500)]))
+
+
+class QuizTextsForm(FlaskForm):
+    """The quiz's title and introduction in each language and tone."""
+
+    title_de, title_de_sie, title_en = _text_fields(_l("Title"))
+    intro_de, intro_de_sie, intro_en = _text_fields(_l("Introduction"))
+
+
+class QuestionAddForm(FlaskForm):
+    type = SelectField(_l("Type"), choices=QUESTION_TYPE_CHOICES)

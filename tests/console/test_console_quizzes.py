@@ -1,0 +1,199 @@
+"""The quiz builder's first part in the console: the quizzes, a new quiz (blank, from a
+template, as a copy), the draft's title, introduction and questions, publishing with what it
+changes, roll-back, and versions as files; refusals in German naming the question."""
+
+from __future__ import annotations
+
+import yaml
+
+from purl.extensions import db
+from purl.models import Campaign, QuizVersion, StoredQuiz, User
+from purl.quiz import versions
+from purl.quiz.format import parse_quiz
+from tests.conftest import HX, MARKETER, MARKETER_PASSWORD, csrf_token, login
+
+
+def _post(client, path: str, data: dict | None = None, headers: dict | None = None,  # noqa: ANN001, ANN201
+          page: str = "/console/quizzes"):
+    token = csrf_token(client.get(page).get_data(as_text=True))
+    return client.post(path, data={"csrf_token": token, **(data or {})}, headers=headers or {})
+
+
+def _versions(app, slug: str) -> list[QuizVersion]:  # noqa: ANN001
+    with app.app_context():
+        stored = versions.stored_quiz(db.session, slug)
+        rows = list(db.session.scalars(db.select(QuizVersion).where(
+            QuizVersion.quiz_id == stored.id).order_by(QuizVersion.number)))
+        db.session.expunge_all()
+        return rows
+
+
+def _questions(app, slug: str, number: int | None = None) -> list[str]:  # noqa: ANN001
+    rows = _versions(app, slug)
+    row = rows[-1] if number is None else next(v for v in rows if v.number == number)
+    return [q.id for q in parse_quiz(row.content, slug).questions]
+
+
+def test_the_list_shows_each_quiz_with_what_shoppers_get(console) -> None:  # noqa: ANN001
+    page = console.get("/console/quizzes")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Finde das Richtige für dein Tier" in html and "zoohandlung" in html
+    assert "Version 1" in html  # the demo quizzes are published
+    assert 'aria-current="page">Quizze</a>' in html
+
+
+def test_a_quiz_from_a_template_is_a_private_draft_of_its_questions(console) -> None:  # noqa: ANN001
+    app = console.application
+    answer = _post(console, "/console/quizzes", {"title": "Winter-Quiz für Hunde",
+                                                  "slug": "", "start": "copy:zoohandlung"})
+    assert answer.status_code == 303
+    assert answer.headers["Location"].endswith("/console/quizzes/winter-quiz-fuer-hunde")
+    (draft,) = _versions(app, "winter-quiz-fuer-hunde")
+    assert draft.published_at is None and draft.source == "console"
+    data = yaml.safe_load(draft.content)
+    assert data["public"] is False and "visitor_campaign" not in data
+    assert data["title"] == {"de": "Winter-Quiz für Hunde"}
+    assert _questions(app, "winter-quiz-fuer-hunde") == _questions(app, "zoohandlung")
+    page = console.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "Noch nicht veröffentlicht" in page and "Version 1 veröffentlichen" in page
+    # Not published: no shopper reaches it.
+    assert console.get("/q/winter-quiz-fuer-hunde").status_code == 404
+
+
+def test_a_blank_quiz_and_a_taken_address(console) -> None:  # noqa: ANN001
+    app = console.application
+    answer = _post(console, "/console/quizzes", {"title": "Leer", "slug": "leer", "start": ""})
+    assert answer.status_code == 303
+    assert _questions(app, "leer") == ["frage-1"]
+    again = _post(console, "/console/quizzes", {"title": "Nochmal", "slug": "leer", "start": ""})
+    assert again.status_code == 422
+    assert "Die Adresse &#39;leer&#39; hat schon ein anderes Quiz" in again.get_data(as_text=True)
+    bad = _post(console, "/console/quizzes", {"title": "X", "slug": "Groß Buchstaben"})
+    assert bad.status_code == 422
+    assert "Nur Kleinbuchstaben, Ziffern und Bindestriche." in bad.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(StoredQuiz)) == 3
+
+
+def test_questions_are_added_moved_and_removed_in_the_draft(console) -> None:  # noqa: ANN001
+    app = console.application
+    _post(console, "/console/quizzes", {"title": "Baukasten", "slug": "baukasten"})
+    page = "/console/quizzes/baukasten"
+    for qtype in ("multi", "image", "yesno", "range", "text"):
+        answer = _post(console, f"{page}/questions", {"type": qtype}, page=page)
+        assert answer.status_code == 303
+    assert _questions(app, "baukasten") == [f"frage-{n}" for n in range(1, 7)]
+    types = [q.type for q in parse_quiz(_versions(app, "baukasten")[-1].content, "b").questions]
+    assert types == ["single", "multi", "image", "yesno", "range", "text"]
+    _post(console, f"{page}/questions/frage-3/move", {"direction": "up"}, page=page)
+    _post(console, f"{page}/questions/frage-1/move", {"direction": "up"}, page=page)  # stays
+    assert _questions(app, "baukasten")[:3] == ["frage-1", "frage-3", "frage-2"]
+    _post(console, f"{page}/questions/frage-6/remove", page=page)
+    assert "frage-6" not in _questions(app, "baukasten")
+    # Still one draft: every change rewrote it.
+    assert [v.number for v in _versions(app, "baukasten")] == [1]
+    assert _post(console, f"{page}/questions/nope/remove", page=page).status_code == 404
+    assert _post(console, f"{page}/questions/frage-1/move", {"direction": "sideways"},
+                 page=page).status_code == 400
+
+
+def test_htmx_gets_the_question_list_and_a_fresh_summary(console) -> None:  # noqa: ANN001
+    page = "/console/quizzes/zoohandlung"
+    answer = _post(console, f"{page}/questions", {"type": "yesno"}, headers=HX, page=page)
+    assert answer.status_code == 303  # htmx follows it with HX-Request still set
+    fragment = console.get(page, headers=HX)
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "</html>" not in html
+    assert "HX-Request" in fragment.headers["Vary"]
+    assert 'id="quiz-publish" hx-swap-oob="true"' in html
+    assert "Frage &#39;frage-" in html or "frage-" in html
+    assert "hinzugefügt" in html  # the summary of what publishing changes
+    full = console.get(page)
+    assert "</html>" in full.get_data(as_text=True) and "HX-Request" in full.headers["Vary"]
+
+
+def test_a_refused_change_names_the_question_in_german_and_keeps_the_draft(console) -> None:  # noqa: ANN001
+    app = console.application
+    _post(console, "/console/quizzes", {"title": "Bedingt", "slug": "bedingt"})
+    page = "/console/quizzes/bedingt"
+    _post(console, f"{page}/questions", {"type": "single"}, page=page)
+    with app.app_context():  # the second question is shown only for an answer of the first
+        row = db.session.scalars(db.select(QuizVersion)).all()[-1]
+        data = yaml.safe_load(row.content)
+        data["questions"][1]["show_if"] = {"question": "frage-1", "equals": "antwort-1"}
+        from purl.quiz import drafts
+        drafts.save(db.session, versions.stored_quiz(db.session, "bedingt"), data)
+        db.session.commit()
+    before = _versions(app, "bedingt")[-1].content
+    answer = _post(console, f"{page}/questions/frage-1/remove", headers=HX, page=page)
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert "Nicht gespeichert" in html
+    assert "Frage &#39;frage-2&#39;" in html and "frage-1" in html
+    assert _versions(app, "bedingt")[-1].content == before
+    # An empty title is refused by its field, in German, and changes nothing.
+    texts = _post(console, f"{page}/texts", {"title_de": "", "title_de_sie": "", "title_en": ""},
+                  page=page)
+    assert texts.status_code == 422
+    assert "Das Quiz braucht einen Titel, mindestens auf Deutsch" in texts.get_data(as_text=True)
+    assert _versions(app, "bedingt")[-1].content == before
+
+
+def test_title_in_du_and_sie_then_publish_roll_back_and_download(console) -> None:  # noqa: ANN001
+    app = console.application
+    page = "/console/quizzes/zoohandlung"
+    saved = _post(console, f"{page}/texts", {
+        "title_de": "Finde das Beste für dein Tier", "title_de_sie": "Finden Sie das Beste",
+        "title_en": "Find the best", "intro_de": "", "intro_de_sie": "", "intro_en": ""},
+        page=page)
+    assert saved.status_code == 303
+    rows = _versions(app, "zoohandlung")
+    assert [(v.number, v.published_at is None) for v in rows] == [(1, False), (2, True)]
+    data = yaml.safe_load(rows[-1].content)
+    assert data["title"]["de"] == {"du": "Finde das Beste für dein Tier",
+                                   "sie": "Finden Sie das Beste"}
+    assert "intro" not in data
+    html = console.get(page).get_data(as_text=True)
+    assert "Der Titel wurde geändert" in html and "Die Einleitung wurde geändert" in html
+    assert _post(console, f"{page}/publish", page=page).status_code == 303
+    with app.app_context():
+        stored = versions.stored_quiz(db.session, "zoohandlung")
+        assert versions.current_version(db.session, stored).number == 2
+    assert _post(console, f"{page}/versions/1/rollback", page=page).status_code == 303
+    with app.app_context():
+        stored = versions.stored_quiz(db.session, "zoohandlung")
+        assert versions.current_version(db.session, stored).number == 1
+    download = console.get(f"{page}/versions/2.yaml")
+    assert download.status_code == 200 and download.mimetype == "application/yaml"
+    assert "zoohandlung-v2.yaml" in download.headers["Content-Disposition"]
+    assert parse_quiz(download.get_data(as_text=True), "v2").title["de:sie"] == \
+        "Finden Sie das Beste"
+    assert console.get(f"{page}/versions/9.yaml").status_code == 404
+    assert _post(console, f"{page}/versions/9/rollback", page=page).status_code == 404
+
+
+def test_publishing_needs_the_right_to_edit_every_campaign_using_the_quiz(
+        make_app, demo, users) -> None:  # noqa: ANN001
+    app = make_app()
+    client = app.test_client()
+    login(client, MARKETER, MARKETER_PASSWORD)
+    page = "/console/quizzes/zoohandlung"
+    # A marketer may write a draft ...
+    assert _post(client, f"{page}/questions", {"type": "text"}, page=page).status_code == 303
+    html = client.get(page).get_data(as_text=True)
+    assert "bitte deren Besitzer oder einen Admin" in html
+    # ... but not publish it to the demo campaigns, which are not theirs.
+    assert _post(client, f"{page}/publish", page=page).status_code == 403
+    with app.app_context():
+        marketer = db.session.scalar(db.select(User).where(User.email == MARKETER))
+        for campaign in db.session.scalars(db.select(Campaign).where(
+                Campaign.quiz_slug == "zoohandlung")):
+            campaign.owner_id = marketer.id
+        db.session.commit()
+    assert _post(client, f"{page}/publish", page=page).status_code == 303
+
+
+def test_unknown_quiz_is_404(console) -> None:  # noqa: ANN001
+    assert console.get("/console/quizzes/gibt-es-nicht").status_code == 404
+    assert _post(console, "/console/quizzes/gibt-es-nicht/publish").status_code == 404
