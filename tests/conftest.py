@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
+from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import NamedTuple
@@ -34,6 +35,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jinja2 import StrictUndefined
 from sqlalchemy import create_engine, select, text
+from werkzeug.datastructures import MultiDict
 
 from purl import create_app
 from purl.accounts import create_user
@@ -570,3 +572,52 @@ def receiver() -> Iterator[Receiver]:
     made = Receiver(free_port())
     yield made
     made.stop()
+
+
+class _FormReader(HTMLParser):
+    """The fields of the form posting to ``action``, as a browser would send them."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.action, self.inside, self.fields = action, False, []
+        self._select: str | None = None
+        self._textarea: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in ("submit", "button"):
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return
+            self.fields.append((a["name"], a.get("value", "y" if a.get("type") == "checkbox"
+                                                    else "")))
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self.fields.append((self._select, a.get("value", "")))
+        elif tag == "textarea":
+            self._textarea, self._text = a.get("name"), []
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            self.fields.append((self._textarea, "".join(self._text).removeprefix("\n")))
+            self._textarea = None
+
+
+def form_fields(html: str, action: str) -> MultiDict:
+    """What submitting the form with ``action`` on the page would send, unchanged."""
+    reader = _FormReader(action)
+    reader.feed(html)
+    return MultiDict(reader.fields)

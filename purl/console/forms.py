@@ -347,3 +347,71 @@ class QuizTextsForm(FlaskForm):
 
 class QuestionAddForm(FlaskForm):
     type = SelectField(_l("Type"), choices=QUESTION_TYPE_CHOICES)
+
+
+MATCH_CHOICES = [
+    SelectChoice("auto", _l("Gives way by what it filters, when too few products are left")),
+    SelectChoice("must", _l("Must: never loosened")),
+    SelectChoice("nice", _l("Nice to have: loosened first")),
+]
+
+
+def _picks(label: str) -> SelectMultipleField:
+    return SelectMultipleField(label, choices=[], validate_choice=False)
+
+
+class OptionForm(Form):
+    """One answer option (a row of the question form; choices: the view's, from the
+    catalog)."""
+
+    value = StringField(_l("Value (stored with the answer)"), validators=[
+        InputRequired(), Length(max=64)])
+    label_de, label_de_sie, label_en = _text_fields(_l("Label"))
+    reason_de = StringField(_l("Reason in the showroom, German"),
+                            validators=[Optional(), Length(max=200)])
+    reason_en = StringField(_l("Reason in the showroom, English"),
+                            validators=[Optional(), Length(max=200)])
+    image = StringField(_l("Picture (path under static/)"),
+                        validators=[Optional(), Length(max=200)])
+    filter_category = _picks(_l("Only these categories"))
+    filter_product_type = _picks(_l("Only these product types"))
+    filter_tags = _picks(_l("Only with one of these tags"))
+    filter_price_min = StringField(_l("Only from this price (€)"),
+                                   validators=[Optional(), Length(max=20)])
+    filter_price_max = StringField(_l("Only up to this price (€)"),
+                                   validators=[Optional(), Length(max=20)])
+    filter_attribute = SelectField(_l("Only with this attribute"), choices=[],
+                                   validate_choice=False)
+    filter_attribute_values = StringField(_l("… with one of these values (comma between)"),
+                                          validators=[Optional(), Length(max=500)])
+    filter_attribute_min = StringField(_l("… at least"), validators=[Optional(), Length(max=20)])
+    filter_attribute_max = StringField(_l("… at most"), validators=[Optional(), Length(max=20)])
+    exclude_category = _picks(_l("Never these categories"))
+    exclude_product_type = _picks(_l("Never these product types"))
+    exclude_tags = _picks(_l("Never with these tags"))
+    content_title_de = StringField(_l("Advice in the showroom: title (German)"),
+                                   validators=[Optional(), Length(max=200)])
+    content_body_de = TextAreaField(_l("Advice in the showroom: text (German)"),
+                                    validators=[Optional(), Length(max=500)])
+
+
+class QuestionForm(FlaskForm):
+    """One question's settings and its options."""
+
+    text_de, text_de_sie, text_en = _text_fields(_l("Question"))
+    help_de, help_de_sie, help_en = _text_fields(_l("Help text"))
+    required = BooleanField(_l("An answer is required"))
+    match = SelectField(_l("How firmly the answer filters"), choices=MATCH_CHOICES)
+    show_if = SelectMultipleField(_l("Ask only when an earlier answer was"), choices=[],
+                                  validate_choice=False)
+    min_choices = IntegerField(_l("Fewest answers"), validators=[Optional(), NumberRange(1, 50)])
+    max_choices = IntegerField(_l("Most answers"), validators=[Optional(), NumberRange(1, 50)])
+    range_min = StringField(_l("Lowest value"), validators=[Optional(), Length(max=20)])
+    range_max = StringField(_l("Highest value"), validators=[Optional(), Length(max=20)])
+    range_step = StringField(_l("Step"), validators=[Optional(), Length(max=20)])
+    range_default = StringField(_l("Starting value"), validators=[Optional(), Length(max=20)])
+    range_unit = StringField(_l("Unit"), validators=[Optional(), Length(max=20)])
+    maps_to = SelectField(_l("The number filters"), choices=[], validate_choice=False)
+    max_length = IntegerField(_l("Longest answer (characters)"),
+                              validators=[Optional(), NumberRange(1, 500)])
+    options = FieldList(FormField(OptionForm))

@@ -9,7 +9,9 @@ uses the quiz, so it needs the right to edit each (purl.campaigns.access.may_pub
 
 from __future__ import annotations
 
+import copy
 import logging
+from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,12 +19,19 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from purl.campaigns import access
+from purl.catalog import picker
 from purl.console import bp
-from purl.console.forms import QUESTION_TYPE_CHOICES, QuestionAddForm, QuizCreateForm, QuizTextsForm
+from purl.console.forms import (
+    QUESTION_TYPE_CHOICES,
+    QuestionAddForm,
+    QuestionForm,
+    QuizCreateForm,
+    QuizTextsForm,
+)
 from purl.extensions import db
 from purl.models import StoredQuiz
 from purl.quiz import drafts, versions
-from purl.quiz.format import QuizError
+from purl.quiz.format import QuizError, parse_quiz
 from purl.web import leave_to, render_page, wants_fragment
 
 log = logging.getLogger(__name__)
@@ -293,3 +302,259 @@ def quiz_version_file(quiz_slug: str, number: int):  # noqa: ANN201
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{stored.slug}-v{number}.yaml"')
     return response
+
+
+# --------------------------------------------------------------------- one question
+
+def _number(raw: str | None) -> int | float | str | None:
+    """A number as a German marketer types it (7,5 or 7.5); left as typed if it is none, so
+    the format names the field."""
+    text = (raw or "").strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() else value
+
+
+def _maps_to(choice: str) -> str | dict | None:
+    if choice in ("price_max", "price_min"):
+        return choice
+    if choice.startswith("attribute:"):
+        _, name, bound = choice.split(":", 2) if choice.count(":") == 2 else (None, "", "")
+        return {"attribute": name, "bound": bound} if name and bound in ("min", "max") else None
+    return None
+
+
+def _maps_to_choice(raw: object) -> str:
+    if isinstance(raw, dict):
+        return f"attribute:{raw.get('attribute')}:{raw.get('bound', 'max')}"
+    return str(raw or "")
+
+
+def _listed(values: list[str] | None) -> list[str] | None:
+    return [v for v in values or [] if v] or None
+
+
+def _option_edit(form: Any, qtype: str) -> drafts.OptionEdit:
+    spec: dict[str, Any] = {key: _listed(getattr(form, f"filter_{key}").data)
+                            for key in ("category", "product_type", "tags")}
+    exclude: dict[str, Any] = {key: _listed(getattr(form, f"exclude_{key}").data)
+                               for key in ("category", "product_type", "tags")}
+    for key in ("price_min", "price_max"):
+        spec[key] = _number(getattr(form, f"filter_{key}").data)
+    name = (form.filter_attribute.data or "").strip()
+    if name:
+        wanted = [v.strip() for v in (form.filter_attribute_values.data or "").split(",")
+                  if v.strip()]
+        bounds = {k: _number(getattr(form, f"filter_attribute_{k}").data)
+                  for k in ("min", "max")}
+        bounds = {k: v for k, v in bounds.items() if v is not None}
+        spec["attributes"] = {name: bounds or wanted or None}
+    return drafts.OptionEdit(
+        value=form.value.data.strip(),
+        label={"de": form.label_de.data, "de:sie": form.label_de_sie.data,
+               "en": form.label_en.data},
+        reason={"de": form.reason_de.data, "en": form.reason_en.data},
+        image=(form.image.data or "").strip() or None if qtype == "image" else None,
+        filter={k: v for k, v in spec.items() if v is not None and v != []},
+        exclude={k: v for k, v in exclude.items() if v},
+        content_title={"de": form.content_title_de.data},
+        content_body={"de": form.content_body_de.data})
+
+
+def _question_edit(form: QuestionForm, qtype: str) -> drafts.QuestionEdit:
+    picked = [v.split("=", 1) for v in form.show_if.data or [] if "=" in v]
+    asked = sorted({q for q, _v in picked})
+    return drafts.QuestionEdit(
+        text={"de": form.text_de.data, "de:sie": form.text_de_sie.data, "en": form.text_en.data},
+        help={"de": form.help_de.data, "de:sie": form.help_de_sie.data, "en": form.help_en.data},
+        required=form.required.data, match=form.match.data or "auto",
+        # Answers of one question only: the first one picked, if several were.
+        show_if_question=asked[0] if asked else "",
+        show_if_values=[v for q, v in picked if asked and q == asked[0]],
+        options=[_option_edit(entry.form, qtype) for entry in form.options],
+        min_choices=form.min_choices.data, max_choices=form.max_choices.data,
+        range={"min": _number(form.range_min.data), "max": _number(form.range_max.data),
+               "step": _number(form.range_step.data),
+               "default": _number(form.range_default.data),
+               "unit": (form.range_unit.data or "").strip() or None,
+               "maps_to": _maps_to(form.maps_to.data or "")},
+        max_length=form.max_length.data)
+
+
+def _fill(form: QuestionForm, question: dict) -> None:
+    """The form as the question is stored (a GET, or after adding or removing an option)."""
+    for name in ("text", "help"):
+        fields = drafts.text_value(question.get(name))
+        getattr(form, f"{name}_de").data = fields["de"]
+        getattr(form, f"{name}_de_sie").data = fields["de:sie"]
+        getattr(form, f"{name}_en").data = fields["en"]
+    form.required.data = question.get("required", True) is not False
+    form.match.data = question.get("match", "auto")
+    condition = question.get("show_if") or {}
+    values = condition.get("in") or ([condition["equals"]] if "equals" in condition else [])
+    form.show_if.data = [f"{condition.get('question')}={drafts.value_text(v)}" for v in values]
+    form.min_choices.data, form.max_choices.data = (question.get("min_choices"),
+                                                    question.get("max_choices"))
+    for key in ("min", "max", "step", "default", "unit"):
+        value = question.get(key)
+        getattr(form, f"range_{key}").data = "" if value is None else str(value)
+    form.maps_to.data = _maps_to_choice(question.get("maps_to"))
+    form.max_length.data = question.get("max_length")
+    while form.options.entries:
+        form.options.pop_entry()
+    for option in question.get("options") or []:
+        form.options.append_entry()
+        entry = form.options.entries[-1].form
+        entry.value.data = drafts.value_text(option.get("value"))
+        label = drafts.text_value(option.get("label"))
+        entry.label_de.data, entry.label_de_sie.data, entry.label_en.data = (
+            label["de"], label["de:sie"], label["en"])
+        reason = drafts.text_value(option.get("reason"))
+        entry.reason_de.data, entry.reason_en.data = reason["de"], reason["en"]
+        entry.image.data = option.get("image") or ""
+        for part in ("filter", "exclude"):
+            spec = option.get(part) or {}
+            for key in ("category", "product_type", "tags"):
+                raw = spec.get(key)
+                getattr(entry, f"{part}_{key}").data = (
+                    [str(v) for v in raw] if isinstance(raw, list)
+                    else [str(raw)] if raw is not None else [])
+        for key in ("price_min", "price_max"):
+            value = (option.get("filter") or {}).get(key)
+            getattr(entry, f"filter_{key}").data = "" if value is None else str(value)
+        attributes = (option.get("filter") or {}).get("attributes") or {}
+        name, wanted = next(iter(attributes.items()), ("", None))
+        entry.filter_attribute.data = name
+        if isinstance(wanted, dict):
+            entry.filter_attribute_min.data = str(wanted.get("min", ""))
+            entry.filter_attribute_max.data = str(wanted.get("max", ""))
+        elif wanted is not None:
+            entry.filter_attribute_values.data = ", ".join(
+                str(v) for v in (wanted if isinstance(wanted, list) else [wanted]))
+        content = option.get("content")
+        first = content[0] if isinstance(content, list) and content else content or {}
+        entry.content_title_de.data = drafts.text_value(first.get("title"))["de"]
+        entry.content_body_de.data = drafts.text_value(first.get("body"))["de"]
+
+
+def _choices(form: QuestionForm, facts: picker.CatalogFacts, earlier: list) -> None:
+    """What the selects offer: the catalog's own values with their product counts."""
+    def counted(pairs: tuple[tuple[str, int], ...]) -> list[tuple[str, str]]:
+        return [(value, f"{value} ({count})") for value, count in pairs]
+
+    form.show_if.choices = [(f"{qid}={value}", f"{text or qid}: {label}")
+                            for qid, text, options in earlier for value, label in options]
+    numeric = facts.numeric_attributes()
+    form.maps_to.choices = [("", _("nothing (the answer is only stored)")),
+                            ("price_max", _("the price: at most the number")),
+                            ("price_min", _("the price: at least the number"))] + [
+        (f"attribute:{a.name}:{bound}", label % {"name": a.name, "low": f"{a.low:g}",
+                                                 "high": f"{a.high:g}"})
+        for a in numeric for bound, label in (
+            ("max", _("%(name)s: at most the number (catalog: %(low)s–%(high)s)")),
+            ("min", _("%(name)s: at least the number (catalog: %(low)s–%(high)s)")))]
+    attributes = [("", _("no attribute"))] + [
+        (a.name, f"{a.name} ({a.count})") for a in facts.attributes]
+    for entry in form.options:
+        option = entry.form
+        for part in ("filter", "exclude"):
+            getattr(option, f"{part}_category").choices = counted(facts.categories)
+            getattr(option, f"{part}_product_type").choices = counted(facts.product_types)
+            getattr(option, f"{part}_tags").choices = counted(facts.tags)
+        option.filter_attribute.choices = attributes
+
+
+def _counts(stored: StoredQuiz, data: drafts.Data, qid: str) -> tuple[list, list[str]]:
+    """Each option's product count and a few titles, for the data as it stands (the draft,
+    or the form's unsaved values); or why they cannot be counted."""
+    try:
+        quiz = parse_quiz(drafts.text_of({**data, "slug": stored.slug}), "")
+    except QuizError as exc:
+        return [], _refused(exc)
+    question = next(q for q in quiz.questions if q.id == qid)
+    return [(option.value, picker.option_matches(db.session, option.filter, option.exclude))
+            for option in question.options], []
+
+
+def _question_page(stored: StoredQuiz, data: drafts.Data, qid: str, form: QuestionForm,
+                   errors: list[str] | None = None, status: int = 200,
+                   counted: drafts.Data | None = None) -> Response:
+    """The question's page (or, for htmx, the counts alone); ``counted``: the data to count
+    the options of, when it is not the stored draft (the form's unsaved values)."""
+    question = drafts.question_of(data, qid)
+    facts = picker.catalog_facts(db.session)
+    _choices(form, facts, drafts.earlier_choices(data, qid))
+    counts, count_errors = _counts(stored, counted or data, qid)
+    return render_page(
+        "console/quiz_question.html", "console/_quiz_counts.html", status,
+        quiz=stored, title=_title(stored), question=question, qid=qid,
+        qtype=question.get("type", "single"), type_names=TYPE_NAMES, form=form,
+        facts=facts, counts=dict(counts), count_errors=count_errors, errors=errors or [],
+        draft=drafts.draft(db.session, stored))
+
+
+@bp.get("/quizzes/<quiz_slug>/questions/<qid>")
+def quiz_question(quiz_slug: str, qid: str):  # noqa: ANN201
+    stored = _quiz(quiz_slug)
+    data = drafts.working_data(db.session, stored)
+    try:
+        question = drafts.question_of(data, qid)
+    except drafts.DraftError:
+        abort(404)
+    form = QuestionForm(formdata=None)
+    _fill(form, question)
+    return _question_page(stored, data, qid, form)
+
+
+@bp.get("/quizzes/<quiz_slug>/questions/<qid>/counts")
+def quiz_question_counts(quiz_slug: str, qid: str):  # noqa: ANN201
+    """The products each option leaves with the form's values as they are, unsaved: htmx
+    asks on every change and gets the counts; the page itself shows the saved draft's."""
+    stored = _quiz(quiz_slug)
+    data = drafts.working_data(db.session, stored)
+    try:
+        question = drafts.question_of(data, qid)
+    except drafts.DraftError:
+        abort(404)
+    form = QuestionForm(request.args, meta={"csrf": False})
+    _choices(form, picker.catalog_facts(db.session), drafts.earlier_choices(data, qid))
+    counted = None
+    if form.validate():
+        counted = copy.deepcopy(data)
+        drafts.edit_question(counted, qid, _question_edit(form, question.get("type", "single")))
+    return _question_page(stored, data, qid, form, counted=counted)
+
+
+@bp.post("/quizzes/<quiz_slug>/questions/<qid>")
+def quiz_question_save(quiz_slug: str, qid: str):  # noqa: ANN201
+    stored = _quiz(quiz_slug)
+    data = drafts.working_data(db.session, stored)
+    try:
+        question = drafts.question_of(data, qid)
+    except drafts.DraftError:
+        abort(404)
+    qtype = question.get("type", "single")
+    form = QuestionForm()
+    earlier = drafts.earlier_choices(data, qid)
+    _choices(form, picker.catalog_facts(db.session), earlier)
+    if not form.validate_on_submit():
+        return _question_page(stored, data, qid, form, status=422)
+    drafts.edit_question(data, qid, _question_edit(form, qtype))
+    action = request.form.get("action", "save")
+    try:
+        if action == "add-option":
+            drafts.add_option(data, qid)
+        elif action.startswith("remove-option:"):
+            drafts.remove_option(data, qid, action.removeprefix("remove-option:"))
+        drafts.save(db.session, stored, data)
+    except (QuizError, drafts.DraftError) as exc:
+        db.session.rollback()
+        return _question_page(stored, drafts.working_data(db.session, stored), qid, form,
+                              errors=_refused(exc), status=422)
+    db.session.commit()
+    flash(_("Question %(id)s saved in the draft.", id=qid), "success")
+    return redirect(url_for("console.quiz_question", quiz_slug=stored.slug, qid=qid), 303)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -70,6 +70,13 @@ def text_of(data: Data) -> str:
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
 
 
+def value_text(raw: Any) -> str:
+    """An option value as the file means it (YAML reads an unquoted yes as true)."""
+    if isinstance(raw, bool):
+        return "yes" if raw else "no"
+    return "" if raw is None else str(raw)
+
+
 def text_value(raw: Any) -> dict[str, str]:
     """A text of the file as the console's fields (``de``, ``de:sie``, ``en``): one string is
     German in both tones, a language's {du, sie} its two forms."""
@@ -85,10 +92,12 @@ def text_value(raw: Any) -> dict[str, str]:
     return fields
 
 
-def text_from(fields: dict[str, str]) -> Any:
+def text_from(fields: dict[str, str], old: Any = None) -> Any:
     """The console's fields as a text of the file; None when every field is empty. A Sie
-    form given makes German {du, sie}; an empty one leaves German one text for both."""
-    cleaned = {k: (fields.get(k) or "").strip() for k in TEXT_FIELDS}
+    form given makes German {du, sie}; an empty one leaves German one text for both. The
+    fields a form does not show (``old``'s other languages or tones) are kept."""
+    merged = {**text_value(old), **{k: v for k, v in fields.items() if k in TEXT_FIELDS}}
+    cleaned = {k: (merged.get(k) or "").strip() for k in TEXT_FIELDS}
     text: dict[str, Any] = {}
     for language in LOCALES:
         du, sie = cleaned.get(language, ""), cleaned.get(f"{language}:sie", "")
@@ -124,6 +133,9 @@ def save(session: Session, stored: StoredQuiz, data: Data) -> QuizVersion:
     current = draft(session, stored)
     same = session.scalar(select(QuizVersion).where(
         QuizVersion.quiz_id == stored.id, QuizVersion.content_hash == quiz.version))
+    live = versions.current_version(session, stored)
+    if same is None and live is not None and data_of(live) == data:
+        same = live  # the same quiz, written by hand with comments: no change to publish
     if same is not None:
         if current is not None and current.id != same.id:
             session.delete(current)
@@ -260,6 +272,180 @@ def set_texts(data: Data, **texts: dict[str, str]) -> None:
             data.pop(name, None)
         else:
             data[name] = value
+
+
+# ---------------------------------------------------------------- one question's settings
+
+@dataclass
+class OptionEdit:
+    """One answer option as the console edits it; ``filter`` and ``exclude`` are the
+    file's mappings (category, product_type, tags: lists; attributes: name -> spec)."""
+
+    value: str
+    label: dict[str, str]
+    reason: dict[str, str] = field(default_factory=dict)
+    image: str | None = None
+    filter: dict[str, Any] = field(default_factory=dict)
+    exclude: dict[str, Any] = field(default_factory=dict)
+    content_title: dict[str, str] = field(default_factory=dict)
+    content_body: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class QuestionEdit:
+    """A question's settings from the console (each text as ``text_value`` fields)."""
+
+    text: dict[str, str]
+    help: dict[str, str] = field(default_factory=dict)
+    required: bool = True
+    match: str = "auto"
+    show_if_question: str = ""
+    show_if_values: list[str] = field(default_factory=list)
+    options: list[OptionEdit] = field(default_factory=list)
+    min_choices: int | None = None
+    max_choices: int | None = None
+    range: dict[str, Any] = field(default_factory=dict)  # min, max, step, default, unit, maps_to
+    max_length: int | None = None
+
+
+def question_of(data: Data, qid: str) -> Data:
+    """The question ``qid`` of the data (DraftError if there is none)."""
+    return data["questions"][_index(data, qid)]
+
+
+def earlier_choices(data: Data, qid: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """The choice questions before ``qid`` a condition may test: (id, German text, [(option
+    value, German label)])."""
+    found = []
+    for question in data["questions"][:_index(data, qid)]:
+        qtype = question.get("type", "single")
+        if qtype not in CHOICE_TYPES:
+            continue
+        options = []
+        for option in question.get("options") or []:
+            value = value_text(option.get("value"))
+            label = text_value(option.get("label")).get("de") or value
+            options.append((value, label))
+        found.append((str(question["id"]), text_value(question.get("text"))["de"], options))
+    return found
+
+
+def _set(target: Data, key: str, value: Any) -> None:
+    if value in (None, "", [], {}):
+        target.pop(key, None)
+    else:
+        target[key] = value
+
+
+def edit_question(data: Data, qid: str, edit: QuestionEdit) -> None:
+    """Apply the console's settings to question ``qid``: what the form holds replaces what
+    the question had; what it does not show (preferences, a second content block, CRM
+    answers) is kept."""
+    question = question_of(data, qid)
+    qtype = question.get("type", "single")
+    _set(question, "text", text_from(edit.text, question.get("text")))
+    _set(question, "help", text_from(edit.help, question.get("help")))
+    if edit.required != (question.get("required", True) is not False):
+        _set(question, "required", None if edit.required else False)
+    if edit.match != question.get("match", "auto"):
+        _set(question, "match", None if edit.match == "auto" else edit.match)
+    if edit.show_if_question:
+        values = edit.show_if_values
+        condition = {"question": edit.show_if_question,
+                     **({"equals": values[0]} if len(values) == 1 else {"in": values})}
+        if condition != _plain_condition(question.get("show_if")):
+            question["show_if"] = condition
+    elif question.get("show_if") is not None and _plain_condition(question["show_if"]):
+        question.pop("show_if", None)
+    if qtype == "multi":
+        _set(question, "min_choices", edit.min_choices)
+        _set(question, "max_choices", edit.max_choices)
+    if qtype == "range":
+        for key in ("min", "max", "step", "default", "unit", "maps_to"):
+            _set(question, key, edit.range.get(key))
+    if qtype == "text":
+        _set(question, "max_length", edit.max_length)
+    if qtype in CHOICE_TYPES:
+        question["options"] = [_option(old, new) for old, new in zip(
+            _padded(question.get("options") or [], len(edit.options)), edit.options,
+            strict=True)]
+
+
+def _plain_condition(raw: Any) -> dict | None:
+    """A condition the form can show (one question, some of its answers), as it would
+    write it; None for none or for a combination (not/all/any), which the form keeps."""
+    if not isinstance(raw, dict) or "question" not in raw:
+        return None
+    values = [value_text(v) for v in raw.get("in") or [raw.get("equals")]]
+    return {"question": str(raw["question"]),
+            **({"equals": values[0]} if len(values) == 1 else {"in": values})}
+
+
+def _padded(options: list[Data], length: int) -> list[Data]:
+    return (list(options) + [{}] * length)[:length]
+
+
+def _as_written(old: Any, new: Any) -> Any:
+    """``new`` as the file had it, when it means the same: a single value for a list of
+    one, a mapping kept as written; so a form sent back unchanged changes nothing."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        return {k: _as_written(old.get(k), v) for k, v in new.items()}
+    if isinstance(new, list) and old is not None and not isinstance(old, dict) and [
+            value_text(v) for v in (old if isinstance(old, list) else [old])] == new:
+        return old
+    return new
+
+
+def _option(old: Data, edit: OptionEdit) -> Data:
+    option = dict(old)
+    if value_text(old.get("value")) != edit.value:
+        option["value"] = edit.value
+    _set(option, "label", text_from(edit.label, old.get("label")))
+    _set(option, "reason", text_from(edit.reason, old.get("reason")))
+    _set(option, "image", edit.image)
+    _set(option, "filter", _as_written(old.get("filter"), edit.filter))
+    _set(option, "exclude", _as_written(old.get("exclude"), edit.exclude))
+    blocks = option.get("content")
+    first = (blocks[0] if isinstance(blocks, list) and blocks else blocks) or {}
+    rest = blocks[1:] if isinstance(blocks, list) else []
+    title = text_from(edit.content_title, first.get("title"))
+    body = text_from(edit.content_body, first.get("body"))
+    if title or body:
+        first = {"title": title, "body": body}
+        option["content"] = [first, *rest] if rest else first
+    elif rest:
+        option["content"] = rest
+    else:
+        option.pop("content", None)
+    return option
+
+
+def add_option(data: Data, qid: str) -> str:
+    """Add an option to a choice question; returns its value (the first free
+    ``antwort-N``)."""
+    question = question_of(data, qid)
+    if question.get("type", "single") not in CHOICE_TYPES - {"yesno"}:
+        raise DraftError(N_("only questions with answers to choose from take more options"))
+    options = question.setdefault("options", [])
+    taken = {str(o.get("value")) for o in options}
+    number = len(options) + 1
+    while f"antwort-{number}" in taken:
+        number += 1
+    option: Data = {"value": f"antwort-{number}", "label": {"de": f"Antwort {number}"}}
+    if question.get("type") == "image":
+        option["image"] = "img/quiz/placeholder.svg"
+    options.append(option)
+    return option["value"]
+
+
+def remove_option(data: Data, qid: str, value: str) -> None:
+    """Take an option out (answers already given with it stay with their version)."""
+    question = question_of(data, qid)
+    options = question.get("options") or []
+    kept = [o for o in options if value_text(o.get("value")) != value]
+    if len(kept) == len(options):
+        raise DraftError(N_("there is no option %(value)s"), value=repr(value))
+    question["options"] = kept
 
 
 # ---------------------------------------------------------------- what changed

@@ -7,10 +7,10 @@ from __future__ import annotations
 import yaml
 
 from purl.extensions import db
-from purl.models import Campaign, QuizVersion, StoredQuiz, User
+from purl.models import Campaign, Product, QuizVersion, StoredQuiz, User
 from purl.quiz import versions
 from purl.quiz.format import parse_quiz
-from tests.conftest import HX, MARKETER, MARKETER_PASSWORD, csrf_token, login
+from tests.conftest import HX, MARKETER, MARKETER_PASSWORD, csrf_token, form_fields, login
 
 
 def _post(client, path: str, data: dict | None = None, headers: dict | None = None,  # noqa: ANN001, ANN201
@@ -197,3 +197,134 @@ def test_publishing_needs_the_right_to_edit_every_campaign_using_the_quiz(
 def test_unknown_quiz_is_404(console) -> None:  # noqa: ANN001
     assert console.get("/console/quizzes/gibt-es-nicht").status_code == 404
     assert _post(console, "/console/quizzes/gibt-es-nicht/publish").status_code == 404
+
+
+# --- one question ----------------------------------------------------------------------------
+
+def _question(console, slug: str, qid: str):  # noqa: ANN001, ANN202
+    page = f"/console/quizzes/{slug}/questions/{qid}"
+    html = console.get(page).get_data(as_text=True)
+    return page, form_fields(html, page)
+
+
+def test_every_demo_question_sent_back_unchanged_stores_nothing(console) -> None:  # noqa: ANN001
+    app = console.application
+    for slug in ("zoohandlung", "roestwerk"):
+        for qid in _questions(app, slug):
+            page, fields = _question(console, slug, qid)
+            answer = console.post(page, data=fields)
+            assert answer.status_code == 303, (slug, qid, answer.get_data(as_text=True)[-2000:])
+        assert [v.number for v in _versions(app, slug)] == [1], slug
+
+
+def test_an_option_mapped_to_the_catalog_counts_what_it_leaves(console) -> None:  # noqa: ANN001
+    app = console.application
+    with app.app_context():
+        dogs = db.session.scalar(db.select(db.func.count()).select_from(Product).where(
+            Product.category == "hund", Product.available.is_(True)))
+        dog_food = db.session.scalar(db.select(db.func.count()).select_from(Product).where(
+            Product.category == "hund", Product.product_type == "futter",
+            Product.available.is_(True)))
+    page, fields = _question(console, "zoohandlung", "tier")
+    html = console.get(page).get_data(as_text=True)
+    assert f"{dogs} Produkte" in html
+    # The catalog's own categories, with their counts.
+    assert f'<option selected value="hund">hund ({dogs})</option>' in html
+    # Live, unsaved: the count for "Hund" once it also asks for food.
+    fields.setlist("options-0-filter_product_type", ["futter"])
+    live = console.get(f"{page}/counts", query_string=fields, headers=HX)
+    counted = live.get_data(as_text=True)
+    assert live.status_code == 200 and "</html>" not in counted
+    assert f'id="count-0" hx-swap-oob="true"><strong>{dog_food} Produkte' in counted
+    assert [v.number for v in _versions(app, "zoohandlung")] == [1]  # nothing stored
+    full = console.get(f"{page}/counts", query_string=fields)
+    assert "</html>" in full.get_data(as_text=True) and "HX-Request" in full.headers["Vary"]
+    # Saved: the draft holds the filter, and the page counts it.
+    assert console.post(page, data=fields).status_code == 303
+    option = yaml.safe_load(_versions(app, "zoohandlung")[-1].content)["questions"][0]["options"][0]
+    assert option["filter"] == {"category": "hund", "product_type": ["futter"]}
+    assert f"{dog_food} Produkte" in console.get(page).get_data(as_text=True)
+
+
+def test_answers_added_removed_and_asked_only_after_an_earlier_answer(console) -> None:  # noqa: ANN001
+    app = console.application
+    page, fields = _question(console, "zoohandlung", "tier")
+    assert console.post(page, data={**fields, "action": "add-option"}).status_code == 303
+    data = yaml.safe_load(_versions(app, "zoohandlung")[-1].content)
+    assert [o["value"] for o in data["questions"][0]["options"]][-1] == "antwort-5"
+    page, fields = _question(console, "zoohandlung", "tier")
+    fields["options-4-label_de"] = "Vogel"
+    fields["options-4-exclude_tags"] = "sensitiv"
+    assert console.post(page, data=fields).status_code == 303
+    option = yaml.safe_load(_versions(app, "zoohandlung")[-1].content)["questions"][0][
+        "options"][4]
+    assert option == {"value": "antwort-5", "label": {"de": "Vogel"},
+                      "exclude": {"tags": ["sensitiv"]}}
+    page, fields = _question(console, "zoohandlung", "tier")
+    assert console.post(page, data={**fields, "action": "remove-option:antwort-5"}
+                        ).status_code == 303
+    values = [o["value"] for o in yaml.safe_load(_versions(app, "zoohandlung")[-1].content)[
+        "questions"][0]["options"]]
+    assert values == ["hund", "katze", "kleintier", "aquaristik"]
+    # A condition from the dropdown of earlier questions' answers.
+    page, fields = _question(console, "zoohandlung", "bedarf")
+    html = console.get(page).get_data(as_text=True)
+    assert 'value="tier=katze"' in html and 'value="alter=senior"' in html
+    fields.setlist("show_if", ["tier=katze", "tier=hund"])
+    assert console.post(page, data=fields).status_code == 303
+    question = yaml.safe_load(_versions(app, "zoohandlung")[-1].content)["questions"][2]
+    assert question["show_if"] == {"question": "tier", "in": ["katze", "hund"]}
+    # The first question has no earlier one to depend on.
+    assert "immer gefragt" in console.get(
+        "/console/quizzes/zoohandlung/questions/tier").get_data(as_text=True)
+
+
+def test_a_bad_question_edit_is_refused_by_field_in_german(console) -> None:  # noqa: ANN001
+    app = console.application
+    page, fields = _question(console, "zoohandlung", "tier")
+    fields["options-1-value"] = "hund"  # the same value twice
+    answer = console.post(page, data=fields)
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    assert "Nicht gespeichert" in html and "Frage &#39;tier&#39;" in html
+    assert [v.number for v in _versions(app, "zoohandlung")] == [1]
+    page, fields = _question(console, "zoohandlung", "tier")
+    fields["text_de"] = ""
+    fields["text_de_sie"] = ""
+    fields["text_en"] = ""
+    answer = console.post(page, data=fields)
+    assert answer.status_code == 422
+    assert "Fragetext" in answer.get_data(as_text=True)
+
+
+def test_a_range_mapped_to_a_numeric_attribute_and_a_sie_text(console) -> None:  # noqa: ANN001
+    app = console.application
+    with app.app_context():
+        for i, watt in enumerate((5, 7, 12)):
+            db.session.add(Product(sku=f"lampe-{i}", title=f"Leuchte {watt} W", category="licht",
+                                   product_type="downlight", price=20, url="https://x.example/",
+                                   attributes={"watt": watt}))
+        db.session.commit()
+    quiz_page = "/console/quizzes/zoohandlung"
+    _post(console, f"{quiz_page}/questions", {"type": "range"}, page=quiz_page)
+    qid = _questions(app, "zoohandlung")[-1]
+    page, fields = _question(console, "zoohandlung", qid)
+    html = console.get(page).get_data(as_text=True)
+    assert 'value="attribute:watt:max"' in html and "watt: höchstens die Zahl" in html
+    for key, value in {"range_min": "1", "range_max": "20", "range_step": "1",
+                       "range_default": "7,5", "range_unit": "W",
+                       "maps_to": "attribute:watt:max",
+                       "text_de": "Wie hell darf es sein?",
+                       "text_de_sie": "Wie hell soll es sein?"}.items():
+        fields[key] = value
+    assert console.post(page, data=fields).status_code == 303
+    question = yaml.safe_load(_versions(app, "zoohandlung")[-1].content)["questions"][-1]
+    assert question["maps_to"] == {"attribute": "watt", "bound": "max"}
+    assert question["default"] == 7.5
+    assert question["text"]["de"] == {"du": "Wie hell darf es sein?",
+                                      "sie": "Wie hell soll es sein?"}
+
+
+def test_unknown_question_is_404(console) -> None:  # noqa: ANN001
+    assert console.get("/console/quizzes/zoohandlung/questions/nope").status_code == 404
+    assert console.get("/console/quizzes/zoohandlung/questions/nope/counts").status_code == 404
