@@ -16,6 +16,7 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from purl.campaigns import access
@@ -558,3 +559,72 @@ def quiz_question_save(quiz_slug: str, qid: str):  # noqa: ANN201
     db.session.commit()
     flash(_("Question %(id)s saved in the draft.", id=qid), "success")
     return redirect(url_for("console.quiz_question", quiz_slug=stored.slug, qid=qid), 303)
+
+
+# --------------------------------------------------------------------- preview
+
+PREVIEW_TONES = (("de", "du"), ("de", "sie"), ("en", "du"))
+
+
+class _PreviewTrip:
+    """Stands in for a shopper's journey in the preview: its form posts back to the preview
+    (which checks the answer as the quiz would, and stores nothing)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+
+    def url(self, endpoint: str, **values: Any) -> str:
+        return self._url
+
+
+def _preview_question(stored: StoredQuiz, qid: str, locale: str, tone: str, url: str,
+                      posted: bool) -> str:
+    """The question as the shopper's template shows it, in ``locale`` and ``tone``."""
+    from flask import g
+    from flask_babel import force_locale
+
+    from purl.shopper.forms import answer_form
+    from purl.shopper.tone import template_context
+
+    quiz = parse_quiz(drafts.text_of(drafts.working_data(db.session, stored)), "")
+    ids = [q.id for q in quiz.questions]
+    question = quiz.questions[ids.index(qid)]
+    was = g.get("tone")
+    g.tone = tone
+    try:
+        with force_locale(locale):
+            form = answer_form(question, locale)
+            if posted:
+                form.validate()
+            return render_template(
+                "shopper/_question.html", **template_context(), journey=_PreviewTrip(url),
+                question=question, form=form, position=ids.index(qid) + 1, total=len(ids),
+                options={o.value: o for o in question.options}, last=qid == ids[-1],
+                back_url=None, as_fragment=False)
+    finally:
+        g.tone = was
+
+
+@bp.route("/quizzes/<quiz_slug>/questions/<qid>/preview", methods=["GET", "POST"])
+def quiz_question_preview(quiz_slug: str, qid: str):  # noqa: ANN201
+    """The draft's question as a shopper on a phone sees it, in German du or Sie or in
+    English; answering it shows what the quiz would say (nothing is stored)."""
+    stored = _quiz(quiz_slug)
+    data = drafts.working_data(db.session, stored)
+    try:
+        drafts.question_of(data, qid)
+    except drafts.DraftError:
+        abort(404)
+    locale, tone = request.args.get("locale", "de"), request.args.get("tone", "du")
+    if (locale, tone) not in PREVIEW_TONES:
+        locale, tone = "de", "du"
+    url = url_for("console.quiz_question_preview", quiz_slug=stored.slug, qid=qid,
+                  locale=locale, tone=tone)
+    try:
+        shown = _preview_question(stored, qid, locale, tone, url, request.method == "POST")
+    except QuizError as exc:
+        return _page(stored, data, errors=_refused(exc), status=422)
+    return render_page(
+        "console/quiz_preview.html", "console/_quiz_preview.html",
+        quiz=stored, title=_title(stored), qid=qid, locale=locale, tone=tone,
+        tones=PREVIEW_TONES, shown=Markup(shown))

@@ -28,7 +28,8 @@ def test_build_a_quiz_map_an_answer_and_publish(app, demo, live_server, new_page
     page.get_by_role("link", name="Quizze").click()
     page.wait_for_url(re.compile(r"/console/quizzes$"))
     page.get_by_label("Titel").fill("Hunde-Quiz Winter")
-    page.get_by_label("Beginnen mit").select_option(label="Vorlage: Finde das Richtige für dein Tier")
+    page.get_by_label("Beginnen mit").select_option(
+        label="Vorlage: Finde das Richtige für dein Tier")
     page.get_by_role("button", name="Quiz anlegen").click()
     page.wait_for_url(re.compile(r"/console/quizzes/hunde-quiz-winter$"))
     assert page.get_by_text("Noch nicht veröffentlicht").is_visible()

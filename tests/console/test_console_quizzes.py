@@ -328,3 +328,29 @@ def test_a_range_mapped_to_a_numeric_attribute_and_a_sie_text(console) -> None: 
 def test_unknown_question_is_404(console) -> None:  # noqa: ANN001
     assert console.get("/console/quizzes/zoohandlung/questions/nope").status_code == 404
     assert console.get("/console/quizzes/zoohandlung/questions/nope/counts").status_code == 404
+
+
+def test_the_preview_shows_the_shoppers_question_in_each_language_and_tone(console) -> None:  # noqa: ANN001
+    page = "/console/quizzes/zoohandlung/questions/tier/preview"
+    sie = console.get(f"{page}?locale=de&tone=sie").get_data(as_text=True)
+    assert "Für welches Tier suchen Sie etwas?" in sie and "suchst du" not in sie
+    assert "Frage 1 von 5" in sie and 'value="hund"' in sie
+    du = console.get(f"{page}?locale=de&tone=du").get_data(as_text=True)
+    assert "Für welches Tier suchst du etwas?" in du
+    english = console.get(f"{page}?locale=en&tone=du").get_data(as_text=True)
+    assert "Which pet are you shopping for?" in english and "Question 1 of 5" in english
+    # The console around it stays in the marketer's language.
+    assert "Vorschau der Frage tier" in english
+    # Answering nothing says what the quiz would say, in Sie; nothing is stored.
+    token = csrf_token(sie)
+    answered = console.post(f"{page}?locale=de&tone=sie", data={"csrf_token": token})
+    assert "Bitte wählen Sie eine Antwort aus." in answered.get_data(as_text=True)
+    fragment = console.post(f"{page}?locale=de&tone=sie", data={"csrf_token": token},
+                            headers=HX)
+    html = fragment.get_data(as_text=True)
+    assert "</html>" not in html and 'id="quiz"' in html
+    assert "HX-Request" in fragment.headers["Vary"]
+    assert "</html>" in console.get(page).get_data(as_text=True)
+    with console.application.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(QuizVersion)) == 2
+    assert console.get("/console/quizzes/zoohandlung/questions/nope/preview").status_code == 404
