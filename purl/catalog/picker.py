@@ -6,22 +6,25 @@ theirs (a numeric attribute with its lowest and highest value, for a range quest
 min/max filter). Counting those reads every available product once, so the result is kept
 per catalog version (it changes with every import) and a builder's clicks read it from
 memory. ``option_matches`` counts and samples the products one option's filter and
-exclusion leave, through the showroom's own candidate query (one rule for both).
+exclusion leave on an index of the same pass (a bit set per value), testing prices and
+attributes by the showroom's own rules (criteria); a test holds it to the showroom's query.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from purl.catalog.criteria import Alternative, Constraint, number
-from purl.catalog.recommend import LRU, _alternative_sql, _candidates, catalog_version
+from purl.catalog.criteria import attribute_holds, filter_holds, number, values
+from purl.catalog.recommend import LRU, catalog_version
 from purl.models import Product, ProductTag
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,35 @@ class CatalogFacts:
         return [a for a in self.attributes if a.numeric]
 
 
+@dataclass
+class _Index:
+    """The available products as bit sets (bit i: the i-th product by title) per value of
+    what an option can filter on, so that counting an option is a few ANDs and ORs of
+    integers instead of a query over the catalog."""
+
+    titles: list[str] = field(default_factory=list)
+    category: dict[str, int] = field(default_factory=dict)
+    product_type: dict[str, int] = field(default_factory=dict)
+    tags: dict[str, int] = field(default_factory=dict)
+    prices: dict[Decimal | None, int] = field(default_factory=dict)
+    # attribute name (case folded, as criteria.attribute matches it) -> the product's value
+    # (as its JSON) -> (that value, bit set)
+    attributes: dict[str, dict[str, tuple[Any, int]]] = field(default_factory=dict)
+
+    @property
+    def everything(self) -> int:
+        return (1 << len(self.titles)) - 1
+
+
+def _bits(positions: list[int], size: int) -> int:
+    """A bit set of ``positions``, made at once (OR-ing one bit at a time into an integer
+    of 50,000 bits copies it every time)."""
+    buffer = bytearray((size + 7) // 8)
+    for position in positions:
+        buffer[position >> 3] |= 1 << (position & 7)
+    return int.from_bytes(buffer, "little")
+
+
 _facts = LRU(8)
 
 
@@ -62,51 +94,85 @@ def _ranked(counts: Counter[str]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
+def _build(session: Session) -> tuple[CatalogFacts, _Index]:
+    """One pass over the available products: the facts and the index."""
+    index = _Index()
+    available = Product.available.is_(True)
+    tags_of: dict[int, list[str]] = {}
+    for product_id, tag in session.execute(
+            select(ProductTag.product_id, ProductTag.tag).join(
+                Product, Product.id == ProductTag.product_id).where(available)):
+        tags_of.setdefault(product_id, []).append(tag)
+    seen: dict[str, Counter[str]] = {}
+    names: dict[str, str] = {}
+    having: Counter[str] = Counter()
+    numbers: dict[str, list[float]] = {}
+    textual: set[str] = set()
+    rows = session.execute(
+        select(Product.id, Product.title, Product.category, Product.product_type,
+               Product.price, Product.attributes).where(available)
+        .order_by(Product.title, Product.id))
+    spots: dict[str, dict[Any, list[int]]] = {
+        "category": {}, "product_type": {}, "prices": {}, "tags": {}}
+    attribute_spots: dict[str, dict[str, tuple[Any, list[int]]]] = {}
+    for position, (product_id, title, category, product_type, price, attributes) in \
+            enumerate(rows):
+        index.titles.append(title)
+        spots["category"].setdefault(category, []).append(position)
+        spots["product_type"].setdefault(product_type, []).append(position)
+        spots["prices"].setdefault(price, []).append(position)
+        for tag in tags_of.get(product_id, ()):
+            spots["tags"].setdefault(tag, []).append(position)
+        for name, raw in (attributes or {}).items():
+            folded = str(name).casefold()
+            names.setdefault(folded, str(name))
+            key = json.dumps(raw, sort_keys=True, default=str)
+            attribute_spots.setdefault(folded, {}).setdefault(key, (raw, []))[1].append(position)
+            having[folded] += 1
+            for value in raw if isinstance(raw, list) else [raw]:
+                seen.setdefault(folded, Counter())[str(value)] += 1
+                parsed = number(value)
+                if parsed is None:
+                    textual.add(folded)
+                else:
+                    bounds = numbers.setdefault(folded, [float(parsed), float(parsed)])
+                    bounds[0] = min(bounds[0], float(parsed))
+                    bounds[1] = max(bounds[1], float(parsed))
+    size = len(index.titles)
+    for name, table in spots.items():
+        setattr(index, name, {value: _bits(at, size) for value, at in table.items()})
+    index.attributes = {folded: {key: (raw, _bits(at, size)) for key, (raw, at) in table.items()}
+                        for folded, table in attribute_spots.items()}
+
+    def counted(table: dict[str, int]) -> tuple[tuple[str, int], ...]:
+        return _ranked(Counter({value: bits.bit_count() for value, bits in table.items()}))
+
+    attributes_found = tuple(
+        Attribute(names[folded], count,
+                  tuple(sorted(seen[folded].items(),
+                               key=lambda item: (-item[1], item[0]))[:TOP_VALUES]),
+                  *(numbers[folded] if folded in numbers and folded not in textual
+                    else (None, None)))
+        for folded, count in sorted(having.items(), key=lambda item: names[item[0]]))
+    facts = CatalogFacts(len(index.titles), counted(index.category),
+                         counted(index.product_type), counted(index.tags), attributes_found)
+    return facts, index
+
+
+def _built(session: Session) -> tuple[CatalogFacts, _Index]:
+    version = catalog_version(session)
+    hit = _facts.get(version)
+    if hit is None:
+        hit = _facts.put(version, _build(session))
+        log.info("catalog facts for version %s: %s products, %s attributes", version,
+                 hit[0].products, len(hit[0].attributes))
+    return hit
+
+
 def catalog_facts(session: Session) -> CatalogFacts:
     """Every category, product type, tag and attribute of the available products, with how
     many have each; computed once per catalog version."""
-    version = catalog_version(session)
-    hit = _facts.get(version)
-    if hit is not None:
-        return hit
-    available = Product.available.is_(True)
-    categories: Counter[str] = Counter()
-    types: Counter[str] = Counter()
-    for category, product_type, count in session.execute(
-            select(Product.category, Product.product_type, func.count())
-            .where(available).group_by(Product.category, Product.product_type)):
-        categories[category] += count
-        types[product_type] += count
-    tags = Counter(dict(session.execute(
-        select(ProductTag.tag, func.count()).join(Product, Product.id == ProductTag.product_id)
-        .where(available).group_by(ProductTag.tag)).all()))
-    having: Counter[str] = Counter()
-    seen: dict[str, Counter[str]] = {}
-    numbers: dict[str, list[float]] = {}
-    textual: set[str] = set()
-    for (attributes,) in session.execute(select(Product.attributes).where(available)):
-        for name, raw in (attributes or {}).items():
-            having[name] += 1
-            for value in raw if isinstance(raw, list) else [raw]:
-                text = str(value)
-                seen.setdefault(name, Counter())[text] += 1
-                parsed = number(value)
-                if parsed is None:
-                    textual.add(name)
-                elif name not in textual:
-                    bounds = numbers.setdefault(name, [float(parsed), float(parsed)])
-                    bounds[0], bounds[1] = min(bounds[0], float(parsed)), max(bounds[1],
-                                                                              float(parsed))
-    attributes = tuple(
-        Attribute(name, count, tuple(sorted(seen[name].items(),
-                                            key=lambda item: (-item[1], item[0]))[:TOP_VALUES]),
-                  *(numbers[name] if name in numbers and name not in textual else (None, None)))
-        for name, count in sorted(having.items()))
-    facts = CatalogFacts(sum(categories.values()), _ranked(categories), _ranked(types),
-                         _ranked(tags), attributes)
-    log.info("catalog facts for version %s: %s products, %s attributes", version,
-             facts.products, len(attributes))
-    return _facts.put(version, facts)
+    return _built(session)[0]
 
 
 @dataclass(frozen=True)
@@ -115,18 +181,66 @@ class Matches:
     sample: tuple[str, ...]  # a few of the products' titles
 
 
+class _Priced:
+    """A product as ``filter_holds`` reads its price (the rule for a budget, kept there)."""
+
+    category = product_type = ""
+    tags: frozenset[str] = frozenset()
+
+    def __init__(self, price: Decimal | None) -> None:
+        self.price = price
+
+
+def _any(table: dict[str, int], wanted: Any) -> int:
+    bits = 0
+    for value in values(wanted):
+        bits |= table.get(value, 0)
+    return bits
+
+
+def _attribute_bits(index: _Index, name: str, spec: Mapping) -> int:
+    """The products whose attribute ``name`` meets ``spec``, by the showroom's own rule
+    (criteria.attribute_holds), asked once per distinct value the catalog holds."""
+    bits = 0
+    for raw, holders in index.attributes.get(name.casefold(), {}).values():
+        if attribute_holds({name: raw}, name, spec):
+            bits |= holders
+    return bits
+
+
+def _lowest(bits: int, count: int) -> list[int]:
+    found = []
+    while bits and len(found) < count:
+        low = bits & -bits
+        found.append(low.bit_length() - 1)
+        bits ^= low
+    return found
+
+
 def option_matches(session: Session, spec: Mapping[str, Any],
                    exclude: Mapping[str, Any] | None = None) -> Matches:
-    """How many available products one option's ``filter`` and ``exclude`` leave, and a
-    few of them (by title), as the showroom's candidate query finds them."""
-    alternative = Alternative("", dict(spec), dict(exclude or {}))
-    if not alternative.uses_attributes:
-        # SQL tests all of it: a count and a handful, never the whole set in Python.
-        where = (Product.available.is_(True), _alternative_sql(alternative))
-        count = session.scalar(select(func.count()).select_from(Product).where(*where)) or 0
-        sample = session.scalars(select(Product.title).where(*where)
-                                 .order_by(Product.title).limit(SAMPLE)).all()
-        return Matches(count, tuple(sample))
-    rows, _attributes = _candidates(session, [Constraint("builder", (alternative,))])
-    rows.sort(key=lambda row: row.title)
-    return Matches(len(rows), tuple(row.title for row in rows[:SAMPLE]))
+    """How many available products one option's ``filter`` and ``exclude`` (as the format
+    builds them) leave, and the first few of them by title: what the showroom's candidate
+    query would find, counted on the catalog's index."""
+    _facts_found, index = _built(session)
+    exclude = exclude or {}
+    bits = index.everything
+    for key in ("category", "product_type", "tags"):
+        table = getattr(index, key)
+        if key in spec:
+            bits &= _any(table, spec[key])
+        if key in exclude:
+            bits &= ~_any(table, exclude[key])
+    budget = {k: spec[k] for k in ("price_min", "price_max") if k in spec}
+    if budget:
+        allowed = 0
+        for price, holders in index.prices.items():
+            if filter_holds(budget, _Priced(price), None):
+                allowed |= holders
+        bits &= allowed
+    for name, wanted in (spec.get("attributes") or {}).items():
+        bits &= _attribute_bits(index, name, wanted)
+    for name, wanted in (exclude.get("attributes") or {}).items():
+        bits &= ~_attribute_bits(index, name, wanted)
+    bits &= index.everything
+    return Matches(bits.bit_count(), tuple(index.titles[i] for i in _lowest(bits, SAMPLE)))

@@ -22,15 +22,18 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from purl.catalog.recommend import LRU
 from purl.models import QuizVersion, StoredQuiz
 from purl.quiz import versions
 from purl.quiz.format import (
     LOCALES,
     N_,
     QUESTION_TYPES,
+    SAFE_DUMPER,
     SLUG,
     Problem,
     content_version,
+    load_yaml,
     parse_quiz,
 )
 from purl.quiz.schema import CHOICE_TYPES
@@ -59,15 +62,20 @@ class DraftError(ValueError):
 
 # ---------------------------------------------------------------- text <-> data
 
+_DATA = LRU(64)  # a content's data by its hash: a text never changes under its hash
+
+
 def data_of(version: QuizVersion) -> Data:
     """The version's content as the data the console edits (a fresh copy each time)."""
-    loaded = yaml.safe_load(version.content)
-    return loaded if isinstance(loaded, dict) else {}
+    loaded = _DATA.get(version.content_hash)
+    if loaded is None:
+        loaded = _DATA.put(version.content_hash, load_yaml(version.content))
+    return copy.deepcopy(loaded) if isinstance(loaded, dict) else {}
 
 
 def text_of(data: Data) -> str:
     """The data as a quiz file, keys in the order the console keeps them."""
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    return yaml.dump(data, Dumper=SAFE_DUMPER, allow_unicode=True, sort_keys=False, width=100)
 
 
 def value_text(raw: Any) -> str:
