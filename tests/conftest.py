@@ -612,7 +612,10 @@ class _FormReader(HTMLParser):
         elif tag == "select":
             self._select = None
         elif tag == "textarea" and self._textarea is not None:
-            self.fields.append((self._textarea, "".join(self._text).removeprefix("\n")))
+            # A browser drops the line break that follows <textarea>.
+            text = "".join(self._text)
+            self.fields.append((self._textarea, text[2:] if text.startswith("\r\n")
+                                else text.removeprefix("\n")))
             self._textarea = None
 
 

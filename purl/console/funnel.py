@@ -50,10 +50,20 @@ def funnel(slug: str):  # noqa: ANN201
     camp = campaign_or_404(slug, access.VIEW)
     quiz = versions.campaign_quiz(db.session, camp)
     locale = str(camp.locale)
-    questions = {q.id: localize(q.text, locale) for q in quiz.questions} if quiz else {}
-    labels = {q.id: {o.value: localize(o.label, locale) for o in q.options}
-              for q in quiz.questions} if quiz else {}
-    figures = report.campaign_report(db.session, camp, {q: list(o) for q, o in labels.items()})
+    order = {q.id: [o.value for o in q.options] for q in quiz.questions} if quiz else {}
+    # Words from every version shoppers were given, the newest wording of each: an option
+    # taken out since is still named as its answers were given.
+    questions: dict[str, str] = {}
+    labels: dict[str, dict[str, str]] = {}
+    numbers: dict[str, int] = {}
+    given = versions.given_versions(db.session, camp.quiz_slug)
+    for number, version in [*given, *([(0, quiz)] if quiz else [])]:
+        numbers.setdefault(version.version, number)
+        for q in version.questions:
+            questions[q.id] = localize(q.text, locale)
+            labels.setdefault(q.id, {}).update(
+                {o.value: localize(o.label, locale) for o in q.options})
+    figures = report.campaign_report(db.session, camp, order)
     span = _chart_days(camp)
     days = reports.daily(db.session, camp.id, *span) if span else []
     return render_template(
@@ -64,6 +74,7 @@ def funnel(slug: str):  # noqa: ANN201
         chart=time_chart(days) if days else None, days=days,
         reach=figures.reach, dropoff=figures.reach.questions if questions else [],
         questions=questions, option_labels=labels, answers=figures.answers,
+        version_numbers=numbers,
         products=figures.products,
     )
 

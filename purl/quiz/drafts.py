@@ -454,6 +454,13 @@ def remove_option(data: Data, qid: str, value: str) -> None:
     if len(kept) == len(options):
         raise DraftError(N_("there is no option %(value)s"), value=repr(value))
     question["options"] = kept
+    # CRM values that answered with it answer nothing now (the question is asked instead).
+    answered_by = question.get("answered_by")
+    if isinstance(answered_by, dict) and isinstance(answered_by.get("map"), dict):
+        answered_by["map"] = {k: v for k, v in answered_by["map"].items()
+                              if value_text(v) != value}
+        if not answered_by["map"]:
+            del question["answered_by"]
 
 
 # ---------------------------------------------------------------- what changed

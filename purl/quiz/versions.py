@@ -313,6 +313,23 @@ def history(session: Session, stored: StoredQuiz) -> list[HistoryEntry]:
     return [HistoryEntry(v, times.get(v.id, []), v.id == newest) for v in versions]
 
 
+def given_versions(session: Session, slug: str) -> list[tuple[int, Quiz]]:
+    """Every version of the quiz shoppers may have answered (published at some time),
+    oldest first, with its number: to read old answers by the words they were given in."""
+    stored = stored_quiz(session, slug)
+    if stored is None:
+        return []
+    found = []
+    for row in session.scalars(select(QuizVersion).where(
+            QuizVersion.quiz_id == stored.id, QuizVersion.published_at.is_not(None))
+            .order_by(QuizVersion.number)):
+        try:
+            found.append((row.number, parsed(row)))
+        except QuizError as exc:  # an old version today's rules refuse: its values stay
+            log.warning("quiz %s version %s not read: %s", slug, row.number, exc)
+    return found
+
+
 def export(session: Session, stored: StoredQuiz, number: int | None = None) -> QuizVersion:
     """The version to export: the one numbered, else the published one, else the newest
     draft. Its ``content`` is the file: ``quiz check`` accepts it and it imports back as the

@@ -7,10 +7,18 @@ from __future__ import annotations
 import yaml
 
 from purl.extensions import db
-from purl.models import Campaign, Product, QuizVersion, StoredQuiz, User
+from purl.models import Campaign, Product, QuizResponse, QuizVersion, StoredQuiz, User
 from purl.quiz import versions
 from purl.quiz.format import parse_quiz
-from tests.conftest import HX, MARKETER, MARKETER_PASSWORD, csrf_token, form_fields, login
+from tests.conftest import (
+    HX,
+    MARKETER,
+    MARKETER_PASSWORD,
+    answer,
+    csrf_token,
+    form_fields,
+    login,
+)
 
 
 def _post(client, path: str, data: dict | None = None, headers: dict | None = None,  # noqa: ANN001, ANN201
@@ -354,3 +362,33 @@ def test_the_preview_shows_the_shoppers_question_in_each_language_and_tone(conso
     with console.application.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(QuizVersion)) == 2
     assert console.get("/console/quizzes/zoohandlung/questions/nope/preview").status_code == 404
+
+
+def test_the_funnel_names_answers_by_the_version_they_were_given_to(console, demo) -> None:  # noqa: ANN001
+    app = console.application
+
+    def shop(name: str, pet: str) -> None:
+        shopper = app.test_client()
+        shopper.get(demo.path(name))
+        assert answer(shopper, demo.path(name, "/quiz/tier"), pet).status_code == 303
+
+    shop("Anna", "aquaristik")
+    shop("Ayşe", "hund")
+    # Version 2 takes "Fische & Aquarium" out (and the CRM values that meant it); the next
+    # shopper answers under it.
+    page, fields = _question(console, "zoohandlung", "tier")
+    assert console.post(page, data={**fields, "action": "remove-option:aquaristik"}
+                        ).status_code == 303
+    question = yaml.safe_load(_versions(app, "zoohandlung")[-1].content)["questions"][0]
+    assert "aquaristik" not in question["answered_by"]["map"].values()
+    quiz_page = "/console/quizzes/zoohandlung"
+    assert _post(console, f"{quiz_page}/publish", page=quiz_page).status_code == 303
+    shop("Jürgen", "hund")
+    # Anna's answer stays under version 1, as given.
+    v1 = _versions(app, "zoohandlung")[0]
+    with app.app_context():
+        first = db.session.scalars(db.select(QuizResponse).order_by(QuizResponse.id)).first()
+        assert (first.answers, first.quiz_version) == ({"tier": "aquaristik"}, v1.content_hash)
+    html = console.get("/console/campaigns/winter-2026/funnel").get_data(as_text=True)
+    assert "Fische &amp; Aquarium" in html  # named as version 1 named it
+    assert "Version 1: 1, Version 2: 1" in html  # "Hund" under both versions
