@@ -7,6 +7,7 @@ in the same order with the same SKUs. (Long because it is data: the tables are t
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_UP, Decimal
 from typing import NamedTuple
 
@@ -456,6 +457,20 @@ def _compare_at(price: Decimal) -> Decimal:
     return (price * Decimal("1.25")).quantize(Decimal("1"), rounding=ROUND_UP) - _CENT
 
 
+_WEIGHT = re.compile(r"^(?:(\d+) x )?(\d+(?:,\d+)?) (kg|g)$")
+
+
+def _weight_kg(size: str) -> Decimal | None:
+    """A pack's weight from its size as the shop writes it ("2 kg", "6 x 400 g", "1,5 kg"),
+    or None for sizes that are no weight ("54 l", "L")."""
+    found = _WEIGHT.match(size)
+    if not found:
+        return None
+    packs, amount, unit = found.groups()
+    kilos = Decimal(amount.replace(",", ".")) * int(packs or 1)
+    return (kilos / 1000 if unit == "g" else kilos).normalize()
+
+
 def demo_products() -> list[dict]:
     """Return the demo catalog as a new list of plain dicts (deterministic, >= 160 items)."""
     products: list[dict] = []
@@ -481,5 +496,8 @@ def demo_products() -> list[dict]:
                     "image": f"img/products/{category}-{product_type}.svg",
                     "url": BASE_URL + sku,
                     "available": index % 19 != 11,
+                    # A number the quiz can filter on ("a pack of at most 5 kg").
+                    "attributes": ({"gewicht_kg": float(weight)}
+                                   if (weight := _weight_kg(size)) is not None else {}),
                 })
     return products
