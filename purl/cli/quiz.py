@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from purl.analytics.funnel import quiz_reach
 from purl.extensions import db
 from purl.models import Campaign
-from purl.quiz import versions
+from purl.quiz import images, versions
 from purl.quiz.format import QuizError, json_schema, load_quiz_file
 from purl.quiz.schema import localize
 
@@ -149,14 +149,21 @@ def export(slug: str, number: int | None, out_dir: Path | None) -> None:
         found = versions.export(db.session, _stored(slug), number)
     except versions.VersionError as exc:
         raise click.ClickException(str(exc)) from None
+    pictures = images.uploaded(versions.parsed(found))
     if out_dir is None:
         click.echo(found.content, nl=False)
+        if pictures:
+            click.echo(f"{len(pictures)} uploaded picture(s) not written: export with "
+                       "--out FOLDER to keep them beside the file", err=True)
         return
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{slug}.yaml"
     # newline="": the text exactly as stored, so it imports back under the same hash.
     target.write_text(found.content, encoding="utf-8", newline="")
-    click.echo(f"{target} (version {found.number})", err=True)
+    written = images.export_images(db.session, versions.parsed(found), out_dir)
+    click.echo(f"{target} (version {found.number})"
+               + (f", {len(written)} picture(s) in {out_dir / 'uploads'}" if written else ""),
+               err=True)
 
 
 def _change(action, slug: str, number: int | None):  # noqa: ANN001, ANN202

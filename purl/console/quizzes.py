@@ -31,9 +31,9 @@ from purl.console.forms import (
 )
 from purl.extensions import db
 from purl.models import StoredQuiz
-from purl.quiz import drafts, versions
-from purl.quiz.format import QuizError, parse_quiz
-from purl.web import leave_to, render_page, wants_fragment
+from purl.quiz import drafts, images, versions
+from purl.quiz.format import Problem, QuizError, parse_quiz
+from purl.web import accepts_upload, leave_to, render_page, wants_fragment
 
 log = logging.getLogger(__name__)
 
@@ -530,7 +530,23 @@ def quiz_question_counts(quiz_slug: str, qid: str):  # noqa: ANN201
     return _question_page(stored, data, qid, form, counted=counted)
 
 
+def _pictures(edit: drafts.QuestionEdit) -> list[str]:
+    """Store the pictures uploaded for the answers (a file field per answer) and name them
+    in the edit; what was refused, each naming its answer."""
+    refused = []
+    for number, option in enumerate(edit.options):
+        upload = request.files.get(f"options-{number}-upload")
+        if upload is None or not upload.filename:
+            continue
+        try:
+            option.image = images.store_image(db.session, upload.stream, upload.filename)
+        except Problem as problem:
+            refused.append(_("Answer %(n)s", n=number + 1) + ": " + problem.render(_))
+    return refused
+
+
 @bp.post("/quizzes/<quiz_slug>/questions/<qid>")
+@accepts_upload  # an image question's answers may bring their pictures (each up to 2 MB)
 def quiz_question_save(quiz_slug: str, qid: str):  # noqa: ANN201
     stored = _quiz(quiz_slug)
     data = drafts.working_data(db.session, stored)
@@ -544,7 +560,12 @@ def quiz_question_save(quiz_slug: str, qid: str):  # noqa: ANN201
     _choices(form, picker.catalog_facts(db.session), earlier)
     if not form.validate_on_submit():
         return _question_page(stored, data, qid, form, status=422)
-    drafts.edit_question(data, qid, _question_edit(form, qtype))
+    edit = _question_edit(form, qtype)
+    refused = _pictures(edit) if qtype == "image" else []
+    if refused:
+        db.session.rollback()
+        return _question_page(stored, data, qid, form, errors=refused, status=422)
+    drafts.edit_question(data, qid, edit)
     action = request.form.get("action", "save")
     try:
         if action == "add-option":

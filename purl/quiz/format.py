@@ -57,6 +57,8 @@ TEXT_MAX_LENGTH = 500
 YES_NO_LABELS = {"yes": {"de": "Ja", "en": "Yes"}, "no": {"de": "Nein", "en": "No"}}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 QUESTION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# A picture uploaded in the console, named by its content (see purl.quiz.images).
+UPLOADED_IMAGE = re.compile(r"^uploads/(?P<sha>[0-9a-f]{64})\.(?P<ext>png|jpg|gif|webp)$")
 
 
 def N_(message: str) -> str:  # noqa: N802 - the name Babel extracts
@@ -427,7 +429,8 @@ class OptionModel(_Part):
             if not self.image:
                 raise Problem(NO_IMAGE, option=self.value)
             path = (STATIC_FOLDER / self.image).resolve()
-            if STATIC_FOLDER not in path.parents or not path.is_file():
+            if not UPLOADED_IMAGE.match(self.image) and (
+                    STATIC_FOLDER not in path.parents or not path.is_file()):
                 raise Problem(IMAGE_MISSING, option=self.value, image=repr(self.image))
         elif self.image is not None:
             raise Problem(IMAGE_ONLY, option=self.value)

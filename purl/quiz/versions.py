@@ -23,7 +23,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from purl.models import Campaign, QuizPublication, QuizVersion, StoredQuiz, utcnow
-from purl.quiz.format import QuizError, content_version, parse_quiz
+from purl.quiz import images
+from purl.quiz.format import Problem, QuizError, content_version, parse_quiz
 from purl.quiz.schema import Quiz
 
 log = logging.getLogger(__name__)
@@ -201,13 +202,19 @@ class Imported:
         return self.version.quiz.slug
 
 
-def import_quiz(session: Session, content: str, source: str, publish: bool = False) -> Imported:
+def import_quiz(session: Session, content: str, source: str, publish: bool = False,
+                folders: Iterable[Path] = ()) -> Imported:
     """Store a quiz file's text as a new draft of its quiz (created on first import), and
     publish it if asked. A text already stored, as any version, stores nothing; with
     ``publish`` it goes live only if it is a draft (publishing an older version again is a
-    roll-back, asked for by ``roll_back``). Raises QuizError naming ``source``."""
+    roll-back, asked for by ``roll_back``). Uploaded pictures it names are taken from
+    ``uploads/`` in ``folders`` (beside the file). Raises QuizError naming ``source``."""
     # A text parsed before (the demo's files, loaded again) is not parsed again.
     quiz = _parsed.get(content_version(content)) or parse_quiz(content, source)
+    try:
+        images.import_images(session, quiz, folders)
+    except Problem as problem:
+        raise QuizError(source, [problem]) from None
     stored = stored_quiz(session, quiz.slug)
     if stored is None:
         stored = StoredQuiz(slug=quiz.slug, title=dict(quiz.title))
@@ -240,7 +247,8 @@ def import_files(session: Session, paths: Iterable[Path], publish: bool = False
     broken one (the caller rolls back, so nothing of the run is kept)."""
     done = []
     for path in quiz_files(paths):
-        done.append(import_quiz(session, path.read_text(encoding="utf-8"), path.name, publish))
+        done.append(import_quiz(session, path.read_text(encoding="utf-8"), path.name, publish,
+                                folders=[path.parent]))
     return done
 
 
@@ -253,8 +261,12 @@ def quiz_files(paths: Iterable[Path]) -> list[Path]:
 
 
 def _publish(session: Session, target: QuizVersion) -> QuizVersion:
-    # Nothing invalid goes live: the text is checked again by today's rules.
-    parsed(target)
+    # Nothing invalid goes live: the text is checked again by today's rules, and every
+    # picture it names is stored.
+    try:
+        images.check_stored(session, parsed(target))
+    except Problem as problem:
+        raise QuizError(_source(target), [problem]) from None
     if target.published_at is None:
         target.published_at = utcnow()  # frozen from now on
     session.add(QuizPublication(quiz_id=target.quiz_id, version_id=target.id))

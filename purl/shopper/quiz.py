@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import logging
 
-from flask import abort, current_app, redirect, render_template, request
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 
+from purl import files
 from purl.extensions import db, limiter
 from purl.links.recipients import link_url
 from purl.models import Campaign
 from purl.quiz import flow as logic
+from purl.quiz import images
+from purl.quiz.format import UPLOADED_IMAGE
 from purl.shopper import bp, journey
 from purl.shopper.forms import VisitorLinkForm, answer_form
 from purl.shopper.tone import say as _
@@ -188,3 +191,25 @@ def visitor_link(quiz_slug: str):  # noqa: ANN201
         "shopper/link.html", "shopper/_link.html", status=status,
         journey=trip, form=form, link=url, showroom_url=showroom,
     )
+
+
+@bp.get("/quiz-images/<name>")
+def quiz_image(name: str):  # noqa: ANN201
+    """A picture uploaded for an image question, by its content's name: the same bytes
+    for ever, so browsers and caches keep it."""
+    stored = images.stored_image(db.session, f"uploads/{name}")
+    if stored is None:
+        abort(404)
+    response = current_app.response_class(files.iter_chunks(db.engine, stored.id),
+                                          mimetype=stored.content_type)
+    response.headers["Content-Length"] = str(stored.size)
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@bp.app_template_filter("quiz_image")
+def quiz_image_url(image: str) -> str:
+    """Where a quiz picture is served: an upload by its content, else under static/."""
+    if UPLOADED_IMAGE.match(image):
+        return url_for("shopper.quiz_image", name=image.removeprefix("uploads/"))
+    return url_for("static", filename=image)

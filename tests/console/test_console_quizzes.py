@@ -4,10 +4,22 @@ changes, roll-back, and versions as files; refusals in German naming the questio
 
 from __future__ import annotations
 
+import hashlib
+import io
+
 import yaml
 
 from purl.extensions import db
-from purl.models import Campaign, Product, QuizResponse, QuizVersion, StoredQuiz, User
+from purl.models import (
+    Campaign,
+    Product,
+    QuizResponse,
+    QuizVersion,
+    StoredFile,
+    StoredFileChunk,
+    StoredQuiz,
+    User,
+)
 from purl.quiz import versions
 from purl.quiz.format import parse_quiz
 from tests.conftest import (
@@ -392,3 +404,68 @@ def test_the_funnel_names_answers_by_the_version_they_were_given_to(console, dem
     html = console.get("/console/campaigns/winter-2026/funnel").get_data(as_text=True)
     assert "Fische &amp; Aquarium" in html  # named as version 1 named it
     assert "Version 1: 1, Version 2: 1" in html  # "Hund" under both versions
+
+
+# --- pictures for image questions ------------------------------------------------------------
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+       b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35"
+       b"\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def _upload(console, picture: bytes, name: str):  # noqa: ANN001, ANN202
+    page, fields = _question(console, "roestwerk", "zubereitung")
+    data = {key: fields.getlist(key) for key in fields}
+    data["options-1-upload"] = (io.BytesIO(picture), name)
+    return console.post(page, data=data, content_type="multipart/form-data")
+
+
+def test_a_picture_uploaded_for_an_answer_is_stored_once_and_shown(console, runner,
+                                                                   tmp_path) -> None:  # noqa: ANN001
+    app = console.application
+    assert _upload(console, PNG, "maschine.png").status_code == 303
+    reference = f"uploads/{hashlib.sha256(PNG).hexdigest()}.png"
+    data = yaml.safe_load(_versions(app, "roestwerk")[-1].content)
+    assert data["questions"][0]["options"][1]["image"] == reference
+    # Served by its content, for ever the same bytes; in the preview and to shoppers.
+    served = console.get("/quiz-images/" + reference.removeprefix("uploads/"))
+    assert served.status_code == 200 and served.data == PNG
+    assert served.mimetype == "image/png" and "immutable" in served.headers["Cache-Control"]
+    preview = console.get("/console/quizzes/roestwerk/questions/zubereitung/preview")
+    assert "/quiz-images/" + reference.removeprefix("uploads/") in preview.get_data(
+        as_text=True)
+    assert _upload(console, PNG, "nochmal.png").status_code == 303  # the same picture again
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(StoredFile).where(
+            StoredFile.sha256 == hashlib.sha256(PNG).hexdigest())) == 1
+    # Exported with the file, imported back as the same version, the picture with it.
+    _post(console, "/console/quizzes/roestwerk/publish", page="/console/quizzes/roestwerk")
+    out = tmp_path / "export"
+    written = runner.invoke(args=["quiz", "export", "roestwerk", "--out", str(out)])
+    assert written.exit_code == 0 and "1 picture(s)" in written.output
+    assert (out / reference).read_bytes() == PNG
+    with app.app_context():
+        db.session.execute(db.delete(StoredFileChunk))
+        db.session.execute(db.delete(StoredFile))
+        db.session.commit()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "roestwerk.yaml").write_bytes((out / "roestwerk.yaml").read_bytes())
+    refused = runner.invoke(args=["quiz", "import", str(broken / "roestwerk.yaml")])
+    assert refused.exit_code != 0 and "uploads" in refused.output
+    again = runner.invoke(args=["quiz", "import", str(out / "roestwerk.yaml")])
+    assert again.exit_code == 0 and "unchanged, same as version 2" in again.output
+    assert console.get("/quiz-images/" + reference.removeprefix("uploads/")).data == PNG
+
+
+def test_what_is_no_picture_is_refused_naming_the_answer(console) -> None:  # noqa: ANN001
+    app = console.application
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    answer_ = _upload(console, svg, "logo.svg")
+    assert answer_.status_code == 422
+    html = answer_.get_data(as_text=True)
+    assert "Antwort 2: &#39;logo.svg&#39; ist kein Bild, das purl nimmt" in html
+    assert [v.number for v in _versions(app, "roestwerk")] == [1]
+    assert _upload(console, PNG[:8] + b"\x00" * (3 * 1024 * 1024), "riesig.png"
+                   ).status_code == 422
+    assert console.get("/quiz-images/" + "0" * 64 + ".png").status_code == 404
