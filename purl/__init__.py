@@ -116,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
         quizzes,
         sharing,
         signin,
+        trial,
         users,
         webhooks,
     )

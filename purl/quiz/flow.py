@@ -188,6 +188,14 @@ def start(
     return response
 
 
+def with_answer(quiz: Quiz, answers: Answers, question: Question, value: Any) -> dict:
+    """The answers with this one given: a new dict, without the answers to questions this
+    path no longer asks (they would be stale)."""
+    given = {**answers, question.id: value}
+    asked = {q.id for q in visible_questions(quiz, given)}
+    return {k: v for k, v in given.items() if k in asked}
+
+
 def save_answer(
     session: Session,
     response: QuizResponse,
@@ -197,11 +205,7 @@ def save_answer(
     recipient: Recipient | None,
 ) -> Question | None:
     """Store one answer and return the next question (None when complete)."""
-    answers = dict(response.answers or {})
-    answers[question.id] = value
-    # Answers to questions this path no longer asks would be stale: drop them.
-    asked = {q.id for q in visible_questions(quiz, answers)}
-    answers = {k: v for k, v in answers.items() if k in asked}
+    answers = with_answer(quiz, response.answers or {}, question, value)
     response.answers = answers  # a new dict, so SQLAlchemy sees the change
     response.quiz_version = quiz.version
     events.record(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 
 import yaml
 
@@ -469,3 +470,62 @@ def test_what_is_no_picture_is_refused_naming_the_answer(console) -> None:  # no
     assert _upload(console, PNG[:8] + b"\x00" * (3 * 1024 * 1024), "riesig.png"
                    ).status_code == 422
     assert console.get("/quiz-images/" + "0" * 64 + ".png").status_code == 404
+
+
+# --- the draft as a test shopper ----------------------------------------------------------------
+
+def _counts_of_everything(app) -> tuple:  # noqa: ANN001
+    from purl.models import Event, FunnelTally, QuizTally, ShopperProfile
+
+    with app.app_context():
+        return tuple(db.session.scalar(db.select(db.func.count()).select_from(model))
+                     for model in (Event, QuizResponse, ShopperProfile, QuizTally, FunnelTally))
+
+
+def test_a_draft_taken_as_a_test_shopper_to_its_showroom_counts_nothing(console) -> None:  # noqa: ANN001
+    app = console.application
+    # The draft differs from what shoppers get: its first question says so.
+    page, fields = _question(console, "zoohandlung", "tier")
+    fields["text_de_sie"] = "Für welches Haustier suchen Sie etwas? (Entwurf)"
+    assert console.post(page, data=fields).status_code == 303
+    before = _counts_of_everything(app)
+    start = console.get("/console/quizzes/zoohandlung/try?locale=de&tone=sie")
+    assert start.status_code == 303
+    step = start.headers["Location"]
+    assert step.endswith("/try/quiz/tier")
+    html = console.get(step).get_data(as_text=True)
+    assert "Für welches Haustier suchen Sie etwas? (Entwurf)" in html and "suchst du" not in html
+    # A wrong answer is told as the quiz tells it, in Sie.
+    refused = console.post(step, data={"csrf_token": csrf_token(html), "answer": "drache"})
+    assert refused.status_code == 422
+    for value in ("hund", "senior", "futter", "bis-50", "natur"):
+        html = console.get(step).get_data(as_text=True)
+        answered = console.post(step, data={"csrf_token": csrf_token(html), "answer": value})
+        assert answered.status_code == 303, (step, answered.get_data(as_text=True)[-500:])
+        step = answered.headers["Location"]
+    assert step.endswith("/try/showroom")
+    room = console.get(step)
+    shown = room.get_data(as_text=True)
+    assert room.status_code == 200 and "Für Sie ausgesucht" in shown
+    assert shown.count('class="product"') >= 1 and 'href="go/' in shown
+    assert 'href="quiz/alter"' in shown  # an answer leads back to its question
+    # The shopper's filters work here too, and an htmx filter gets the catalog alone.
+    fragment = console.get(f"{step}?sort=price-asc", headers=HX)
+    assert "</html>" not in fragment.get_data(as_text=True)
+    assert 'id="catalog"' in fragment.get_data(as_text=True)
+    assert "HX-Request" in fragment.headers["Vary"]
+    # A product click goes to the shop, uncounted.
+    product = re.search(r'href="go/(\d+)', shown).group(1)
+    click = console.get(step.replace("/showroom", f"/go/{product}"))
+    assert click.status_code == 303 and click.headers["Location"].startswith("https://")
+    assert _counts_of_everything(app) == before
+
+
+def test_a_test_run_keeps_to_its_path(console) -> None:  # noqa: ANN001
+    console.get("/console/quizzes/zoohandlung/try")
+    # Not asked yet (the dog's age needs a dog): 404; the showroom waits for the answers.
+    assert console.get("/console/quizzes/zoohandlung/try/quiz/alter").status_code == 404
+    showroom = console.get("/console/quizzes/zoohandlung/try/showroom")
+    assert showroom.status_code == 303 and showroom.headers["Location"].endswith("/quiz/tier")
+    assert console.get("/console/quizzes/zoohandlung/try/quiz/nope").status_code == 404
+    assert console.get("/console/quizzes/zoohandlung/try/go/999999").status_code == 404
