@@ -252,3 +252,41 @@ def test_a_marketer_builds_publishes_and_changes_a_quiz_that_shoppers_take(
     answers = page.locator('ol[aria-labelledby="answers-2"]').inner_text()
     assert "Futter" in answers and "Snacks" in answers and "antwort-1" not in answers
     screenshot(page, f"quiz-funnel-1280-{'js' if javascript else 'nojs'}.png")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_the_draft_taken_as_a_test_shopper_counts_nothing(app, demo, live_server, new_page,
+                                                          javascript):
+    from purl.models import Event, QuizResponse
+
+    page = new_page(javascript=javascript)
+    sign_in(page, live_server)
+    page.goto(live_server + "/console/quizzes/roestwerk")
+    page.get_by_role("link", name="Entwurf als Testkunde durchspielen").click()
+    page.get_by_role("link", name="Deutsch, Sie").click()
+    page.wait_for_url(re.compile(r"/try/quiz/zubereitung$"))
+    assert page.get_by_text("Wie bereiten Sie Ihren Kaffee meistens zu?").is_visible()
+    page.get_by_role("button", name="Weiter").click()  # nothing chosen: told in Sie
+    page.get_by_text("Bitte wählen Sie eine Antwort aus.").wait_for()
+    page.get_by_text("Siebträger").click()
+    page.get_by_role("button", name="Weiter").click()
+    for _ in range(10):  # the rest with the first answer each, to the showroom
+        if "/showroom" in page.url:
+            break
+        page.locator("input[name=answer]").first.wait_for()
+        if page.locator("input[type=number][name=answer]").count():
+            page.locator("input[type=number][name=answer]").fill("20")
+        elif page.locator("input[type=text][name=answer]").count():
+            page.locator("input[type=text][name=answer]").fill("kräftig")
+        else:
+            page.locator("label.choice").first.click()
+        page.get_by_role("button", name=re.compile("Weiter|Auswahl")).click()
+        page.wait_for_timeout(150)
+    page.wait_for_url(re.compile(r"/try/showroom$"))
+    assert page.get_by_text("Für Sie ausgesucht").is_visible()
+    assert page.locator(".product").count() >= 1
+    screenshot(page, f"quiz-trial-390-{'js' if javascript else 'nojs'}.png")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+        assert db.session.scalar(select(func.count()).select_from(QuizResponse)) == 0
+    assert page.csp_violations == []
