@@ -33,6 +33,7 @@ from purl.extensions import db
 from purl.models import StoredQuiz
 from purl.quiz import drafts, images, versions
 from purl.quiz.format import Problem, QuizError, parse_quiz
+from purl.quiz.schema import Quiz
 from purl.web import accepts_upload, leave_to, render_page, wants_fragment
 
 log = logging.getLogger(__name__)
@@ -469,16 +470,18 @@ def _choices(form: QuestionForm, facts: picker.CatalogFacts, earlier: list) -> N
         option.filter_attribute.choices = attributes
 
 
-def _counts(stored: StoredQuiz, data: drafts.Data, qid: str) -> tuple[list, list[str]]:
-    """Each option's product count and a few titles, for the data as it stands (the draft,
-    or the form's unsaved values); or why they cannot be counted."""
+def _counts(stored: StoredQuiz, data: drafts.Data, qid: str
+            ) -> tuple[Quiz | None, list, list[str]]:
+    """The quiz as the data stands (the draft, or the form's unsaved values), each of the
+    question's options with its product count and a few titles; or why it cannot be read."""
     try:
         quiz = parse_quiz(drafts.text_of({**data, "slug": stored.slug}), "")
     except QuizError as exc:
-        return [], _refused(exc)
+        return None, [], _refused(exc)
     question = next(q for q in quiz.questions if q.id == qid)
-    return [(option.value, picker.option_matches(db.session, option.filter, option.exclude))
-            for option in question.options], []
+    return quiz, [(option.value, picker.option_matches(db.session, option.filter,
+                                                       option.exclude))
+                  for option in question.options], []
 
 
 def _question_page(stored: StoredQuiz, data: drafts.Data, qid: str, form: QuestionForm,
@@ -489,13 +492,25 @@ def _question_page(stored: StoredQuiz, data: drafts.Data, qid: str, form: Questi
     question = drafts.question_of(data, qid)
     facts = picker.catalog_facts(db.session)
     _choices(form, facts, drafts.earlier_choices(data, qid))
-    counts, count_errors = _counts(stored, counted or data, qid)
+    quiz, counts, count_errors = _counts(stored, counted or data, qid)
+    locale, tone = _preview_tone()
+    preview_url = url_for("console.quiz_question_preview", quiz_slug=stored.slug, qid=qid,
+                          locale=locale, tone=tone)
     return render_page(
         "console/quiz_question.html", "console/_quiz_counts.html", status,
         quiz=stored, title=_title(stored), question=question, qid=qid,
         qtype=question.get("type", "single"), type_names=TYPE_NAMES, form=form,
         facts=facts, counts=dict(counts), count_errors=count_errors, errors=errors or [],
-        draft=drafts.draft(db.session, stored))
+        draft=drafts.draft(db.session, stored), locale=locale, tone=tone, tones=PREVIEW_TONES,
+        # Beside the form, the question as shoppers will see it, as the form stands.
+        preview=Markup(_preview_question(quiz, qid, locale, tone, preview_url, False))
+        if quiz is not None else None)
+
+
+def _preview_tone() -> tuple[str, str]:
+    """The language and tone a preview is asked in (``?locale=&tone=``), German du else."""
+    pair = (request.args.get("locale", "de"), request.args.get("tone", "du"))
+    return pair if pair in PREVIEW_TONES else ("de", "du")
 
 
 @bp.get("/quizzes/<quiz_slug>/questions/<qid>")
@@ -598,7 +613,7 @@ class _PreviewTrip:
         return self._url
 
 
-def _preview_question(stored: StoredQuiz, qid: str, locale: str, tone: str, url: str,
+def _preview_question(quiz: Quiz, qid: str, locale: str, tone: str, url: str,
                       posted: bool) -> str:
     """The question as the shopper's template shows it, in ``locale`` and ``tone``."""
     from flask import g
@@ -607,7 +622,6 @@ def _preview_question(stored: StoredQuiz, qid: str, locale: str, tone: str, url:
     from purl.shopper.forms import answer_form
     from purl.shopper.tone import template_context
 
-    quiz = parse_quiz(drafts.text_of(drafts.working_data(db.session, stored)), "")
     ids = [q.id for q in quiz.questions]
     question = quiz.questions[ids.index(qid)]
     was = g.get("tone")
@@ -636,15 +650,14 @@ def quiz_question_preview(quiz_slug: str, qid: str):  # noqa: ANN201
         drafts.question_of(data, qid)
     except drafts.DraftError:
         abort(404)
-    locale, tone = request.args.get("locale", "de"), request.args.get("tone", "du")
-    if (locale, tone) not in PREVIEW_TONES:
-        locale, tone = "de", "du"
+    locale, tone = _preview_tone()
     url = url_for("console.quiz_question_preview", quiz_slug=stored.slug, qid=qid,
                   locale=locale, tone=tone)
     try:
-        shown = _preview_question(stored, qid, locale, tone, url, request.method == "POST")
+        quiz = parse_quiz(drafts.text_of(data), "")
     except QuizError as exc:
         return _page(stored, data, errors=_refused(exc), status=422)
+    shown = _preview_question(quiz, qid, locale, tone, url, request.method == "POST")
     return render_page(
         "console/quiz_preview.html", "console/_quiz_preview.html",
         quiz=stored, title=_title(stored), qid=qid, locale=locale, tone=tone,

@@ -102,7 +102,13 @@ def _answer_option(page, n: int, label: str, **picks: str) -> None:  # noqa: ANN
         pick.select_option(value)
 
 
+def _settled(page) -> None:  # noqa: ANN001
+    # A change sends the form for its counts (htmx); let that answer land before a click.
+    page.wait_for_load_state("networkidle")
+
+
 def _save(page, qid: str) -> None:  # noqa: ANN001
+    _settled(page)
     page.get_by_role("button", name="Frage speichern").click()
     page.get_by_text(f"Frage {qid} im Entwurf gespeichert.").wait_for()
 
@@ -149,6 +155,7 @@ def test_a_marketer_builds_publishes_and_changes_a_quiz_that_shoppers_take(
     # 2 multi: what goes in, three answers.
     _edit(page, live_server, "frage-2")
     _texts(page, "Was darf hinein?", "Was darf hinein?")
+    _settled(page)
     page.get_by_role("button", name="Antwort hinzufügen").click()
     page.get_by_text("Frage frage-2 im Entwurf gespeichert.").wait_for()
     _answer_option(page, 0, "Futter", **{"Nur diese Produktarten": "futter"})
@@ -231,6 +238,7 @@ def test_a_marketer_builds_publishes_and_changes_a_quiz_that_shoppers_take(
 
     # Version 2 takes "Futter" out, which Hanna chose; Ole answers under version 2.
     _edit(page, live_server, "frage-2")
+    _settled(page)
     page.get_by_role("button", name="Antwort 1 entfernen").click()
     page.get_by_text("Frage frage-2 im Entwurf gespeichert.").wait_for()
     page.goto(live_server + "/console/quizzes/hundebox")

@@ -529,3 +529,23 @@ def test_a_test_run_keeps_to_its_path(console) -> None:  # noqa: ANN001
     assert showroom.status_code == 303 and showroom.headers["Location"].endswith("/quiz/tier")
     assert console.get("/console/quizzes/zoohandlung/try/quiz/nope").status_code == 404
     assert console.get("/console/quizzes/zoohandlung/try/go/999999").status_code == 404
+
+
+def test_the_question_page_shows_the_shoppers_view_beside_the_form(console) -> None:  # noqa: ANN001
+    page = "/console/quizzes/zoohandlung/questions/tier"
+    sie = console.get(f"{page}?locale=de&tone=sie").get_data(as_text=True)
+    preview = sie[sie.index('id="question-preview"'):]
+    assert "Für welches Tier suchen Sie etwas?" in preview and "Frage 1 von 5" in preview
+    # As the form changes, unsaved: the live answer carries the preview along.
+    fields = form_fields(sie, page)
+    fields["text_de_sie"] = "Welches Tier haben Sie?"
+    fields["locale"], fields["tone"] = "de", "sie"
+    live = console.get(f"{page}/counts", query_string=fields, headers=HX)
+    html = live.get_data(as_text=True)
+    assert 'id="question-preview" lang="de" inert hx-swap-oob="true"' in html
+    assert "Welches Tier haben Sie?" in html
+    # A form the format refuses shows why instead.
+    fields["options-1-value"] = "hund"
+    refused = console.get(f"{page}/counts", query_string=fields, headers=HX)
+    assert "Noch nicht gezählt" in refused.get_data(as_text=True)
+    assert "Erscheint, sobald die Frage lesbar ist" in refused.get_data(as_text=True)
