@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -415,3 +416,10 @@ class QuestionForm(FlaskForm):
     max_length = IntegerField(_l("Longest answer (characters)"),
                               validators=[Optional(), NumberRange(1, 500)])
     options = FieldList(FormField(OptionForm))
+
+
+class QuizImportForm(FlaskForm):
+    """A quiz file (YAML, as `flask quiz export` writes it) to store as a draft."""
+
+    file = FileField(_l("Quiz file (.yaml)"), validators=[
+        FileRequired(_l("Please choose a quiz file."))])

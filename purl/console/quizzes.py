@@ -27,6 +27,7 @@ from purl.console.forms import (
     QuestionAddForm,
     QuestionForm,
     QuizCreateForm,
+    QuizImportForm,
     QuizTextsForm,
 )
 from purl.extensions import db
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 # The demo quizzes a new quiz may start from (shipped in quizzes/, loaded by `demo load`).
 TEMPLATES = ("zoohandlung", "roestwerk")
 TYPE_NAMES = {choice.value: choice.label for choice in QUESTION_TYPE_CHOICES}
+MAX_QUIZ_FILE = 512 * 1024  # characters: the demo quizzes are 8
 
 
 def _quiz(slug: str) -> StoredQuiz:
@@ -85,12 +87,44 @@ def _list_page(form: QuizCreateForm, errors: list[str] | None = None,
             "campaigns": access.campaigns_using_quiz(db.session, quiz.slug),
         })
     return render_template("console/quizzes.html", rows=rows, form=form,
-                           errors=errors or []), status
+                           upload=QuizImportForm(formdata=None), errors=errors or []), status
 
 
 @bp.get("/quizzes")
 def quizzes():  # noqa: ANN201
     return _list_page(_create_form())
+
+
+@bp.post("/quizzes/import")
+def quiz_import():  # noqa: ANN201
+    """A quiz file stored as a draft of its quiz (a new quiz on first import), as `flask quiz
+    import` does; a broken file is refused naming question and field in German."""
+    form = QuizImportForm()
+    if not form.validate_on_submit():
+        return _list_page(_create_form(), errors=[e for f in form for e in f.errors],
+                          status=422)
+    upload = form.file.data
+    try:
+        text = upload.read(MAX_QUIZ_FILE + 1).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return _list_page(_create_form(), errors=[
+            _("%(name)s is not a text file in UTF-8: export the quiz again as YAML.",
+              name=upload.filename)], status=422)
+    if len(text) > MAX_QUIZ_FILE:
+        return _list_page(_create_form(), errors=[
+            _("%(name)s is too long for a quiz file.", name=upload.filename)], status=422)
+    try:
+        done = versions.import_quiz(db.session, text, upload.filename or "quiz.yaml")
+    except QuizError as exc:
+        db.session.rollback()
+        return _list_page(_create_form(), errors=_refused(exc), status=422)
+    db.session.commit()
+    number = done.version.number
+    flash(_("Version %(number)s of “%(slug)s” stored as a draft.", number=number,
+            slug=done.slug) if done.created else
+          _("Nothing new: “%(slug)s” holds this file already, as version %(number)s.",
+            slug=done.slug, number=number), "success")
+    return leave_to(url_for("console.quiz", quiz_slug=done.slug))
 
 
 @bp.post("/quizzes")

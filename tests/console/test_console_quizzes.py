@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from pathlib import Path
 
 import yaml
 
@@ -549,3 +550,39 @@ def test_the_question_page_shows_the_shoppers_view_beside_the_form(console) -> N
     refused = console.get(f"{page}/counts", query_string=fields, headers=HX)
     assert "Noch nicht gezählt" in refused.get_data(as_text=True)
     assert "Erscheint, sobald die Frage lesbar ist" in refused.get_data(as_text=True)
+
+
+# --- a quiz file imported in the console ----------------------------------------------------
+
+def _import(console, content: bytes, name: str = "quiz.yaml"):  # noqa: ANN001, ANN202
+    token = csrf_token(console.get("/console/quizzes").get_data(as_text=True))
+    return console.post("/console/quizzes/import", data={
+        "csrf_token": token, "file": (io.BytesIO(content), name)},
+        content_type="multipart/form-data")
+
+
+def test_a_quiz_file_imported_becomes_a_draft_and_a_broken_one_says_why_in_german(
+        console) -> None:  # noqa: ANN001
+    app = console.application
+    shipped = Path(__file__).resolve().parents[2] / "quizzes" / "roestwerk.yaml"
+    text = shipped.read_text(encoding="utf-8")
+    same = _import(console, text.encode(), "roestwerk.yaml")
+    assert same.status_code == 303
+    assert "Nichts Neues" in console.get(same.headers["Location"]).get_data(as_text=True)
+    changed = text.replace("Finde deinen Kaffee", "Finde deinen Lieblingskaffee", 1)
+    assert _import(console, changed.encode()).status_code == 303
+    assert [(v.number, v.published_at is None) for v in _versions(app, "roestwerk")] == [
+        (1, False), (2, True)]
+    broken = changed.replace("    options:\n", "    optoins:\n", 1)
+    refused = _import(console, broken.encode())
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "Frage &#39;zubereitung&#39;" in html
+    assert "unbekannte Einstellung &#39;optoins&#39;: meinen Sie &#39;options&#39;?" in html
+    assert len(_versions(app, "roestwerk")) == 2
+    latin = _import(console, "slug: käse\n".encode("cp1252"))
+    assert latin.status_code == 422 and "keine Textdatei in UTF-8" in latin.get_data(as_text=True)
+    empty = console.post("/console/quizzes/import", data={"csrf_token": csrf_token(
+        console.get("/console/quizzes").get_data(as_text=True))})
+    assert empty.status_code == 422 and "Bitte wählen Sie eine Quiz-Datei." in empty.get_data(
+        as_text=True)
