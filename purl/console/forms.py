@@ -368,8 +368,10 @@ class OptionForm(Form):
     value = StringField(_l("Value (stored with the answer)"), validators=[
         InputRequired(), Length(max=64)])
     label_de, label_de_sie, label_en = _text_fields(_l("Label"))
-    reason_de = StringField(_l("Reason in the showroom, German"),
+    reason_de = StringField(_l("Reason in the showroom, German (du)"),
                             validators=[Optional(), Length(max=200)])
+    reason_de_sie = StringField(_l("Reason in the showroom, German (Sie)"),
+                                validators=[Optional(), Length(max=200)])
     reason_en = StringField(_l("Reason in the showroom, English"),
                             validators=[Optional(), Length(max=200)])
     image = StringField(_l("Picture (path under static/)"),
@@ -390,9 +392,17 @@ class OptionForm(Form):
     exclude_category = _picks(_l("Never these categories"))
     exclude_product_type = _picks(_l("Never these product types"))
     exclude_tags = _picks(_l("Never with these tags"))
-    content_title_de = StringField(_l("Advice in the showroom: title (German)"),
+    content_title_de = StringField(_l("Advice in the showroom: title (German, du)"),
                                    validators=[Optional(), Length(max=200)])
-    content_body_de = TextAreaField(_l("Advice in the showroom: text (German)"),
+    content_title_de_sie = StringField(_l("Advice in the showroom: title (German, Sie)"),
+                                       validators=[Optional(), Length(max=200)])
+    content_title_en = StringField(_l("Advice in the showroom: title (English)"),
+                                   validators=[Optional(), Length(max=200)])
+    content_body_de = TextAreaField(_l("Advice in the showroom: text (German, du)"),
+                                    validators=[Optional(), Length(max=500)])
+    content_body_de_sie = TextAreaField(_l("Advice in the showroom: text (German, Sie)"),
+                                        validators=[Optional(), Length(max=500)])
+    content_body_en = TextAreaField(_l("Advice in the showroom: text (English)"),
                                     validators=[Optional(), Length(max=500)])
 
 

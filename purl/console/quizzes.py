@@ -393,12 +393,19 @@ def _option_edit(form: Any, qtype: str) -> drafts.OptionEdit:
         value=form.value.data.strip(),
         label={"de": form.label_de.data, "de:sie": form.label_de_sie.data,
                "en": form.label_en.data},
-        reason={"de": form.reason_de.data, "en": form.reason_en.data},
+        reason={"de": form.reason_de.data, "de:sie": form.reason_de_sie.data,
+                "en": form.reason_en.data},
         image=(form.image.data or "").strip() or None if qtype == "image" else None,
         filter={k: v for k, v in spec.items() if v is not None and v != []},
         exclude={k: v for k, v in exclude.items() if v},
-        content_title={"de": form.content_title_de.data},
-        content_body={"de": form.content_body_de.data})
+        content_title=_fields_of(form, "content_title"),
+        content_body=_fields_of(form, "content_body"))
+
+
+def _fields_of(form: Any, name: str) -> dict[str, str]:
+    """A text's three fields (German du and Sie, English) as the engine takes them."""
+    return {"de": getattr(form, f"{name}_de").data, "de:sie": getattr(form, f"{name}_de_sie").data,
+            "en": getattr(form, f"{name}_en").data}
 
 
 def _question_edit(form: QuestionForm, qtype: str) -> drafts.QuestionEdit:
@@ -450,7 +457,8 @@ def _fill(form: QuestionForm, question: dict) -> None:
         entry.label_de.data, entry.label_de_sie.data, entry.label_en.data = (
             label["de"], label["de:sie"], label["en"])
         reason = drafts.text_value(option.get("reason"))
-        entry.reason_de.data, entry.reason_en.data = reason["de"], reason["en"]
+        entry.reason_de.data, entry.reason_de_sie.data, entry.reason_en.data = (
+            reason["de"], reason["de:sie"], reason["en"])
         entry.image.data = option.get("image") or ""
         for part in ("filter", "exclude"):
             spec = option.get(part) or {}
@@ -473,8 +481,10 @@ def _fill(form: QuestionForm, question: dict) -> None:
                 str(v) for v in (wanted if isinstance(wanted, list) else [wanted]))
         content = option.get("content")
         first = content[0] if isinstance(content, list) and content else content or {}
-        entry.content_title_de.data = drafts.text_value(first.get("title"))["de"]
-        entry.content_body_de.data = drafts.text_value(first.get("body"))["de"]
+        for part in ("title", "body"):
+            text = drafts.text_value(first.get(part))
+            for key, suffix in (("de", "de"), ("de:sie", "de_sie"), ("en", "en")):
+                getattr(entry, f"content_{part}_{suffix}").data = text[key]
 
 
 def _choices(form: QuestionForm, facts: picker.CatalogFacts, earlier: list) -> None:

@@ -586,3 +586,23 @@ def test_a_quiz_file_imported_becomes_a_draft_and_a_broken_one_says_why_in_germa
         console.get("/console/quizzes").get_data(as_text=True))})
     assert empty.status_code == 422 and "Bitte wählen Sie eine Quiz-Datei." in empty.get_data(
         as_text=True)
+
+
+def test_an_answers_reason_and_advice_in_du_sie_and_english(console) -> None:  # noqa: ANN001
+    app = console.application
+    page, fields = _question(console, "zoohandlung", "alter")
+    # The puppy's advice comes in German and English from the shipped file.
+    assert fields["options-0-content_title_en"] == "Tips for the first weeks with a puppy"
+    fields["options-0-content_title_de_sie"] = "Tipps für Ihre ersten Wochen mit Welpe"
+    fields["options-0-content_body_de_sie"] = "Welpen brauchen kleine Kroketten."
+    fields["options-0-reason_de"] = "Für deinen Welpen"
+    fields["options-0-reason_de_sie"] = "Für Ihren Welpen"
+    assert console.post(page, data=fields).status_code == 303
+    option = yaml.safe_load(_versions(app, "zoohandlung")[-1].content)["questions"][1][
+        "options"][0]
+    assert option["reason"] == {"de": {"du": "Für deinen Welpen", "sie": "Für Ihren Welpen"}}
+    assert option["content"]["title"] == {
+        "de": {"du": "Tipps für die ersten Wochen mit Welpe",
+               "sie": "Tipps für Ihre ersten Wochen mit Welpe"},
+        "en": "Tips for the first weeks with a puppy"}
+    assert option["content"]["body"]["de"]["sie"] == "Welpen brauchen kleine Kroketten."
