@@ -278,18 +278,23 @@ def test_the_draft_taken_as_a_test_shopper_counts_nothing(app, demo, live_server
     page.get_by_text("Bitte wählen Sie eine Antwort aus.").wait_for()
     page.get_by_text("Siebträger").click()
     page.get_by_role("button", name="Weiter").click()
+    page.wait_for_function("document.querySelector('h1.question').innerText.indexOf("
+                           "'Kaffee meistens') < 0")
     for _ in range(10):  # the rest with the first answer each, to the showroom
         if "/showroom" in page.url:
             break
-        page.locator("input[name=answer]").first.wait_for()
         if page.locator("input[type=number][name=answer]").count():
             page.locator("input[type=number][name=answer]").fill("20")
         elif page.locator("input[type=text][name=answer]").count():
             page.locator("input[type=text][name=answer]").fill("kräftig")
         else:
             page.locator("label.choice").first.click()
+        asked = page.locator("h1.question").inner_text()
         page.get_by_role("button", name=re.compile("Weiter|Auswahl")).click()
-        page.wait_for_timeout(150)
+        # The next question swapped in (htmx) or loaded, or the showroom's page.
+        page.wait_for_function(
+            "asked => location.pathname.endsWith('/showroom') || "
+            "(document.querySelector('h1.question') || {}).innerText !== asked", arg=asked)
     page.wait_for_url(re.compile(r"/try/showroom$"))
     assert page.get_by_text("Für Sie ausgesucht").is_visible()
     assert page.locator(".product").count() >= 1
