@@ -45,18 +45,18 @@ TYPE_NAMES = {choice.value: choice.label for choice in QUESTION_TYPE_CHOICES}
 MAX_QUIZ_FILE = 512 * 1024  # characters: the demo quizzes are 8
 
 
-def _quiz(slug: str) -> StoredQuiz:
+def quiz_or_404(slug: str) -> StoredQuiz:
     stored = versions.stored_quiz(db.session, slug)
     if stored is None:
         abort(404)
     return stored
 
 
-def _title(stored: StoredQuiz) -> str:
+def quiz_title(stored: StoredQuiz) -> str:
     return stored.title.get("de") or stored.title.get("en") or stored.slug
 
 
-def _refused(error: QuizError | drafts.DraftError) -> list[str]:
+def refused_lines(error: QuizError | drafts.DraftError) -> list[str]:
     """A refused change in the marketer's words, naming question, option and field."""
     lines = ([error.problem.render(_)] if isinstance(error, drafts.DraftError)
              else error.messages(_))
@@ -81,7 +81,7 @@ def _list_page(form: QuizCreateForm, errors: list[str] | None = None,
     rows = []
     for quiz in db.session.scalars(select(StoredQuiz).order_by(StoredQuiz.slug)):
         rows.append({
-            "quiz": quiz, "title": _title(quiz),
+            "quiz": quiz, "title": quiz_title(quiz),
             "live": versions.current_version(db.session, quiz),
             "draft": drafts.draft(db.session, quiz),
             "campaigns": access.campaigns_using_quiz(db.session, quiz.slug),
@@ -117,7 +117,7 @@ def quiz_import():  # noqa: ANN201
         done = versions.import_quiz(db.session, text, upload.filename or "quiz.yaml")
     except QuizError as exc:
         db.session.rollback()
-        return _list_page(_create_form(), errors=_refused(exc), status=422)
+        return _list_page(_create_form(), errors=refused_lines(exc), status=422)
     db.session.commit()
     number = done.version.number
     flash(_("Version %(number)s of “%(slug)s” stored as a draft.", number=number,
@@ -146,7 +146,7 @@ def quiz_create():  # noqa: ANN201
         stored = drafts.create(db.session, slug, data)
     except (QuizError, drafts.DraftError) as exc:
         db.session.rollback()
-        form.slug.errors = [*form.slug.errors, *_refused(exc)]
+        form.slug.errors = [*form.slug.errors, *refused_lines(exc)]
         return _list_page(form, status=422)
     db.session.commit()
     flash(_("Quiz “%(title)s” created as a draft: shoppers see it once you publish it.",
@@ -177,7 +177,7 @@ def _page(stored: StoredQuiz, data: drafts.Data, *, texts: QuizTextsForm | None 
                  for q in data.get("questions") or [] if isinstance(q, dict)]
     return render_page(
         "console/quiz.html", "console/_quiz_questions.html", status,
-        quiz=stored, title=_title(stored), draft=draft,
+        quiz=stored, title=quiz_title(stored), draft=draft,
         live=versions.current_version(db.session, stored),
         questions=questions, type_names=TYPE_NAMES,
         texts=texts or _texts_form(data), add=QuestionAddForm(), errors=errors or [],
@@ -189,7 +189,7 @@ def _page(stored: StoredQuiz, data: drafts.Data, *, texts: QuizTextsForm | None 
 
 @bp.get("/quizzes/<quiz_slug>")
 def quiz(quiz_slug: str):  # noqa: ANN201
-    stored = _quiz(quiz_slug)
+    stored = quiz_or_404(quiz_slug)
     return _page(stored, drafts.working_data(db.session, stored))
 
 
@@ -202,7 +202,7 @@ def _save(stored: StoredQuiz, data: drafts.Data, done: str,
     except QuizError as exc:
         db.session.rollback()
         return _page(stored, drafts.working_data(db.session, stored), texts=texts,
-                     errors=_refused(exc), status=422)
+                     errors=refused_lines(exc), status=422)
     db.session.commit()
     if not wants_fragment():  # htmx shows the changed list itself, where the click was
         flash(done, "success")
@@ -213,7 +213,7 @@ def _save(stored: StoredQuiz, data: drafts.Data, done: str,
 
 @bp.post("/quizzes/<quiz_slug>/texts")
 def quiz_save_texts(quiz_slug: str):  # noqa: ANN201
-    stored = _quiz(quiz_slug)
+    stored = quiz_or_404(quiz_slug)
     data = drafts.working_data(db.session, stored)
     form = QuizTextsForm()
     if not form.validate_on_submit():
@@ -224,14 +224,14 @@ def quiz_save_texts(quiz_slug: str):  # noqa: ANN201
             "de:sie": getattr(form, f"{name}_de_sie").data,
             "en": getattr(form, f"{name}_en").data} for name in ("title", "intro")})
     except drafts.DraftError as exc:
-        form.title_de.errors = [*form.title_de.errors, *_refused(exc)]
+        form.title_de.errors = [*form.title_de.errors, *refused_lines(exc)]
         return _page(stored, data, texts=form, status=422)
     return _save(stored, data, _("Title and introduction saved in the draft."), texts=form)
 
 
 @bp.post("/quizzes/<quiz_slug>/questions")
 def quiz_add_question(quiz_slug: str):  # noqa: ANN201
-    stored = _quiz(quiz_slug)
+    stored = quiz_or_404(quiz_slug)
     data = drafts.working_data(db.session, stored)
     form = QuestionAddForm()
     if not form.validate_on_submit():
@@ -242,7 +242,7 @@ def quiz_add_question(quiz_slug: str):  # noqa: ANN201
 
 @bp.post("/quizzes/<quiz_slug>/questions/<qid>/move")
 def quiz_move_question(quiz_slug: str, qid: str):  # noqa: ANN201
-    stored = _quiz(quiz_slug)
+    stored = quiz_or_404(quiz_slug)
     data = drafts.working_data(db.session, stored)
     step = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
     if step is None:
@@ -256,20 +256,20 @@ def quiz_move_question(quiz_slug: str, qid: str):  # noqa: ANN201
 
 @bp.post("/quizzes/<quiz_slug>/questions/<qid>/remove")
 def quiz_remove_question(quiz_slug: str, qid: str):  # noqa: ANN201
-    stored = _quiz(quiz_slug)
+    stored = quiz_or_404(quiz_slug)
     data = drafts.working_data(db.session, stored)
     try:
         drafts.remove_question(data, qid)
     except drafts.DraftError as exc:
         if exc.problem.message == drafts.NO_QUESTION:
             abort(404)
-        return _page(stored, data, errors=_refused(exc), status=422)
+        return _page(stored, data, errors=refused_lines(exc), status=422)
     return _save(stored, data, _("Question %(id)s removed from the draft.", id=qid))
 
 
 @bp.post("/quizzes/<quiz_slug>/discard")
 def quiz_discard(quiz_slug: str):  # noqa: ANN201
-    stored = _quiz(quiz_slug)
+    stored = quiz_or_404(quiz_slug)
     if versions.current_version(db.session, stored) is None:
         # Nothing published: the draft is all there is, and the quiz would be empty.
         return _page(stored, drafts.working_data(db.session, stored), errors=[
@@ -289,7 +289,7 @@ def _may_publish(stored: StoredQuiz) -> None:
 
 @bp.post("/quizzes/<quiz_slug>/publish")
 def quiz_publish(quiz_slug: str):  # noqa: ANN201
-    stored = _quiz(quiz_slug)
+    stored = quiz_or_404(quiz_slug)
     _may_publish(stored)
     draft = drafts.draft(db.session, stored)
     if draft is None:
@@ -299,7 +299,7 @@ def quiz_publish(quiz_slug: str):  # noqa: ANN201
         versions.publish(db.session, stored, draft.number)
     except QuizError as exc:  # valid when saved, refused by today's rules
         db.session.rollback()
-        return _page(stored, drafts.working_data(db.session, stored), errors=_refused(exc),
+        return _page(stored, drafts.working_data(db.session, stored), errors=refused_lines(exc),
                      status=422)
     db.session.commit()
     log.info("quiz %s version %s published in the console by %s", stored.slug, draft.number,
@@ -311,7 +311,7 @@ def quiz_publish(quiz_slug: str):  # noqa: ANN201
 
 @bp.post("/quizzes/<quiz_slug>/versions/<int:number>/rollback")
 def quiz_roll_back(quiz_slug: str, number: int):  # noqa: ANN201
-    stored = _quiz(quiz_slug)
+    stored = quiz_or_404(quiz_slug)
     _may_publish(stored)
     try:
         versions.roll_back(db.session, stored, number)
@@ -319,7 +319,7 @@ def quiz_roll_back(quiz_slug: str, number: int):  # noqa: ANN201
         abort(404)
     except QuizError as exc:
         db.session.rollback()
-        return _page(stored, drafts.working_data(db.session, stored), errors=_refused(exc),
+        return _page(stored, drafts.working_data(db.session, stored), errors=refused_lines(exc),
                      status=422)
     db.session.commit()
     flash(_("Version %(number)s is live again.", number=number), "success")
@@ -329,7 +329,7 @@ def quiz_roll_back(quiz_slug: str, number: int):  # noqa: ANN201
 @bp.get("/quizzes/<quiz_slug>/versions/<int:number>.yaml")
 def quiz_version_file(quiz_slug: str, number: int):  # noqa: ANN201
     """A version as its file: what `flask quiz export` prints, to keep, review or import."""
-    stored = _quiz(quiz_slug)
+    stored = quiz_or_404(quiz_slug)
     try:
         found = versions.version(db.session, stored, number)
     except versions.VersionError:
@@ -521,7 +521,7 @@ def _counts(stored: StoredQuiz, data: drafts.Data, qid: str
     try:
         quiz = parse_quiz(drafts.text_of({**data, "slug": stored.slug}), "")
     except QuizError as exc:
-        return None, [], _refused(exc)
+        return None, [], refused_lines(exc)
     question = next(q for q in quiz.questions if q.id == qid)
     return quiz, [(option.value, picker.option_matches(db.session, option.filter,
                                                        option.exclude))
@@ -542,7 +542,7 @@ def _question_page(stored: StoredQuiz, data: drafts.Data, qid: str, form: Questi
                           locale=locale, tone=tone)
     return render_page(
         "console/quiz_question.html", "console/_quiz_counts.html", status,
-        quiz=stored, title=_title(stored), question=question, qid=qid,
+        quiz=stored, title=quiz_title(stored), question=question, qid=qid,
         qtype=question.get("type", "single"), type_names=TYPE_NAMES, form=form,
         facts=facts, counts=dict(counts), count_errors=count_errors, errors=errors or [],
         draft=drafts.draft(db.session, stored), locale=locale, tone=tone, tones=PREVIEW_TONES,
@@ -559,7 +559,7 @@ def _preview_tone() -> tuple[str, str]:
 
 @bp.get("/quizzes/<quiz_slug>/questions/<qid>")
 def quiz_question(quiz_slug: str, qid: str):  # noqa: ANN201
-    stored = _quiz(quiz_slug)
+    stored = quiz_or_404(quiz_slug)
     data = drafts.working_data(db.session, stored)
     try:
         question = drafts.question_of(data, qid)
@@ -574,7 +574,7 @@ def quiz_question(quiz_slug: str, qid: str):  # noqa: ANN201
 def quiz_question_counts(quiz_slug: str, qid: str):  # noqa: ANN201
     """The products each option leaves with the form's values as they are, unsaved: htmx
     asks on every change and gets the counts; the page itself shows the saved draft's."""
-    stored = _quiz(quiz_slug)
+    stored = quiz_or_404(quiz_slug)
     data = drafts.working_data(db.session, stored)
     try:
         question = drafts.question_of(data, qid)
@@ -607,7 +607,7 @@ def _pictures(edit: drafts.QuestionEdit) -> list[str]:
 @bp.post("/quizzes/<quiz_slug>/questions/<qid>")
 @accepts_upload  # an image question's answers may bring their pictures (each up to 2 MB)
 def quiz_question_save(quiz_slug: str, qid: str):  # noqa: ANN201
-    stored = _quiz(quiz_slug)
+    stored = quiz_or_404(quiz_slug)
     data = drafts.working_data(db.session, stored)
     try:
         question = drafts.question_of(data, qid)
@@ -635,7 +635,7 @@ def quiz_question_save(quiz_slug: str, qid: str):  # noqa: ANN201
     except (QuizError, drafts.DraftError) as exc:
         db.session.rollback()
         return _question_page(stored, drafts.working_data(db.session, stored), qid, form,
-                              errors=_refused(exc), status=422)
+                              errors=refused_lines(exc), status=422)
     db.session.commit()
     flash(_("Question %(id)s saved in the draft.", id=qid), "success")
     return redirect(url_for("console.quiz_question", quiz_slug=stored.slug, qid=qid), 303)
@@ -646,7 +646,7 @@ def quiz_question_save(quiz_slug: str, qid: str):  # noqa: ANN201
 PREVIEW_TONES = (("de", "du"), ("de", "sie"), ("en", "du"))
 
 
-class _PreviewTrip:
+class PreviewTrip:
     """Stands in for a shopper's journey in the preview: its form posts back to the preview
     (which checks the answer as the quiz would, and stores nothing)."""
 
@@ -676,7 +676,7 @@ def _preview_question(quiz: Quiz, qid: str, locale: str, tone: str, url: str,
             if posted:
                 form.validate()
             return render_template(
-                "shopper/_question.html", **template_context(), journey=_PreviewTrip(url),
+                "shopper/_question.html", **template_context(), journey=PreviewTrip(url),
                 question=question, form=form, position=ids.index(qid) + 1, total=len(ids),
                 options={o.value: o for o in question.options}, last=qid == ids[-1],
                 back_url=None, as_fragment=False)
@@ -688,7 +688,7 @@ def _preview_question(quiz: Quiz, qid: str, locale: str, tone: str, url: str,
 def quiz_question_preview(quiz_slug: str, qid: str):  # noqa: ANN201
     """The draft's question as a shopper on a phone sees it, in German du or Sie or in
     English; answering it shows what the quiz would say (nothing is stored)."""
-    stored = _quiz(quiz_slug)
+    stored = quiz_or_404(quiz_slug)
     data = drafts.working_data(db.session, stored)
     try:
         drafts.question_of(data, qid)
@@ -700,9 +700,9 @@ def quiz_question_preview(quiz_slug: str, qid: str):  # noqa: ANN201
     try:
         quiz = parse_quiz(drafts.text_of(data), "")
     except QuizError as exc:
-        return _page(stored, data, errors=_refused(exc), status=422)
+        return _page(stored, data, errors=refused_lines(exc), status=422)
     shown = _preview_question(quiz, qid, locale, tone, url, request.method == "POST")
     return render_page(
         "console/quiz_preview.html", "console/_quiz_preview.html",
-        quiz=stored, title=_title(stored), qid=qid, locale=locale, tone=tone,
+        quiz=stored, title=quiz_title(stored), qid=qid, locale=locale, tone=tone,
         tones=PREVIEW_TONES, shown=Markup(shown))

@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from purl.catalog.recommend import Filters, catalog_terms, recommend_showroom
 from purl.console import bp
-from purl.console.quizzes import PREVIEW_TONES, _PreviewTrip, _quiz, _refused, _title
+from purl.console.quizzes import PREVIEW_TONES, PreviewTrip, quiz_or_404, quiz_title, refused_lines
 from purl.extensions import db
 from purl.models import Product
 from purl.quiz import drafts
@@ -33,11 +33,11 @@ TRIAL = "quiz_trial"  # the session key: {slug, locale, tone, answers}
 
 
 def _draft_quiz(slug: str) -> Quiz:
-    stored = _quiz(slug)
+    stored = quiz_or_404(slug)
     try:
         return parse_quiz(drafts.text_of(drafts.working_data(db.session, stored)), "")
     except QuizError as exc:  # never stored invalid, but today's rules may be stricter
-        abort(422, "; ".join(_refused(exc)))
+        abort(422, "; ".join(refused_lines(exc)))
 
 
 def _trial(slug: str) -> dict[str, Any]:
@@ -73,9 +73,10 @@ def quiz_try(quiz_slug: str):  # noqa: ANN201
 
 def _frame(quiz: Quiz, trial: dict[str, Any], shown: str, status: int = 200):  # noqa: ANN202
     locale, tone = _speak(trial)
+    stored = quiz_or_404(quiz.slug)
     return render_page(
         "console/quiz_trial.html", "console/_quiz_preview.html", status,
-        quiz=_quiz(quiz.slug), title=_title(_quiz(quiz.slug)), locale=locale, tone=tone,
+        quiz=stored, title=quiz_title(stored), locale=locale, tone=tone,
         tones=PREVIEW_TONES, shown=Markup(shown))
 
 
@@ -127,7 +128,7 @@ def quiz_try_question(quiz_slug: str, qid: str):  # noqa: ANN201
         previous = logic.previous_question(quiz, answers, current.id, {})
         position, total = logic.progress(quiz, answers, current.id, {})
         shown = render_template(
-            "shopper/_question.html", **template_context(), journey=_PreviewTrip(url),
+            "shopper/_question.html", **template_context(), journey=PreviewTrip(url),
             question=current, form=form, position=position, total=total,
             options={o.value: o for o in current.options}, last=position >= total,
             back_url=(url_for("console.quiz_try_question", quiz_slug=quiz.slug,
@@ -169,7 +170,7 @@ def quiz_try_showroom(quiz_slug: str):  # noqa: ANN201
 @bp.get("/quizzes/<quiz_slug>/try/go/<int:product_id>")
 def quiz_try_product(quiz_slug: str, product_id: int):  # noqa: ANN201
     """A product of the trial's showroom: straight to the shop, not counted as a click."""
-    _quiz(quiz_slug)
+    quiz_or_404(quiz_slug)
     product = db.session.get(Product, product_id)
     if product is None or not product.url.startswith(("https://", "http://")):
         abort(404)
