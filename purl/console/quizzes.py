@@ -117,7 +117,8 @@ def quiz_import():  # noqa: ANN201
         done = versions.import_quiz(db.session, text, upload.filename or "quiz.yaml")
     except QuizError as exc:
         db.session.rollback()
-        return _list_page(_create_form(), errors=refused_lines(exc), status=422)
+        # Each line starts with the file's name, as the file names itself.
+        return _list_page(_create_form(), errors=exc.messages(_), status=422)
     db.session.commit()
     number = done.version.number
     flash(_("Version %(number)s of “%(slug)s” stored as a draft.", number=number,
@@ -557,14 +558,19 @@ def _preview_tone() -> tuple[str, str]:
     return pair if pair in PREVIEW_TONES else ("de", "du")
 
 
-@bp.get("/quizzes/<quiz_slug>/questions/<qid>")
-def quiz_question(quiz_slug: str, qid: str):  # noqa: ANN201
+def _draft_question(quiz_slug: str, qid: str) -> tuple[StoredQuiz, drafts.Data, drafts.Data]:
+    """The quiz, its draft's data and the question ``qid`` of it; 404 for either unknown."""
     stored = quiz_or_404(quiz_slug)
     data = drafts.working_data(db.session, stored)
     try:
-        question = drafts.question_of(data, qid)
+        return stored, data, drafts.question_of(data, qid)
     except drafts.DraftError:
         abort(404)
+
+
+@bp.get("/quizzes/<quiz_slug>/questions/<qid>")
+def quiz_question(quiz_slug: str, qid: str):  # noqa: ANN201
+    stored, data, question = _draft_question(quiz_slug, qid)
     form = QuestionForm(formdata=None)
     _fill(form, question)
     return _question_page(stored, data, qid, form)
@@ -574,12 +580,7 @@ def quiz_question(quiz_slug: str, qid: str):  # noqa: ANN201
 def quiz_question_counts(quiz_slug: str, qid: str):  # noqa: ANN201
     """The products each option leaves with the form's values as they are, unsaved: htmx
     asks on every change and gets the counts; the page itself shows the saved draft's."""
-    stored = quiz_or_404(quiz_slug)
-    data = drafts.working_data(db.session, stored)
-    try:
-        question = drafts.question_of(data, qid)
-    except drafts.DraftError:
-        abort(404)
+    stored, data, question = _draft_question(quiz_slug, qid)
     form = QuestionForm(request.args, meta={"csrf": False})
     _choices(form, picker.catalog_facts(db.session), drafts.earlier_choices(data, qid))
     counted = None
@@ -607,12 +608,7 @@ def _pictures(edit: drafts.QuestionEdit) -> list[str]:
 @bp.post("/quizzes/<quiz_slug>/questions/<qid>")
 @accepts_upload  # an image question's answers may bring their pictures (each up to 2 MB)
 def quiz_question_save(quiz_slug: str, qid: str):  # noqa: ANN201
-    stored = quiz_or_404(quiz_slug)
-    data = drafts.working_data(db.session, stored)
-    try:
-        question = drafts.question_of(data, qid)
-    except drafts.DraftError:
-        abort(404)
+    stored, data, question = _draft_question(quiz_slug, qid)
     qtype = question.get("type", "single")
     form = QuestionForm()
     earlier = drafts.earlier_choices(data, qid)
@@ -660,40 +656,27 @@ class PreviewTrip:
 def _preview_question(quiz: Quiz, qid: str, locale: str, tone: str, url: str,
                       posted: bool) -> str:
     """The question as the shopper's template shows it, in ``locale`` and ``tone``."""
-    from flask import g
-    from flask_babel import force_locale
-
     from purl.shopper.forms import answer_form
-    from purl.shopper.tone import template_context
+    from purl.shopper.tone import speaking, template_context
 
     ids = [q.id for q in quiz.questions]
     question = quiz.questions[ids.index(qid)]
-    was = g.get("tone")
-    g.tone = tone
-    try:
-        with force_locale(locale):
-            form = answer_form(question, locale)
-            if posted:
-                form.validate()
-            return render_template(
-                "shopper/_question.html", **template_context(), journey=PreviewTrip(url),
-                question=question, form=form, position=ids.index(qid) + 1, total=len(ids),
-                options={o.value: o for o in question.options}, last=qid == ids[-1],
-                back_url=None, as_fragment=False)
-    finally:
-        g.tone = was
+    with speaking(locale, tone):
+        form = answer_form(question, locale)
+        if posted:
+            form.validate()
+        return render_template(
+            "shopper/_question.html", **template_context(), journey=PreviewTrip(url),
+            question=question, form=form, position=ids.index(qid) + 1, total=len(ids),
+            options={o.value: o for o in question.options}, last=qid == ids[-1],
+            back_url=None, as_fragment=False)
 
 
 @bp.route("/quizzes/<quiz_slug>/questions/<qid>/preview", methods=["GET", "POST"])
 def quiz_question_preview(quiz_slug: str, qid: str):  # noqa: ANN201
     """The draft's question as a shopper on a phone sees it, in German du or Sie or in
     English; answering it shows what the quiz would say (nothing is stored)."""
-    stored = quiz_or_404(quiz_slug)
-    data = drafts.working_data(db.session, stored)
-    try:
-        drafts.question_of(data, qid)
-    except drafts.DraftError:
-        abort(404)
+    stored, data, _question = _draft_question(quiz_slug, qid)
     locale, tone = _preview_tone()
     url = url_for("console.quiz_question_preview", quiz_slug=stored.slug, qid=qid,
                   locale=locale, tone=tone)

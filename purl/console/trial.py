@@ -13,7 +13,6 @@ import logging
 from typing import Any
 
 from flask import abort, make_response, redirect, render_template, request, session, url_for
-from flask_babel import force_locale
 from markupsafe import Markup
 
 from purl.catalog.recommend import Filters, catalog_terms, recommend_showroom
@@ -82,18 +81,16 @@ def _frame(quiz: Quiz, trial: dict[str, Any], shown: str, status: int = 200):  #
 
 def _in_tone(trial: dict[str, Any]):  # noqa: ANN202
     """The shopper's language and tone for rendering their templates."""
-    from flask import g
+    from purl.shopper.tone import speaking
 
-    locale, tone = _speak(trial)
-    g.tone = tone
-    return force_locale(locale)
+    return speaking(*_speak(trial))
 
 
 # The shopper's own paths below /try (quiz/<id>, showroom, go/<id>): the showroom's links,
 # relative as a shopper's are, lead here.
 @bp.route("/quizzes/<quiz_slug>/try/quiz/<qid>", methods=["GET", "POST"])
 def quiz_try_question(quiz_slug: str, qid: str):  # noqa: ANN201
-    from purl.shopper.forms import answer_form
+    from purl.shopper.forms import answer_form, submitted_answer
     from purl.shopper.tone import template_context
 
     quiz = _draft_quiz(quiz_slug)
@@ -110,11 +107,8 @@ def quiz_try_question(quiz_slug: str, qid: str):  # noqa: ANN201
         status = 200
         if request.method == "POST":
             if form.validate_on_submit():
-                data = form.answer.data
-                raw = data if isinstance(data, list) else [data]
                 try:
-                    value = logic.clean_value(current, ["" if v is None else str(v)
-                                                        for v in raw])
+                    value = submitted_answer(current, form)
                 except ValueError:
                     status = 422
                 else:

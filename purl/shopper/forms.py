@@ -22,6 +22,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 
+from purl.quiz import flow as logic
 from purl.quiz.schema import Option, Question, localize
 from purl.shopper.tone import current as current_tone
 from purl.shopper.tone import lazy_say as _l
@@ -129,3 +130,11 @@ class VisitorLinkForm(FlaskForm):
         _l("Yes, store my email address with my personal link. I can withdraw this at any time."),
         validators=[InputRequired(_l("Please confirm that we may store your address."))],
     )
+
+
+def submitted_answer(question: Question, form: FlaskForm) -> object:
+    """The answer a validated ``answer_form`` holds, as the quiz stores it; ValueError when
+    it is no answer to this question (the validators say it kinder; this guards the data)."""
+    data = form.answer.data
+    raw = data if isinstance(data, list) else [data]
+    return logic.clean_value(question, ["" if v is None else str(v) for v in raw])

@@ -17,7 +17,7 @@ from purl.quiz import flow as logic
 from purl.quiz import images
 from purl.quiz.format import UPLOADED_IMAGE
 from purl.shopper import bp, journey
-from purl.shopper.forms import VisitorLinkForm, answer_form
+from purl.shopper.forms import VisitorLinkForm, answer_form, submitted_answer
 from purl.shopper.tone import say as _
 from purl.web import leave_to, render_page, wants_fragment
 
@@ -114,10 +114,8 @@ def question(question_id: str, token: str | None = None, quiz_slug: str | None =
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            data = form.answer.data
-            raw = data if isinstance(data, list) else [data]
             try:
-                value = logic.clean_value(current, ["" if v is None else str(v) for v in raw])
+                value = submitted_answer(current, form)
             except ValueError as exc:
                 # The form's validators say it kinder; this guards the stored data regardless.
                 log.info("quiz %s: refused answer: %s", quiz.slug, exc)

@@ -8,15 +8,30 @@ extracts, so a text without a formal form is simply the plain one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import g
-from flask_babel import LazyString, get_translations
+from flask_babel import LazyString, force_locale, get_translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
 FORMAL = "formal"
+
+
+@contextmanager
+def speaking(locale: str, tone: str) -> Iterator[None]:
+    """Render in ``locale`` and ``tone`` for a while (the builder's previews and test run
+    show the shopper's pages inside a console request); the request's own tone after."""
+    was = g.get("tone")
+    g.tone = tone
+    try:
+        with force_locale(locale):
+            yield
+    finally:
+        g.tone = was
 
 
 def current() -> str:
