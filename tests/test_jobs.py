@@ -208,7 +208,10 @@ def test_a_run_that_lost_its_lease_stops_and_leaves_the_batch_alone(make_app, ca
     """A worker that stalled past its lease (and was taken over) stops at its next block,
     without failing or finishing the batch the other run has now."""
     batch_id = upload(web, campaign, people(60_000), enqueue=False)
-    stalled = make_app(JOBS_BATCH_COMMIT_ROWS=10_000, JOBS_BATCH_PROCESSES=0, **FAST)
+    # Beats far quicker than a block takes, so losing the lease is seen within a block or
+    # two, however fast the machine mints (at 0.2 s the whole list could be done first).
+    stalled = make_app(JOBS_BATCH_COMMIT_ROWS=1_000, JOBS_BATCH_PROCESSES=0,
+                       **{**FAST, "JOBS_HEARTBEAT_SECONDS": 0.01})
     outcome: list[str] = []
 
     def run() -> None:
