@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -333,17 +334,36 @@ class QuizResponse(db.Model):
     profile: Mapped[ShopperProfile] = relationship()
 
 
+class Catalog(db.Model):
+    """A shop's products. An install holds several (one per shop); each quiz, and so each
+    campaign, draws from one, and a SKU is unique within its catalog only."""
+
+    __tablename__ = "catalog"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What the CLI's ``--catalog`` and a quiz file's ``catalog:`` name it by.
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Product(db.Model):
     """A catalog product; prices are exact decimals in ``currency``."""
 
     __tablename__ = "product"
     __table_args__ = (
-        Index("ix_product_pick", "available", "category", "product_type", "price"),
-        # The showroom cache's catalog version is max(updated_at): an index lookup.
-        Index("ix_product_updated_at", "updated_at"),
+        UniqueConstraint("catalog_id", "sku", name="uq_product_catalog_sku"),
+        Index("ix_product_pick", "catalog_id", "available", "category", "product_type",
+              "price"),
+        # The showroom cache's catalog version is max(updated_at) of one catalog: an index
+        # lookup.
+        Index("ix_product_catalog_updated", "catalog_id", "updated_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    sku: Mapped[str] = mapped_column(String(255), unique=True)  # Shopify handles: 255
+    # None named: the default catalog (as everywhere a catalog is not named).
+    catalog_id: Mapped[int] = mapped_column(
+        ForeignKey("catalog.id"),
+        default=select(Catalog.id).where(Catalog.name == "default").scalar_subquery())
+    sku: Mapped[str] = mapped_column(String(255))  # Shopify handles: 255
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(String(64))

@@ -39,6 +39,7 @@ from werkzeug.datastructures import MultiDict
 
 from purl import create_app
 from purl.accounts import create_user
+from purl.catalog import catalogs
 from purl.extensions import db
 from purl.models import QuizResponse
 from purl.quiz import versions
@@ -75,6 +76,8 @@ def _schema(database_url: str) -> None:
         from flask_migrate import upgrade
 
         upgrade()
+        _seed()
+        db.session.remove()
         db.engine.dispose()
 
 
@@ -98,7 +101,14 @@ def _empty_tables() -> None:
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
     db.session.commit()
-    # A migrated database holds the shipped quizzes (0012 stores them), so every test's does.
+    _seed()
+
+
+def _seed() -> None:
+    """What every test starts from: a migrated database's default catalog (0022 makes it),
+    the shipped coffee roaster's own catalog, and the shipped quizzes (0013 stores them)."""
+    catalogs.ensure(db.session, catalogs.DEFAULT, "Standard")
+    catalogs.ensure(db.session, "roestwerk", "Röstwerk")
     versions.import_files(db.session, [ROOT / "quizzes"], publish=True)
     db.session.commit()
 

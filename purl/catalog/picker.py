@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from purl.catalog.catalogs import DEFAULT, id_of
 from purl.catalog.criteria import attribute_holds, filter_holds, number, values
 from purl.catalog.recommend import LRU, catalog_version
 from purl.models import Product, ProductTag
@@ -94,10 +95,10 @@ def _ranked(counts: Counter[str]) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def _build(session: Session) -> tuple[CatalogFacts, _Index]:
-    """One pass over the available products: the facts and the index."""
+def _build(session: Session, catalog: str) -> tuple[CatalogFacts, _Index]:
+    """One pass over the catalog's available products: the facts and the index."""
     index = _Index()
-    available = Product.available.is_(True)
+    available = and_(Product.catalog_id == id_of(catalog), Product.available.is_(True))
     tags_of: dict[int, list[str]] = {}
     for product_id, tag in session.execute(
             select(ProductTag.product_id, ProductTag.tag).join(
@@ -159,20 +160,20 @@ def _build(session: Session) -> tuple[CatalogFacts, _Index]:
     return facts, index
 
 
-def _built(session: Session) -> tuple[CatalogFacts, _Index]:
-    version = catalog_version(session)
-    hit = _facts.get(version)
+def _built(session: Session, catalog: str) -> tuple[CatalogFacts, _Index]:
+    version = catalog_version(session, catalog)
+    hit = _facts.get((catalog, version))
     if hit is None:
-        hit = _facts.put(version, _build(session))
-        log.info("catalog facts for version %s: %s products, %s attributes", version,
-                 hit[0].products, len(hit[0].attributes))
+        hit = _facts.put((catalog, version), _build(session, catalog))
+        log.info("catalog %s facts for version %s: %s products, %s attributes", catalog,
+                 version, hit[0].products, len(hit[0].attributes))
     return hit
 
 
-def catalog_facts(session: Session) -> CatalogFacts:
-    """Every category, product type, tag and attribute of the available products, with how
-    many have each; computed once per catalog version."""
-    return _built(session)[0]
+def catalog_facts(session: Session, catalog: str = DEFAULT) -> CatalogFacts:
+    """Every category, product type, tag and attribute of the catalog's available products,
+    with how many have each; computed once per catalog version."""
+    return _built(session, catalog)[0]
 
 
 @dataclass(frozen=True)
@@ -218,11 +219,12 @@ def _lowest(bits: int, count: int) -> list[int]:
 
 
 def option_matches(session: Session, spec: Mapping[str, Any],
-                   exclude: Mapping[str, Any] | None = None) -> Matches:
+                   exclude: Mapping[str, Any] | None = None, catalog: str = DEFAULT
+                   ) -> Matches:
     """How many available products one option's ``filter`` and ``exclude`` (as the format
     builds them) leave, and the first few of them by title: what the showroom's candidate
     query would find, counted on the catalog's index."""
-    _facts_found, index = _built(session)
+    _facts_found, index = _built(session, catalog)
     exclude = exclude or {}
     bits = index.everything
     for key in ("category", "product_type", "tags"):

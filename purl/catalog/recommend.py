@@ -22,9 +22,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import ColumnElement, and_, distinct, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, distinct, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from purl.catalog.catalogs import DEFAULT, id_of
 from purl.catalog.criteria import Alternative, Constraint, Preferences, values
 from purl.models import Product, ProductTag
 
@@ -168,20 +169,22 @@ class CatalogTerms:
     price_max: Decimal | None
 
 
-def catalog_terms(session: Session, version: Any = None) -> CatalogTerms:
+def catalog_terms(session: Session, version: Any = None, catalog: str = DEFAULT
+                  ) -> CatalogTerms:
     """The catalog's categories, product types, tags and highest price, remembered per catalog
     version (three queries once per import, then a dictionary lookup)."""
-    version = catalog_version(session) if version is None else version
-    hit = _terms.get(version)
+    version = catalog_version(session, catalog) if version is None else version
+    hit = _terms.get((catalog, version))
     if hit is not None:
         return hit
-    available = Product.available.is_(True)
+    available = and_(Product.catalog_id == id_of(catalog), Product.available.is_(True))
     kinds = session.execute(
         select(Product.category, Product.product_type).where(available).distinct()).all()
-    return _terms.put(version, CatalogTerms(
+    return _terms.put((catalog, version), CatalogTerms(
         categories=frozenset(c for c, _t in kinds),
         product_types=frozenset(t for _c, t in kinds),
-        tags=frozenset(session.scalars(select(distinct(ProductTag.tag)))),
+        tags=frozenset(session.scalars(select(distinct(ProductTag.tag)).join(
+            Product, Product.id == ProductTag.product_id).where(available))),
         price_max=session.scalar(select(func.max(Product.price)).where(available)),
     ))
 
@@ -239,12 +242,14 @@ def _alternative_sql(alt: Alternative) -> ColumnElement[bool]:
 
 
 def _candidates(
-    session: Session, constraints: list[Constraint], with_attributes: bool = False
+    session: Session, catalog: str, constraints: list[Constraint],
+    with_attributes: bool = False,
 ) -> tuple[list[_Row], dict[int, dict]]:
-    """Available products meeting every constraint: one indexed Core query, plus tags, plus
-    (when a constraint or reason needs them) the attributes, by product id."""
+    """The catalog's available products meeting every constraint: one indexed Core query,
+    plus tags, plus (when a constraint or reason needs them) the attributes, by product id."""
     active = [c for c in constraints if c.active]
-    query = select(*_COLUMNS).where(Product.available.is_(True))
+    query = select(*_COLUMNS).where(Product.catalog_id == id_of(catalog),
+                                    Product.available.is_(True))
     for constraint in active:
         query = query.where(or_(*(_alternative_sql(a) for a in constraint.alternatives)))
     needs_attributes = with_attributes or any(c.uses_attributes for c in active)
@@ -319,13 +324,13 @@ def _loosen(constraint: Constraint, fields: tuple[str, ...] | None,
 
 
 def _personal_set(
-    session: Session, prefs: Preferences
+    session: Session, catalog: str, prefs: Preferences
 ) -> tuple[list[_Row], dict[int, dict], tuple[str, ...]]:
     """The products the answers allow, relaxing the weakest constraints while too few match;
     with the attributes the reasons need and the labels of the answers that gave way."""
     constraints = list(prefs.constraints)
     attributes_needed = any(c.uses_attributes for c in prefs.criteria)
-    rows, attributes = _candidates(session, constraints, attributes_needed)
+    rows, attributes = _candidates(session, catalog, constraints, attributes_needed)
     relaxed: list[str] = []
     for step in _relax_steps(constraints):
         if len(rows) >= MIN_PICKS:
@@ -341,13 +346,13 @@ def _personal_set(
             for factor in BUDGET_STEPS if any(
                     "price_max" in a.filter for a in original.alternatives) else ():
                 constraints[step.index] = _loosen(original, None, factor)
-                rows, attributes = _candidates(session, constraints, attributes_needed)
+                rows, attributes = _candidates(session, catalog, constraints, attributes_needed)
                 if len(rows) >= MIN_PICKS:
                     break
             if len(rows) >= MIN_PICKS:
                 continue
         constraints[step.index] = _loosen(original, step.fields)
-        rows, attributes = _candidates(session, constraints, attributes_needed)
+        rows, attributes = _candidates(session, catalog, constraints, attributes_needed)
     return rows, attributes, tuple(relaxed)
 
 
@@ -379,11 +384,13 @@ def _diverse(scored: list[tuple[float, _Row]], limit: int) -> list[tuple[float, 
 
 
 def recommend_showroom(
-    session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24
+    session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24,
+    catalog: str = DEFAULT,
 ) -> Showroom:
-    """The shopper's showroom for these answers and filters (a plain function, no request)."""
+    """The shopper's showroom for these answers and filters, from the named catalog (a plain
+    function, no request)."""
     filters = filters or Filters()
-    personal, attributes, relaxed = _personal_set(session, prefs)
+    personal, attributes, relaxed = _personal_set(session, catalog, prefs)
 
     def keep(row: _Row, skip: str = "") -> bool:
         if skip != "category" and filters.category and row.category != filters.category:
@@ -442,9 +449,10 @@ def _facets(counts: Counter[str], selected: set[str], limit: int = 50) -> tuple[
     return tuple(Facet(v, n, v in selected) for v, n in sorted(top, key=lambda kv: kv[0]))
 
 
-def recommend(session: Session, prefs: Preferences, limit: int = 24) -> list[Pick]:
+def recommend(session: Session, prefs: Preferences, limit: int = 24,
+              catalog: str = DEFAULT) -> list[Pick]:
     """Available products that satisfy the answers, best (and most varied) matches first."""
-    return recommend_showroom(session, prefs, None, limit).picks
+    return recommend_showroom(session, prefs, None, limit, catalog).picks
 
 
 # ---------------------------------------------------------------- hot path
@@ -474,16 +482,19 @@ class LRU:
 
 _showrooms = LRU(512)
 _terms = LRU(8)
-_VERSION = select(func.max(Product.updated_at))  # built once: compiled form is reused
+# Built once: its compiled form is reused.
+_VERSION = select(func.max(Product.updated_at)).where(
+    Product.catalog_id == id_of(bindparam("catalog")))  # type: ignore[arg-type]
 
 
-def catalog_version(session: Session) -> Any:
-    """Changes whenever a product is added or changed (an index lookup, not a scan).
+def catalog_version(session: Session, catalog: str = DEFAULT) -> Any:
+    """Changes whenever a product of the catalog is added or changed (an index lookup, not a
+    scan).
 
     Asked on every showroom request, so it goes straight to the connection (Core), skipping
     the ORM's per-query work.
     """
-    return session.connection().scalar(_VERSION)
+    return session.connection().scalar(_VERSION, {"catalog": catalog})
 
 
 def _selection(prefs: Preferences, labels: bool) -> str:
@@ -507,21 +518,22 @@ def selection_key(prefs: Preferences) -> str:
 
 def showroom_key(
     session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24,
-    version: Any = None,
+    version: Any = None, catalog: str = DEFAULT,
 ) -> tuple:
-    """What a showroom depends on: the answers' meaning, the filters and the catalog version
-    (pass ``version`` when it was just asked for).
+    """What a showroom depends on: the answers' meaning, the filters, the catalog and its
+    version (pass ``version`` when it was just asked for).
 
     Holds no personal data, so anything derived from the key alone may be shared between
     shoppers who gave the same answers.
     """
-    version = catalog_version(session) if version is None else version
-    return (_prefs_key(prefs), filters or Filters(), limit, version)
+    version = catalog_version(session, catalog) if version is None else version
+    return (_prefs_key(prefs), filters or Filters(), limit, catalog, version)
 
 
 def cached_recommend(
     session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24,
     key: tuple | None = None, on_miss: Callable[[], None] | None = None,
+    catalog: str = DEFAULT,
 ) -> Showroom:
     """:func:`recommend_showroom`, remembered per :func:`showroom_key`.
 
@@ -530,13 +542,13 @@ def cached_recommend(
     import or edit bumps ``updated_at``) simply misses. ``on_miss`` is called before a
     showroom is computed (the expensive case; a caller may refuse it by raising).
     """
-    key = key or showroom_key(session, prefs, filters, limit)
+    key = key or showroom_key(session, prefs, filters, limit, catalog=catalog)
     hit = _showrooms.get(key)
     if hit is not None:
         return hit
     if on_miss is not None:
         on_miss()
-    return _showrooms.put(key, recommend_showroom(session, prefs, filters, limit))
+    return _showrooms.put(key, recommend_showroom(session, prefs, filters, limit, catalog))
 
 
 def with_utm(url: str, campaign: object | None, channel: str | None = None) -> str:

@@ -1,4 +1,5 @@
-"""Catalog upserts: products keyed by the shop's own id (sku/handle), written in bulk.
+"""Catalog upserts: products keyed by the shop's own id (sku/handle) within their catalog,
+written in bulk.
 
 A large feed is compared chunk by chunk against what is stored, and only new or changed
 products are written (executemany, never one ORM object per row), so re-importing the same
@@ -16,8 +17,9 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from purl.catalog import catalogs
 from purl.catalog.imports import read_feed
-from purl.models import Product, ProductTag, utcnow
+from purl.models import Catalog, Product, ProductTag, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -49,26 +51,31 @@ class ImportReport:
                 f"skipped {len(self.skipped)}")
 
 
-def upsert_products(session: Session, rows: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
-    """Insert new products and update changed ones by sku; returns (created, updated).
+def upsert_products(session: Session, rows: Iterable[Mapping[str, Any]],
+                    catalog: Catalog | None = None) -> tuple[int, int]:
+    """Insert new products and update changed ones by sku, in ``catalog`` (None: the default
+    one); returns (created, updated).
 
     Only the fields a row carries are compared and written; tags are replaced by the row's
     tags when they differ. Only flushes; the caller commits.
     """
+    catalog = catalog or catalogs.named(session, None)
     created = updated = 0
     rows = list(rows)
     for start in range(0, len(rows), CHUNK):
-        c, u = _upsert_chunk(session, rows[start:start + CHUNK])
+        c, u = _upsert_chunk(session, catalog.id, rows[start:start + CHUNK])
         created += c
         updated += u
     session.flush()
     return created, updated
 
 
-def _upsert_chunk(session: Session, rows: list[Mapping[str, Any]]) -> tuple[int, int]:
+def _upsert_chunk(session: Session, catalog_id: int, rows: list[Mapping[str, Any]]
+                  ) -> tuple[int, int]:
     columns = [Product.id, Product.sku, *(getattr(Product, f) for f in PRODUCT_FIELDS)]
+    in_catalog = Product.catalog_id == catalog_id
     stored = {r.sku: r for r in session.execute(
-        select(*columns).where(Product.sku.in_([r["sku"] for r in rows]))
+        select(*columns).where(in_catalog, Product.sku.in_([r["sku"] for r in rows]))
     )}
     tags_now: dict[int, set[str]] = {}
     for product_id, tag in session.execute(
@@ -83,7 +90,8 @@ def _upsert_chunk(session: Session, rows: list[Mapping[str, Any]]) -> tuple[int,
         values = {k: row[k] for k in PRODUCT_FIELDS if k in row}
         old = stored.get(row["sku"])
         if old is None:
-            inserts.append({"sku": row["sku"], "attributes": {}, **values, "updated_at": now})
+            inserts.append({"catalog_id": catalog_id, "sku": row["sku"], "attributes": {},
+                            **values, "updated_at": now})
             continue
         changed = {k: v for k, v in values.items() if getattr(old, k) != v}
         tags = set(row.get("tags", ()))
@@ -96,7 +104,8 @@ def _upsert_chunk(session: Session, rows: list[Mapping[str, Any]]) -> tuple[int,
     if inserts:
         session.execute(insert(Product), inserts)
         new_ids = dict(session.execute(
-            select(Product.sku, Product.id).where(Product.sku.in_([r["sku"] for r in inserts]))
+            select(Product.sku, Product.id).where(
+                in_catalog, Product.sku.in_([r["sku"] for r in inserts]))
         ).all())
         for row in rows:
             if row["sku"] in new_ids and row.get("tags"):
@@ -111,10 +120,14 @@ def _upsert_chunk(session: Session, rows: list[Mapping[str, Any]]) -> tuple[int,
     return len(inserts), len(updates)
 
 
-def mark_missing_unavailable(session: Session, keep_skus: set[str]) -> int:
-    """A full import: products the file no longer lists stop being shown (never deleted)."""
+def mark_missing_unavailable(session: Session, keep_skus: set[str],
+                             catalog: Catalog | None = None) -> int:
+    """A full import: products of the catalog the file no longer lists stop being shown
+    (never deleted)."""
+    catalog = catalog or catalogs.named(session, None)
     gone = [pid for pid, sku in session.execute(
-        select(Product.id, Product.sku).where(Product.available.is_(True))
+        select(Product.id, Product.sku).where(Product.catalog_id == catalog.id,
+                                              Product.available.is_(True))
     ) if sku not in keep_skus]
     now = utcnow()
     for start in range(0, len(gone), CHUNK):
@@ -136,8 +149,10 @@ def import_catalog(
     mapping: Mapping[str, str] | None = None,
     url_pattern: str | None = None,
     currency: str | None = None,
+    catalog: Catalog | None = None,
 ) -> ImportReport:
-    """Read a catalog file and upsert its products; FeedError if the file is unreadable.
+    """Read a catalog file and upsert its products into ``catalog`` (None: the default one);
+    FeedError if the file is unreadable.
 
     Only flushes: the caller commits, so a failure leaves the stored catalog untouched.
     """
@@ -152,11 +167,12 @@ def import_catalog(
                                    f"product id {product['sku']!r} already in row {first}"))
             continue
         seen[product["sku"]] = product
-    created, updated = upsert_products(session, seen.values())
+    catalog = catalog or catalogs.named(session, None)
+    created, updated = upsert_products(session, seen.values(), catalog)
     report.created, report.updated = created, updated
     report.unchanged = len(seen) - created - updated
     if full and seen:
-        report.marked_unavailable = mark_missing_unavailable(session, set(seen))
+        report.marked_unavailable = mark_missing_unavailable(session, set(seen), catalog)
     report.skipped.sort()
     session.flush()
     log.info("catalog import %s: %s", path, report.summary())

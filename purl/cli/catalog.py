@@ -1,4 +1,5 @@
-"""``flask catalog import``: bring a shop's product export or feed into the catalog."""
+"""``flask catalog import``: bring a shop's product export or feed into one of the install's
+catalogs; ``catalog list``: which there are."""
 
 from __future__ import annotations
 
@@ -7,13 +8,21 @@ import logging
 import click
 from flask.cli import AppGroup
 
+from purl.catalog import catalogs
 from purl.catalog.imports import FORMATS, FeedError
 from purl.catalog.imports.plain import FIELDS
 from purl.catalog.store import import_catalog
 from purl.extensions import db
 
 log = logging.getLogger(__name__)
-catalog_cli = AppGroup("catalog", help="Import the shop's product catalog.")
+catalog_cli = AppGroup("catalog", help="Import the shops' product catalogs.")
+
+
+@catalog_cli.command("list")
+def list_command() -> None:
+    """The install's catalogs: name, products available of all, title."""
+    for name, title, available, total in catalogs.overview(db.session):
+        click.echo(f"{name}\t{available}/{total}\t{title}")
 
 
 @catalog_cli.command("import")
@@ -38,21 +47,28 @@ catalog_cli = AppGroup("catalog", help="Import the shop's product catalog.")
                    "'https://shop.example/artikel/{sku}'.")
 @click.option("--currency", metavar="CODE",
               help="The shop's currency for files that do not say (default EUR).")
+@click.option("--catalog", "catalog_name", metavar="NAME", default=catalogs.DEFAULT,
+              show_default=True,
+              help="The catalog (a shop) to import into; a new name makes a new catalog.")
 def import_command(path: str, fmt: str, full: bool, shop_url: str | None,
                    sheet: str | None, maps: tuple[str, ...], url_pattern: str | None,
-                   currency: str | None) -> None:
+                   currency: str | None, catalog_name: str) -> None:
     """Upsert the products in PATH (CSV, TSV, XML or a workbook: .xlsx, .xls, .ods) by the
-    shop's product id or handle."""
+    shop's product id or handle, within the catalog."""
+    if not catalogs.NAME.match(catalog_name):
+        raise click.BadParameter(f"{catalog_name!r}: lower-case letters, digits and - only",
+                                 param_hint="--catalog")
     mapping = {}
     for item in maps:
         column, sep, target = item.rpartition("=")
         if not sep or not column.strip() or not target.strip():
             raise click.BadParameter(f"{item!r} is not COLUMN=FIELD", param_hint="--map")
         mapping[column.strip()] = target.strip()
+    catalog = catalogs.ensure(db.session, catalog_name)
     try:
         report = import_catalog(db.session, path, fmt, full=full, shop_url=shop_url,
                                 sheet=sheet, mapping=mapping, url_pattern=url_pattern,
-                                currency=currency)
+                                currency=currency, catalog=catalog)
     except FeedError as exc:
         db.session.rollback()
         raise click.ClickException(f"{path}: {exc}") from None

@@ -525,7 +525,7 @@ def _counts(stored: StoredQuiz, data: drafts.Data, qid: str
         return None, [], refused_lines(exc)
     question = next(q for q in quiz.questions if q.id == qid)
     return quiz, [(option.value, picker.option_matches(db.session, option.filter,
-                                                       option.exclude))
+                                                       option.exclude, quiz.catalog))
                   for option in question.options], []
 
 
@@ -535,7 +535,7 @@ def _question_page(stored: StoredQuiz, data: drafts.Data, qid: str, form: Questi
     """The question's page (or, for htmx, the counts alone); ``counted``: the data to count
     the options of, when it is not the stored draft (the form's unsaved values)."""
     question = drafts.question_of(data, qid)
-    facts = picker.catalog_facts(db.session)
+    facts = picker.catalog_facts(db.session, drafts.catalog_of(data))
     _choices(form, facts, drafts.earlier_choices(data, qid))
     quiz, counts, count_errors = _counts(stored, counted or data, qid)
     locale, tone = _preview_tone()
@@ -582,7 +582,8 @@ def quiz_question_counts(quiz_slug: str, qid: str):  # noqa: ANN201
     asks on every change and gets the counts; the page itself shows the saved draft's."""
     stored, data, question = _draft_question(quiz_slug, qid)
     form = QuestionForm(request.args, meta={"csrf": False})
-    _choices(form, picker.catalog_facts(db.session), drafts.earlier_choices(data, qid))
+    _choices(form, picker.catalog_facts(db.session, drafts.catalog_of(data)),
+             drafts.earlier_choices(data, qid))
     counted = None
     if form.validate():
         counted = copy.deepcopy(data)
@@ -612,7 +613,7 @@ def quiz_question_save(quiz_slug: str, qid: str):  # noqa: ANN201
     qtype = question.get("type", "single")
     form = QuestionForm()
     earlier = drafts.earlier_choices(data, qid)
-    _choices(form, picker.catalog_facts(db.session), earlier)
+    _choices(form, picker.catalog_facts(db.session, drafts.catalog_of(data)), earlier)
     if not form.validate_on_submit():
         return _question_page(stored, data, qid, form, status=422)
     edit = _question_edit(form, qtype)

@@ -15,6 +15,7 @@ from typing import Any
 from flask import abort, make_response, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
+from purl.catalog import catalogs
 from purl.catalog.recommend import Filters, catalog_terms, recommend_showroom
 from purl.console import bp
 from purl.console.quizzes import PREVIEW_TONES, PreviewTrip, quiz_or_404, quiz_title, refused_lines
@@ -145,8 +146,9 @@ def quiz_try_showroom(quiz_slug: str):  # noqa: ANN201
     locale, tone = _speak(trial)
     with _in_tone(trial):
         prefs = logic.preferences(quiz, answers, locale, tone)
-        filters = Filters.from_query(request.args, catalog_terms(db.session))
-        room = recommend_showroom(db.session, prefs, filters)
+        terms = catalog_terms(db.session, catalog=quiz.catalog)
+        room = recommend_showroom(db.session, prefs, Filters.from_query(request.args, terms),
+                                  catalog=quiz.catalog)
         shown = render_template(
             "shopper/_products.html", **template_context(), room=room,
             labels=logic.facet_labels(quiz, locale, tone),
@@ -164,8 +166,9 @@ def quiz_try_showroom(quiz_slug: str):  # noqa: ANN201
 @bp.get("/quizzes/<quiz_slug>/try/go/<int:product_id>")
 def quiz_try_product(quiz_slug: str, product_id: int):  # noqa: ANN201
     """A product of the trial's showroom: straight to the shop, not counted as a click."""
-    quiz_or_404(quiz_slug)
+    quiz = _draft_quiz(quiz_slug)
     product = db.session.get(Product, product_id)
-    if product is None or not product.url.startswith(("https://", "http://")):
+    if (product is None or not catalogs.holds(db.session, quiz.catalog, product)
+            or not product.url.startswith(("https://", "http://"))):
         abort(404)
     return redirect(product.url, 303)

@@ -11,22 +11,24 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from purl.accounts import create_user
 from purl.campaigns.records import create_campaign
+from purl.catalog import catalogs
 from purl.catalog.store import upsert_products
 from purl.demo.catalog import demo_products
 from purl.demo.coffee import coffee_products
 from purl.links.recipients import NewRecipient, mint
-from purl.models import Campaign, Recipient, User
+from purl.models import Campaign, Catalog, Product, Recipient, User
 from purl.quiz import versions
 
 log = logging.getLogger(__name__)
 
 DEMO_CAMPAIGN = "winter-2026"
 DEMO_QUIZ = "zoohandlung"
+COFFEE_CATALOG = "roestwerk"  # the roaster's quiz names it (catalog: roestwerk)
 DEMO_USER = "demo@purl.example"
 DEMO_PASSWORD = "zoohandlung-demo"
 # The quiz files that ship with purl (the app's QUIZ_FOLDER by default).
@@ -65,14 +67,28 @@ class DemoSummary:
 def load_demo(session: Session, static_url: str = "/static/",
               quiz_folder: Path = SHIPPED_QUIZZES) -> DemoSummary:
     """Load (or refresh) the demo shop; only flushes."""
+    # Two shops, a catalog each: the pet shop's is the default one, the roaster's its own.
+    pets = catalogs.named(session, catalogs.DEFAULT)
+    coffee = session.scalar(select(Catalog).where(Catalog.name == COFFEE_CATALOG))
+    if coffee is None:
+        coffee = catalogs.ensure(session, COFFEE_CATALOG, "Röstwerk")
+        # A demo loaded before there were catalogs keeps its coffee in the default one:
+        # moved (with their clicks), not copied.
+        skus = [product["sku"] for product in coffee_products()]
+        session.execute(update(Product).where(Product.catalog_id == pets.id,
+                                              Product.sku.in_(skus))
+                        .values(catalog_id=coffee.id))
     # The campaigns below name these quizzes: they are there, and published, first.
     quizzes = versions.import_files(session, [quiz_folder], publish=True)
-    rows = []
-    for product in demo_products() + coffee_products():
-        row = dict(product)
-        row["image_url"] = static_url + row.pop("image")
-        rows.append(row)
-    created, updated = upsert_products(session, rows)
+    created = updated = 0
+    for catalog, products in ((pets, demo_products()), (coffee, coffee_products())):
+        rows = []
+        for product in products:
+            row = dict(product)
+            row["image_url"] = static_url + row.pop("image")
+            rows.append(row)
+        made, changed = upsert_products(session, rows, catalog)
+        created, updated = created + made, updated + changed
 
     # The demo admin owns the demo campaigns (admins see every campaign anyway; a marketer
     # added later sees them once they are shared).

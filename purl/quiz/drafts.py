@@ -22,6 +22,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from purl.catalog.catalogs import DEFAULT as DEFAULT_CATALOG
 from purl.catalog.recommend import LRU
 from purl.models import QuizVersion, StoredQuiz
 from purl.quiz import versions
@@ -122,6 +123,11 @@ def draft(session: Session, stored: StoredQuiz) -> QuizVersion | None:
     """The quiz's draft: its newest version while that is unpublished."""
     newest = versions.latest_version(session, stored)
     return newest if newest is not None and newest.is_draft else None
+
+
+def catalog_of(data: Data) -> str:
+    """The catalog the quiz draws from (``catalog:``; none named: the default one)."""
+    return data.get("catalog") or DEFAULT_CATALOG
 
 
 def working_data(session: Session, stored: StoredQuiz) -> Data:

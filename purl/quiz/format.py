@@ -32,6 +32,8 @@ from pydantic import (
     model_validator,
 )
 
+from purl.catalog.catalogs import DEFAULT as DEFAULT_CATALOG
+from purl.catalog.catalogs import NAME as CATALOG
 from purl.quiz.schema import (
     CHOICE_TYPES,
     AnsweredBy,
@@ -661,6 +663,7 @@ class QuizModel(_Part):
     questions: list[QuestionModel] = Field(min_length=1)
     visitor_campaign: str | None = None
     shop: str | None = None
+    catalog: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -687,6 +690,10 @@ class QuizModel(_Part):
         if shop is not None and (not isinstance(shop, str) or not shop.strip()
                                  or len(shop) > 100):
             raise Problem(N_("shop must be the shop's name (up to 100 characters)"))
+        catalog = raw.get("catalog")
+        if catalog is not None and (not isinstance(catalog, str) or not CATALOG.match(catalog)):
+            raise Problem(N_("catalog must be a catalog's name (lower-case letters, digits "
+                             "and -)"))
         return raw
 
     def build(self, version: str, source: str) -> Quiz:
@@ -706,6 +713,7 @@ class QuizModel(_Part):
             intro=self.intro or {}, questions=tuple(questions), public=self.public,
             source=source, visitor_campaign=self.visitor_campaign,
             shop=self.shop.strip() if self.shop else None,
+            catalog=self.catalog or DEFAULT_CATALOG,
         )
 
 

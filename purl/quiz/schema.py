@@ -160,6 +160,7 @@ class Quiz:
     source: str = ""
     visitor_campaign: str | None = None
     shop: str | None = None  # the shop's name in the header, when not the install's own
+    catalog: str = "default"  # the catalog its showroom draws from (purl.catalog.catalogs)
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)

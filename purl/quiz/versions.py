@@ -22,9 +22,10 @@ from pathlib import Path
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from purl.catalog import catalogs
 from purl.models import Campaign, QuizPublication, QuizVersion, StoredQuiz, utcnow
 from purl.quiz import images
-from purl.quiz.format import Problem, QuizError, content_version, parse_quiz
+from purl.quiz.format import N_, Problem, QuizError, content_version, parse_quiz
 from purl.quiz.schema import Quiz
 
 log = logging.getLogger(__name__)
@@ -212,6 +213,7 @@ def import_quiz(session: Session, content: str, source: str, publish: bool = Fal
     # A text parsed before (the demo's files, loaded again) is not parsed again.
     quiz = _parsed.get(content_version(content)) or parse_quiz(content, source)
     try:
+        check_catalog(session, quiz)
         images.import_images(session, quiz, folders)
     except Problem as problem:
         raise QuizError(source, [problem]) from None
@@ -241,6 +243,15 @@ def import_quiz(session: Session, content: str, source: str, publish: bool = Fal
     return Imported(new, created=True, published=publish)
 
 
+def check_catalog(session: Session, quiz: Quiz) -> None:
+    """A quiz draws from a catalog the install has: Problem naming the ones there are."""
+    try:
+        catalogs.named(session, quiz.catalog)
+    except catalogs.UnknownCatalog as unknown:
+        raise Problem(N_("catalog %(name)s does not exist (the catalogs: %(known)s)"),
+                      name=repr(unknown.name), known=", ".join(unknown.known)) from None
+
+
 def import_files(session: Session, paths: Iterable[Path], publish: bool = False
                  ) -> list[Imported]:
     """Import every file (a folder: its ``*.yaml``), in order; raises QuizError at the first
@@ -264,7 +275,9 @@ def _publish(session: Session, target: QuizVersion) -> QuizVersion:
     # Nothing invalid goes live: the text is checked again by today's rules, and every
     # picture it names is stored.
     try:
-        images.check_stored(session, parsed(target))
+        quiz = parsed(target)
+        check_catalog(session, quiz)
+        images.check_stored(session, quiz)
     except Problem as problem:
         raise QuizError(_source(target), [problem]) from None
     if target.published_at is None:

@@ -9,6 +9,7 @@ from flask import abort, current_app, make_response, redirect, render_template, 
 from markupsafe import Markup
 
 from purl.analytics import events
+from purl.catalog import catalogs
 from purl.catalog.criteria import Preferences
 from purl.catalog.imports import web_url
 from purl.catalog.recommend import (
@@ -87,28 +88,30 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
     if not trip.completed:
         return redirect(trip.url("shopper.start"), 303)
     prefs = preferences(trip.quiz, trip.answers, trip.locale, trip.tone)
-    version = catalog_version(db.session)
+    catalog = trip.quiz.catalog
+    version = catalog_version(db.session, catalog)
     # Only what the catalog has, in one spelling: junk parameters share the plain page's key.
-    filters = Filters.from_query(request.args, catalog_terms(db.session, version))
-    key = showroom_key(db.session, prefs, filters, version=version)
+    filters = Filters.from_query(request.args, catalog_terms(db.session, version, catalog))
+    key = showroom_key(db.session, prefs, filters, version=version, catalog=catalog)
     # The catalog part holds no personal data (its links are relative to the shopper's own
     # showroom URL, and signed over the quiz and answers alone), so shoppers with the same
     # answers share its rendered HTML.
     html_key = (key, trip.locale, trip.tone, trip.quiz.slug, trip.quiz.version)
-    catalog = _catalog_html.get(html_key)
-    if catalog is None:
-        room = cached_recommend(db.session, prefs, filters, key=key, on_miss=_count_miss)
-        catalog = _catalog_html.put(html_key, Markup(render_template(
+    products = _catalog_html.get(html_key)
+    if products is None:
+        room = cached_recommend(db.session, prefs, filters, key=key, on_miss=_count_miss,
+                                catalog=catalog)
+        products = _catalog_html.put(html_key, Markup(render_template(
             "shopper/_products.html", room=room,
             labels=facet_labels(trip.quiz, trip.locale, trip.tone),
             first_question=trip.quiz.questions[0].id,
             click_signature=_click_signer(trip.quiz, prefs),
         )))
     if wants_fragment():
-        response = make_response(catalog)
+        response = make_response(products)
     else:
         response = make_response(render_template(
-            "shopper/showroom.html", journey=trip, catalog=catalog,
+            "shopper/showroom.html", journey=trip, catalog=products,
             chips=answer_chips(trip.quiz, trip.answers, trip.locale, trip.tone),
             blocks=getattr(prefs, "content_blocks", None) or [],
             message=trip.campaign.message if trip.campaign else None,
@@ -130,6 +133,8 @@ def click(product_id: int, token: str | None = None, quiz_slug: str | None = Non
     """
     trip = journey.load(token, quiz_slug)
     product = db.get_or_404(Product, product_id)
+    if not catalogs.holds(db.session, trip.quiz.catalog, product):
+        abort(404)  # another shop's product is not this quiz's to link to
     target = web_url(product.url)
     if target is None:
         log.warning("product %s has no acceptable URL; click not redirected", product.id)

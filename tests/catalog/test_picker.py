@@ -74,7 +74,7 @@ def test_an_answer_counts_what_the_showroom_would_find(app, catalog) -> None:  #
     with app.app_context():
         for option in question.options:
             found = picker.option_matches(db.session, option.filter, option.exclude)
-            rows, _ = _candidates(db.session, [Constraint(
+            rows, _ = _candidates(db.session, "default", [Constraint(
                 "q", (Alternative("", option.filter, option.exclude),))])
             titles = sorted(row.title for row in rows)
             assert found.count == len(titles), option.value

@@ -1,0 +1,129 @@
+"""Several shops in one install: each catalog is its own, with its own SKUs, and a quiz
+draws only from the catalog it names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from purl.catalog import catalogs
+from purl.catalog.picker import catalog_facts
+from purl.catalog.recommend import recommend_showroom
+from purl.catalog.store import upsert_products
+from purl.extensions import db
+from purl.models import Catalog, Product
+from purl.quiz import versions
+from purl.quiz.flow import preferences
+from purl.quiz.format import QuizError, parse_quiz
+from tests.conftest import finish_coffee
+
+QUIZ = """
+slug: kaffee-b
+catalog: roestwerk
+title: Kaffee
+questions:
+  - id: art
+    text: Was trinkst du?
+    options:
+      - {value: alles, label: Alles}
+      - {value: bohnen, label: Bohnen}
+"""
+
+
+def _product(sku: str, title: str, category: str) -> dict:
+    return {"sku": sku, "title": title, "price": "9.90", "category": category,
+            "product_type": "", "tags": [],
+            "url": f"https://shop.example/{sku}"}
+
+
+def _by_catalog(app) -> dict[str, set[tuple[str, str]]]:  # noqa: ANN001
+    with app.app_context():
+        rows = db.session.execute(select(Catalog.name, Product.sku, Product.title)
+                                  .join(Product, Product.catalog_id == Catalog.id))
+        found: dict[str, set[tuple[str, str]]] = {}
+        for name, sku, title in rows:
+            found.setdefault(name, set()).add((sku, title))
+        return found
+
+
+def test_the_same_sku_in_two_catalogs_is_two_products(app) -> None:  # noqa: ANN001
+    with app.app_context():
+        upsert_products(db.session, [_product("A-1", "Hundefutter", "Hund")])
+        coffee = catalogs.named(db.session, "roestwerk")
+        assert upsert_products(db.session, [_product("A-1", "Espresso", "Kaffee")],
+                               coffee) == (1, 0)
+        # Importing into one changes nothing of the other.
+        assert upsert_products(db.session, [_product("A-1", "Espresso forte", "Kaffee")],
+                               coffee) == (0, 1)
+        db.session.commit()
+    assert _by_catalog(app) == {"default": {("A-1", "Hundefutter")},
+                                "roestwerk": {("A-1", "Espresso forte")}}
+
+
+def test_a_quiz_on_one_catalog_shows_none_of_the_others(app) -> None:  # noqa: ANN001
+    quiz = parse_quiz(QUIZ, "kaffee-b.yaml")
+    assert quiz.catalog == "roestwerk"
+    with app.app_context():
+        upsert_products(db.session, [_product(f"P-{n}", f"Futter {n}", "Hund")
+                                     for n in range(30)])
+        upsert_products(db.session, [_product("K-1", "Espresso", "Kaffee"),
+                                     _product("K-2", "Filterkaffee", "Kaffee")],
+                        catalogs.named(db.session, "roestwerk"))
+        db.session.commit()
+        room = recommend_showroom(db.session, preferences(quiz, {"art": "alles"}),
+                                  catalog=quiz.catalog)
+        assert sorted(p.sku for p in room.picks) == ["K-1", "K-2"]
+        assert room.total == 2
+        # What the builder counts is the quiz's catalog's too.
+        assert catalog_facts(db.session, "roestwerk").products == 2
+        assert catalog_facts(db.session).products == 30
+
+
+def test_the_roasters_showroom_and_links_stay_in_its_catalog(client, demo, app) -> None:  # noqa: ANN001
+    finish_coffee(client)
+    page = client.get("/q/roestwerk/showroom").get_data(as_text=True)
+    with app.app_context():
+        pets = {p.title for p in db.session.scalars(
+            select(Product).where(Product.catalog_id == catalogs.named(
+                db.session, "default").id))}
+        pet_id = db.session.scalar(select(Product.id).where(
+            Product.catalog_id == catalogs.named(db.session, "default").id))
+        coffee_id = db.session.scalar(select(Product.id).where(
+            Product.catalog_id == catalogs.named(db.session, "roestwerk").id,
+            Product.available.is_(True)))
+    assert "Kaffee" in page or "Espresso" in page
+    assert pets and not any(title in page for title in pets)
+    # A product link names a product by id: another shop's product is not followed.
+    assert client.get(f"/q/roestwerk/go/{pet_id}").status_code == 404
+    assert client.get(f"/q/roestwerk/go/{coffee_id}").status_code == 302
+
+
+def test_a_quiz_naming_a_catalog_there_is_not_is_refused_in_german(app) -> None:  # noqa: ANN001
+    text = QUIZ.replace("catalog: roestwerk", "catalog: teeladen")
+    with app.app_context(), pytest.raises(QuizError) as refused:
+        versions.import_quiz(db.session, text, "kaffee-b.yaml")
+    problem = refused.value.problems[0]
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context(), force_locale("de"):
+        message = problem.render(gettext)
+    assert message == ("Katalog 'teeladen' gibt es nicht (die Kataloge: default, roestwerk)")
+
+
+def test_catalog_import_names_its_catalog_and_list_shows_each(app, runner,  # noqa: ANN001
+                                                              tmp_path: Path) -> None:
+    feed = tmp_path / "tee.csv"
+    feed.write_text("sku,title,price,url\nT-1,Grüner Tee,4.50,https://tee.example/t-1\n"
+                    "T-2,Schwarzer Tee,5.00,https://tee.example/t-2\n", encoding="utf-8")
+    result = runner.invoke(args=["catalog", "import", str(feed), "--catalog", "teeladen"])
+    assert result.exit_code == 0, result.output
+    assert "created 2" in result.output
+    listed = runner.invoke(args=["catalog", "list"])
+    assert listed.exit_code == 0
+    lines = listed.output.splitlines()
+    assert any(line.split()[:1] == ["teeladen"] and "2" in line for line in lines), lines
+    bad = runner.invoke(args=["catalog", "import", str(feed), "--catalog", "Tee Laden"])
+    assert bad.exit_code != 0 and "Tee Laden" in bad.output
+    assert set(_by_catalog(app)) == {"teeladen"}
