@@ -10,7 +10,9 @@ export PORT
 
 run: setup
 	@echo "Serving on http://127.0.0.1:$(PORT) and starting a job worker  (Ctrl-C stops both)"
-	PURL_BASE_URL="$${PURL_BASE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/honcho start -f Procfile
+	PURL_BASE_URL="$${PURL_BASE_URL:-http://127.0.0.1:$(PORT)}" \
+	PURL_HOME_QUIZZES="$${PURL_HOME_QUIZZES:-all}" PURL_HOME_CONSOLE_LINK="$${PURL_HOME_CONSOLE_LINK:-1}" \
+	$(BIN)/honcho start -f Procfile
 
 setup: $(VENV)/.runtime translations/de/LC_MESSAGES/messages.mo
 	$(FLASK) db upgrade

@@ -75,6 +75,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "PURL_BASE_URL": base_url,
         "PORT": port,
         "SHOP_NAME": os.environ.get("PURL_SHOP_NAME", "Zoohandlung"),
+        # What "/" offers: no list of quizzes (one install may hold several shops), "all"
+        # public quizzes, or the quizzes named (comma-separated slugs); a link to the console
+        # only when asked for. `make run` (the demo) asks for both.
+        "HOME_QUIZZES": os.environ.get("PURL_HOME_QUIZZES", "").strip(),
+        "HOME_CONSOLE_LINK": os.environ.get("PURL_HOME_CONSOLE_LINK", "0") == "1",
         "BABEL_DEFAULT_LOCALE": "de",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
         "LANGUAGES": ["de", "en"],
@@ -93,6 +98,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Showrooms a client may have computed afresh (a filter combination no worker has
         # cached yet); cached ones are never counted.
         "SHOWROOM_MISS_LIMIT": os.environ.get("PURL_SHOWROOM_MISS_LIMIT", "30 per minute"),
+        # Each worker keeps finished showrooms per answers and filters; 0 computes every one
+        # afresh (the database counts and ranks, so it stays fast: bench/showroom.py).
+        "SHOWROOM_CACHE": os.environ.get("PURL_SHOWROOM_CACHE", "1") != "0",
         # Calls one API key may make (Flask-Limiter's notation), counted in the shared storage.
         "API_RATE_LIMIT": os.environ.get("PURL_API_RATE_LIMIT", "600 per minute"),
         "SESSION_COOKIE_HTTPONLY": True,

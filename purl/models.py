@@ -352,8 +352,12 @@ class Product(db.Model):
     __tablename__ = "product"
     __table_args__ = (
         UniqueConstraint("catalog_id", "sku", name="uq_product_catalog_sku"),
+        # The showroom counts, facets and ranks from these alone (covering: SQLite keeps the
+        # row id in every index, PostgreSQL includes it), by category first or by type first.
         Index("ix_product_pick", "catalog_id", "available", "category", "product_type",
-              "price"),
+              "price", "sku", postgresql_include=["id"]),
+        Index("ix_product_rank", "catalog_id", "available", "product_type", "category",
+              "price", "sku", postgresql_include=["id"]),
         # The showroom cache's catalog version is max(updated_at) of one catalog: an index
         # lookup.
         Index("ix_product_catalog_updated", "catalog_id", "updated_at"),

@@ -1,5 +1,6 @@
 """catalogs: an install holds several named catalogs (a shop each); SKUs unique per catalog;
-the products stored so far go into the default catalog
+the products stored so far go into the default catalog; covering indexes by category and
+by product type, so the showroom counts and ranks in the database
 
 Revision ID: 0022
 Revises: 0021
@@ -42,7 +43,11 @@ def upgrade():
         batch_op.create_unique_constraint('uq_product_catalog_sku', ['catalog_id', 'sku'])
         batch_op.drop_index('ix_product_pick')
         batch_op.create_index('ix_product_pick', ['catalog_id', 'available', 'category',
-                                                  'product_type', 'price'], unique=False)
+                                                  'product_type', 'price', 'sku'],
+                              unique=False, postgresql_include=['id'])
+        batch_op.create_index('ix_product_rank', ['catalog_id', 'available', 'product_type',
+                                                  'category', 'price', 'sku'],
+                              unique=False, postgresql_include=['id'])
         batch_op.drop_index('ix_product_updated_at')
         batch_op.create_index('ix_product_catalog_updated', ['catalog_id', 'updated_at'],
                               unique=False)
@@ -58,6 +63,7 @@ def downgrade():
     with op.batch_alter_table('product', schema=None) as batch_op:
         batch_op.drop_index('ix_product_catalog_updated')
         batch_op.create_index('ix_product_updated_at', ['updated_at'], unique=False)
+        batch_op.drop_index('ix_product_rank')
         batch_op.drop_index('ix_product_pick')
         batch_op.create_index('ix_product_pick', ['available', 'category', 'product_type',
                                                   'price'], unique=False)

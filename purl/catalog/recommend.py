@@ -22,7 +22,19 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import ColumnElement, and_, bindparam, distinct, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from purl.catalog.catalogs import DEFAULT, id_of
@@ -41,6 +53,8 @@ BUDGET_STEPS = (Decimal("1.5"), Decimal("2"), Decimal("3"))
 # only this many values of a repeated parameter are looked at.
 MAX_TAGS = 10
 MAX_VALUES = 50
+PAGE = 24  # products a showroom shows at first, and each "show more" adds
+MAX_SHOWN = 240
 CENT = Decimal("0.01")
 MAX_PRICE = Decimal("99999999.99")  # Product.price is Numeric(10, 2)
 
@@ -80,6 +94,7 @@ class Filters:
     price_max: Decimal | None = None
     tags: tuple[str, ...] = ()
     sort: str = "match"
+    show: int = PAGE  # how many products the page shows ("show more" adds a page's worth)
 
     @classmethod
     def from_query(cls, args: Mapping[str, Any], terms: CatalogTerms | None = None) -> Filters:
@@ -123,12 +138,18 @@ class Filters:
         if low is not None and high is not None and low > high:
             low, high = high, low  # typed the wrong way round
         sort = one("sort") or "match"
+        try:
+            asked = int(one("show") or PAGE)
+        except ValueError:
+            asked = PAGE
+        # Whole pages only, up to MAX_SHOWN: every spelling of "more" shares one cache key.
+        show = min(max(-(-asked // PAGE) * PAGE, PAGE), MAX_SHOWN)
         return cls(
             category=known(one("category"), terms and terms.categories),
             product_type=known(one("type"), terms and terms.product_types),
             price_min=low, price_max=high,
             tags=tuple(sorted(wanted))[:MAX_TAGS],
-            sort=sort if sort in SORTS else "match",
+            sort=sort if sort in SORTS else "match", show=show,
         )
 
     def query(self, **changes: Any) -> dict[str, Any]:
@@ -147,11 +168,22 @@ class Filters:
             args["tag"] = list(f.tags)
         if f.sort != "match":
             args["sort"] = f.sort
+        if f.show != PAGE:
+            args["show"] = f.show
         return args
+
+    def link(self, **changes: Any) -> str:
+        """The query string for these filters (with ``changes``), for a link."""
+        return urlencode(self.query(**changes), doseq=True)
+
+    @property
+    def more(self) -> int | None:
+        """How many the "show more" link asks for; None once the page shows the most."""
+        return self.show + PAGE if self.show < MAX_SHOWN else None
 
     @property
     def active(self) -> bool:
-        return bool(self.query(sort="match"))
+        return bool(self.query(sort="match", show=PAGE))
 
 
 def _plain(value: Decimal) -> str:
@@ -167,6 +199,8 @@ class CatalogTerms:
     product_types: frozenset[str]
     tags: frozenset[str]
     price_max: Decimal | None
+    # How many available products have each tag: what summing a tag's weights costs.
+    tag_counts: Mapping[str, int] = field(default_factory=dict)
 
 
 def catalog_terms(session: Session, version: Any = None, catalog: str = DEFAULT
@@ -180,11 +214,14 @@ def catalog_terms(session: Session, version: Any = None, catalog: str = DEFAULT
     available = and_(Product.catalog_id == id_of(catalog), Product.available.is_(True))
     kinds = session.execute(
         select(Product.category, Product.product_type).where(available).distinct()).all()
+    tag_counts = dict(session.execute(
+        select(ProductTag.tag, func.count(ProductTag.product_id))
+        .join(Product, Product.id == ProductTag.product_id).where(available)
+        .group_by(ProductTag.tag)).all())
     return _terms.put((catalog, version), CatalogTerms(
         categories=frozenset(c for c, _t in kinds),
         product_types=frozenset(t for _c, t in kinds),
-        tags=frozenset(session.scalars(select(distinct(ProductTag.tag)).join(
-            Product, Product.id == ProductTag.product_id).where(available))),
+        tags=frozenset(tag_counts), tag_counts=tag_counts,
         price_max=session.scalar(select(func.max(Product.price)).where(available)),
     ))
 
@@ -241,19 +278,31 @@ def _alternative_sql(alt: Alternative) -> ColumnElement[bool]:
     return and_(*parts) if parts else true()
 
 
-def _candidates(
-    session: Session, catalog: str, constraints: list[Constraint],
-    with_attributes: bool = False,
-) -> tuple[list[_Row], dict[int, dict]]:
-    """The catalog's available products meeting every constraint: one indexed Core query,
-    plus tags, plus (when a constraint or reason needs them) the attributes, by product id."""
-    active = [c for c in constraints if c.active]
-    query = select(*_COLUMNS).where(Product.catalog_id == id_of(catalog),
-                                    Product.available.is_(True))
-    for constraint in active:
-        query = query.where(or_(*(_alternative_sql(a) for a in constraint.alternatives)))
-    needs_attributes = with_attributes or any(c.uses_attributes for c in active)
-    if needs_attributes:
+def _constraint_sql(constraint: Constraint) -> ColumnElement[bool]:
+    """What SQL can test of one answer: any of its options."""
+    alternatives = constraint.alternatives
+    kinds = {tuple(a.filter) for a in alternatives if not a.exclude}
+    if len(kinds) == 1 and len(alternatives) > 1 and kinds <= {("category",), ("product_type",)}:
+        # Several types (or categories) chosen: one IN list, which an index seeks, where an
+        # OR of comparisons is a filter over every product of the catalog (PostgreSQL).
+        key = next(iter(kinds))[0]
+        column = Product.category if key == "category" else Product.product_type
+        return column.in_(sorted({v for a in alternatives for v in values(a.filter[key])}))
+    return or_(*(_alternative_sql(a) for a in alternatives))
+
+
+def _in_catalog(catalog: str) -> ColumnElement[bool]:
+    return and_(Product.catalog_id == id_of(catalog), Product.available.is_(True))
+
+
+def _load(session: Session, where: ColumnElement[bool], with_attributes: bool = False,
+          ids: list[int] | None = None) -> tuple[list[_Row], dict[int, dict]]:
+    """The products ``where`` selects (or those of ``ids``, in that order) as rows with their
+    tags, and their attributes by id when asked."""
+    query = select(*_COLUMNS).where(where)
+    if ids is not None:
+        query = query.where(Product.id.in_(ids))
+    if with_attributes:
         query = query.add_columns(Product.attributes)
     rows = session.execute(query).all()
     if not rows:
@@ -272,14 +321,41 @@ def _candidates(
             tags[product_id].add(tag)
     width = len(_COLUMNS)
     found = [_Row(*r[:width], tags=frozenset(tags[r.id])) for r in rows]
-    if not needs_attributes:
-        return found, {}
-    attributes = {r.id: (r[width] or {}) for r in rows}
-    # SQL has tested everything else; only the constraints on attributes are left to test.
+    if ids is not None:
+        position = {product_id: n for n, product_id in enumerate(ids)}
+        found.sort(key=lambda row: position[row.id])
+    attributes = {r.id: (r[width] or {}) for r in rows} if with_attributes else {}
+    return found, attributes
+
+
+@dataclass(frozen=True)
+class _Allowed:
+    """The products the answers allow: a SQL condition, and how many it selects."""
+
+    where: ColumnElement[bool]
+    count: int
+
+
+def _allowed(session: Session, catalog: str, constraints: list[Constraint]) -> _Allowed:
+    """The catalog's available products meeting every constraint, counted by the database.
+
+    Everything but product attributes is tested in SQL. Attributes (JSON, written as feeds
+    write them: "7,5 W" neither database casts alike) are tested in Python on the rows SQL
+    left, and the condition then names those products by id.
+    """
+    active = [c for c in constraints if c.active]
+    where = and_(_in_catalog(catalog),
+                 *(_constraint_sql(c) for c in active))
     in_python = [c for c in active if c.uses_attributes]
-    if in_python:
-        found = [r for r in found if all(c.holds(r, attributes[r.id]) for c in in_python)]
-    return found, {r.id: attributes[r.id] for r in found}
+    if not in_python:
+        return _Allowed(where, session.scalar(select(func.count(Product.id)).where(where)) or 0)
+    rows, attributes = _load(session, where, with_attributes=True)
+    ids = [r.id for r in rows if all(c.holds(r, attributes[r.id]) for c in in_python)]
+    if not ids:
+        return _Allowed(false(), 0)
+    # Literal ids: a long list binds no parameter each (SQLite allows some thousands only).
+    chosen = bindparam("allowed_ids", ids, expanding=True, literal_execute=True, type_=Integer)
+    return _Allowed(and_(where, Product.id.in_(chosen)), len(ids))
 
 
 @dataclass(frozen=True)
@@ -325,15 +401,14 @@ def _loosen(constraint: Constraint, fields: tuple[str, ...] | None,
 
 def _personal_set(
     session: Session, catalog: str, prefs: Preferences
-) -> tuple[list[_Row], dict[int, dict], tuple[str, ...]]:
+) -> tuple[_Allowed, tuple[str, ...]]:
     """The products the answers allow, relaxing the weakest constraints while too few match;
-    with the attributes the reasons need and the labels of the answers that gave way."""
+    with the labels of the answers that gave way."""
     constraints = list(prefs.constraints)
-    attributes_needed = any(c.uses_attributes for c in prefs.criteria)
-    rows, attributes = _candidates(session, catalog, constraints, attributes_needed)
+    allowed = _allowed(session, catalog, constraints)
     relaxed: list[str] = []
     for step in _relax_steps(constraints):
-        if len(rows) >= MIN_PICKS:
+        if allowed.count >= MIN_PICKS:
             break
         original = constraints[step.index]
         if not original.active:
@@ -346,41 +421,72 @@ def _personal_set(
             for factor in BUDGET_STEPS if any(
                     "price_max" in a.filter for a in original.alternatives) else ():
                 constraints[step.index] = _loosen(original, None, factor)
-                rows, attributes = _candidates(session, catalog, constraints, attributes_needed)
-                if len(rows) >= MIN_PICKS:
+                allowed = _allowed(session, catalog, constraints)
+                if allowed.count >= MIN_PICKS:
                     break
-            if len(rows) >= MIN_PICKS:
+            if allowed.count >= MIN_PICKS:
                 continue
         constraints[step.index] = _loosen(original, step.fields)
-        rows, attributes = _candidates(session, catalog, constraints, attributes_needed)
-    return rows, attributes, tuple(relaxed)
+        allowed = _allowed(session, catalog, constraints)
+    return allowed, tuple(relaxed)
 
 
-def _by_price(row: _Row, direction: int = 1) -> tuple[bool, Decimal, str]:
-    """Sort key by price (``direction`` -1: dearest first); products without a price come
-    after every priced one, by sku, whichever way."""
-    return (row.price is None, direction * (row.price or Decimal(0)), row.sku)
+def _ranked(session: Session, where: ColumnElement[bool], prefs: Preferences, sort: str,
+            limit: int, candidates: int, tag_counts: Mapping[str, int]
+            ) -> list[tuple[int, float]]:
+    """The ids and scores of the best ``limit`` of the ``candidates`` products ``where``
+    selects, by the database (``tag_counts``: the catalog's, to choose how to score).
 
-
-def _diverse(scored: list[tuple[float, _Row]], limit: int) -> list[tuple[float, _Row]]:
-    """Best first, but each further product of the same type counts a little less."""
-    by_type: dict[str, list[tuple[float, _Row]]] = defaultdict(list)
-    for item in scored:  # already in best-first order
-        by_type[item[1].product_type].append(item)
-    taken: Counter[str] = Counter()
-    heads = {t: 0 for t in by_type}
-    result = []
-    while len(result) < limit and heads:
-        best_type = min(heads, key=lambda t: (
-            -(by_type[t][heads[t]][0] - DIVERSITY * taken[t]),
-            _by_price(by_type[t][heads[t]][1]),
-        ))
-        result.append(by_type[best_type][heads[best_type]])
-        taken[best_type] += 1
-        heads[best_type] += 1
-        if heads[best_type] == len(by_type[best_type]):
-            del heads[best_type]
-    return result
+    A product's score is the weights of the preferred tags it has, summed. By match: best
+    score first, each further product of a type counting DIVERSITY less than the one before
+    it (its rank within its type, from a window function), so one type does not fill the
+    page; ties go to the cheaper, then by sku. By price: products without a price after
+    every priced one.
+    """
+    sku, product_type = Product.sku, Product.product_type
+    if session.get_bind().dialect.name == "postgresql":
+        # By code point, as SQLite and Python compare, and several times quicker to sort
+        # than the database's language rules (the type only groups, so any order does).
+        sku, product_type = sku.collate("C"), product_type.collate("C")
+    query = select(Product.id, product_type.label("product_type"), Product.price,
+                   sku.label("sku"),
+                   case((Product.price.is_(None), 1), else_=0).label("unpriced"))
+    if prefs.tag_weights:
+        weights = sorted(prefs.tag_weights.items())
+        weight = case(*((ProductTag.tag == tag, float(w)) for tag, w in weights), else_=0.0)
+        preferred = ProductTag.tag.in_([tag for tag, _w in weights])
+        if candidates * len(weights) <= sum(tag_counts.get(tag, 0) for tag, _w in weights):
+            # Few candidates: each one's tags looked up.
+            summed = (select(func.sum(weight))
+                      .where(ProductTag.product_id == Product.id, preferred)
+                      .scalar_subquery())
+            query = query.add_columns(func.coalesce(summed, 0.0).label("score"))
+        else:
+            # Many: the preferred tags' products summed once, then joined.
+            scores = (select(ProductTag.product_id, func.sum(weight).label("score"))
+                      .where(preferred).group_by(ProductTag.product_id).subquery())
+            query = (query.add_columns(func.coalesce(scores.c.score, 0.0).label("score"))
+                     .outerjoin(scores, scores.c.product_id == Product.id))
+    else:
+        query = query.add_columns(literal(0.0).label("score"))
+    scored = query.where(where).subquery()
+    if sort in ("price-asc", "price-desc"):
+        price = scored.c.price if sort == "price-asc" else scored.c.price.desc()
+        ranked = (select(scored.c.id, scored.c.score)
+                  .order_by(scored.c.unpriced, price, scored.c.sku).limit(limit))
+    else:
+        rank = func.row_number().over(
+            partition_by=scored.c.product_type,
+            order_by=(scored.c.score.desc(), scored.c.unpriced, scored.c.price,
+                      scored.c.sku)).label("rank")
+        standing = select(scored, rank).subquery()
+        # Only a type's first ``limit`` can make the page: the rest are not sorted again.
+        ranked = (select(standing.c.id, standing.c.score)
+                  .where(standing.c.rank <= limit)
+                  .order_by((standing.c.score - DIVERSITY * (standing.c.rank - 1)).desc(),
+                            standing.c.unpriced, standing.c.price, standing.c.sku)
+                  .limit(limit))
+    return [(product_id, float(value)) for product_id, value in session.execute(ranked)]
 
 
 def recommend_showroom(
@@ -388,60 +494,85 @@ def recommend_showroom(
     catalog: str = DEFAULT,
 ) -> Showroom:
     """The shopper's showroom for these answers and filters, from the named catalog (a plain
-    function, no request)."""
+    function, no request): counted, faceted and ranked by the database, so only the page's
+    products come back as rows."""
     filters = filters or Filters()
-    personal, attributes, relaxed = _personal_set(session, catalog, prefs)
-
-    def keep(row: _Row, skip: str = "") -> bool:
-        if skip != "category" and filters.category and row.category != filters.category:
-            return False
-        if skip != "type" and filters.product_type and row.product_type != filters.product_type:
-            return False
-        # The shopper's own price range wants a price: products without one stay out.
-        if filters.price_min is not None and (row.price is None
-                                              or row.price < filters.price_min):
-            return False
-        if filters.price_max is not None and (row.price is None
-                                              or row.price > filters.price_max):
-            return False
-        return not (skip != "tags" and filters.tags and not set(filters.tags) <= row.tags)
-
-    shown = [r for r in personal if keep(r)]
-    # Facet counts: what each choice would give, with the shopper's other filters applied.
-    categories = Counter(r.category for r in personal if keep(r, "category"))
-    types = Counter(r.product_type for r in personal if keep(r, "type"))
-    tag_counts = Counter(t for r in shown for t in r.tags)
+    if filters.show != PAGE:
+        limit = filters.show  # the shopper asked to see more
+    personal, relaxed = _personal_set(session, catalog, prefs)
+    # The shopper's own price range wants a price: products without one stay out (NULL).
+    narrowing = []
+    if filters.price_min is not None:
+        narrowing.append(Product.price >= filters.price_min)
+    if filters.price_max is not None:
+        narrowing.append(Product.price <= filters.price_max)
+    narrowing += [Product.id.in_(_WITH_TAGS.where(ProductTag.tag == tag))
+                  for tag in filters.tags]
+    # Facet counts: what each choice would give, with the shopper's other filters applied;
+    # one grouped count by category and type gives both, and the total.
+    groups = session.execute(
+        select(Product.category, Product.product_type, func.count(Product.id),
+               func.min(Product.price), func.max(Product.price))
+        .where(personal.where, *narrowing)
+        .group_by(Product.category, Product.product_type)).all()
+    categories: Counter[str] = Counter()
+    types: Counter[str] = Counter()
+    total = 0
+    for category, product_type, count, _low, _high in groups:
+        fits_category = not filters.category or category == filters.category
+        fits_type = not filters.product_type or product_type == filters.product_type
+        if fits_type:
+            categories[category] += count
+        if fits_category:
+            types[product_type] += count
+        if fits_category and fits_type:
+            total += count
+    if narrowing:
+        floor, ceiling = session.execute(
+            select(func.min(Product.price), func.max(Product.price))
+            .where(personal.where)).one()
+    else:
+        prices = [(low, high) for *_kind, _n, low, high in groups if low is not None]
+        floor = min(low for low, _high in prices) if prices else None
+        ceiling = max(high for _low, high in prices) if prices else None
+    shown = and_(personal.where, *narrowing,
+                 *([Product.category == filters.category] if filters.category else []),
+                 *([Product.product_type == filters.product_type]
+                   if filters.product_type else []))
+    tag_counts: Counter[str] = Counter()
+    if total:
+        tag_counts.update(dict(session.execute(
+            select(ProductTag.tag, func.count(ProductTag.product_id))
+            .join(Product, Product.id == ProductTag.product_id)
+            .where(shown).group_by(ProductTag.tag)).all()))
     for tag in filters.tags:
         tag_counts.setdefault(tag, 0)
 
-    def scored(row: _Row) -> float:
-        return sum(w for tag, w in prefs.tag_weights.items() if tag in row.tags)
-
-    ranked = sorted(((scored(r), r) for r in shown),
-                    key=lambda item: (-item[0], *_by_price(item[1])))
-    if filters.sort == "price-asc":
-        ranked = sorted(ranked, key=lambda item: _by_price(item[1]))[:limit]
-    elif filters.sort == "price-desc":
-        ranked = sorted(ranked, key=lambda item: _by_price(item[1], -1))[:limit]
-    else:
-        ranked = _diverse(ranked, limit)
-
+    ranked = _ranked(session, shown, prefs, filters.sort, limit, total,
+                     catalog_terms(session, catalog=catalog).tag_counts) if total else []
+    attributes_needed = any(c.uses_attributes for c in prefs.criteria)
+    rows, attributes = _load(session, true(), attributes_needed,
+                             ids=[product_id for product_id, _score in ranked])
+    scores = dict(ranked)
     picks = [
-        Pick(**vars(r), score=score,
+        Pick(**vars(r), score=scores[r.id],
              reasons=tuple(dict.fromkeys(c.label for c in prefs.criteria
                                          if c.matches(r, attributes.get(r.id)))))
-        for score, r in ranked
+        for r in rows
     ]
-    prices = [r.price for r in personal if r.price is not None]
     return Showroom(
-        picks=picks, total=len(shown), personal_total=len(personal), relaxed=relaxed,
+        picks=picks, total=total, personal_total=personal.count, relaxed=relaxed,
         categories=_facets(categories, {filters.category} - {None}),
         product_types=_facets(types, {filters.product_type} - {None}),
         tags=_facets(tag_counts, set(filters.tags), limit=12),
-        price_floor=min(prices) if prices else None,
-        price_ceiling=max(prices) if prices else None,
+        price_floor=_money(floor), price_ceiling=_money(ceiling),
         filters=filters,
     )
+
+
+def _money(value: Any) -> Decimal | None:
+    """A price as the database returns an aggregate of it (SQLite: a float) in cents."""
+    return None if value is None else Decimal(str(value)).quantize(CENT)
 
 
 def _facets(counts: Counter[str], selected: set[str], limit: int = 50) -> tuple[Facet, ...]:

@@ -26,6 +26,7 @@ from purl.quiz import flow as quiz_logic
 from purl.quiz import versions
 from purl.quiz.schema import Quiz
 
+LANGUAGE_COOKIE = "purl_lang"  # a visitor's own choice of language
 VISITOR_COOKIE = "purl_visitor"
 VISITOR_COOKIE_DAYS = 180
 
@@ -150,7 +151,13 @@ def from_visitor(quiz_slug: str) -> Journey:
     quiz = _quiz_or_404(versions.published_quiz(db.session, quiz_slug))
     if not quiz.public:
         abort(404)
-    locale = request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "de"
+    # A visitor is spoken to in the language and tone of the campaign their link would be
+    # minted into (the shop's), not the browser's, unless they switch (?lang=).
+    shop = quiz.visitor_campaign and db.session.execute(
+        select(Campaign.tone, Campaign.locale).where(Campaign.slug == quiz.visitor_campaign)
+    ).first()
+    locale = visitor_locale(shop.locale if shop else None)
+    g.locale = locale
     key = request.cookies.get(VISITOR_COOKIE)
     profile = None
     if key:
@@ -175,11 +182,29 @@ def from_visitor(quiz_slug: str) -> Journey:
     )
     journey.response = _response(profile, quiz)
     journey.quiz = _quiz_or_404(_answered_under(quiz, journey.response))
-    # A visitor is spoken to in the tone of the campaign their link would be minted into.
-    wanted = quiz.visitor_campaign and db.session.scalar(
-        select(Campaign.tone).where(Campaign.slug == quiz.visitor_campaign))
-    speak_in(journey, wanted or None)
+    speak_in(journey, shop.tone if shop else None)
     return journey
+
+
+def visitor_locale(shop_locale: str | None) -> str:
+    """A visitor's language: the one they switched to (``?lang=``, then kept in a cookie),
+    else the shop's (its visitor campaign's), else the install's first."""
+    languages = current_app.config["LANGUAGES"]
+    asked = request.args.get("lang")
+    if asked in languages:
+        secure = current_app.config["SESSION_COOKIE_SECURE"]
+
+        @after_this_request
+        def _keep(response):  # noqa: ANN001, ANN202
+            response.set_cookie(LANGUAGE_COOKIE, asked, max_age=365 * 86400, httponly=True,
+                                samesite="Lax", secure=secure)
+            return response
+
+        return asked
+    kept = request.cookies.get(LANGUAGE_COOKIE)
+    if kept in languages:
+        return kept
+    return shop_locale if shop_locale in languages else languages[0]
 
 
 def load(token: str | None, quiz_slug: str | None) -> Journey:

@@ -43,8 +43,14 @@ QR_VERSION = "1"
 
 @bp.get("/")
 def home():  # noqa: ANN201
-    quizzes = [q for q in versions.published_quizzes(db.session) if q.public]
-    return render_template("shopper/home.html", quizzes=quizzes)
+    listed = current_app.config["HOME_QUIZZES"]
+    quizzes = []
+    if listed:
+        named = None if listed == "all" else {slug.strip() for slug in listed.split(",")}
+        quizzes = [q for q in versions.published_quizzes(db.session)
+                   if q.public and (named is None or q.slug in named)]
+    return render_template("shopper/home.html", quizzes=quizzes,
+                           console_link=current_app.config["HOME_CONSOLE_LINK"])
 
 
 @bp.get("/p/<token>")

@@ -15,9 +15,11 @@ from purl.catalog.imports import web_url
 from purl.catalog.recommend import (
     LRU,
     Filters,
+    Showroom,
     cached_recommend,
     catalog_terms,
     catalog_version,
+    recommend_showroom,
     selection_key,
     showroom_key,
     with_utm,
@@ -52,19 +54,20 @@ def _count_miss() -> None:
         pass
 
 
-def _click_subject(quiz: Quiz, prefs: Preferences, product_id: int) -> str:
+def _click_subject(quiz: Quiz, prefs: Preferences) -> Callable[[int], str]:
     """What a product link's signature covers: the quiz, what its answers select (not who
     gave them, since shoppers with the same answers share the rendered catalog) and the
-    product."""
-    return f"{quiz.slug}:{selection_key(prefs)}:{product_id}"
+    product (the function's argument)."""
+    selection = f"{quiz.slug}:{selection_key(prefs)}:"  # once per page, not per product
+    return lambda product_id: f"{selection}{product_id}"
 
 
 def _click_signer(quiz: Quiz, prefs: Preferences) -> Callable[[int], str]:
     keys = current_app.config["SECRET_KEYS"]
+    subject = _click_subject(quiz, prefs)
 
     def signature(product_id: int) -> str:
-        return tokens.sign(_click_subject(quiz, prefs, product_id), keys,
-                           CLICK_SALT).rsplit(".", 1)[1]
+        return tokens.sign(subject(product_id), keys, CLICK_SALT).rsplit(".", 1)[1]
 
     return signature
 
@@ -75,10 +78,17 @@ def _showed(trip: journey.Journey, product_id: int, signature: str | None) -> bo
     if not trip.completed or not signature or len(signature) > 100:
         return False
     # What the answers select does not depend on the language or tone of their labels.
-    subject = _click_subject(trip.quiz, preferences(trip.quiz, trip.answers, trip.locale),
-                             product_id)
+    subject = _click_subject(trip.quiz, preferences(trip.quiz, trip.answers,
+                                                    trip.locale))(product_id)
     return tokens.unsign(f"{subject}.{signature}", current_app.config["SECRET_KEYS"],
                          CLICK_SALT) == subject
+
+
+def _computed(prefs: Preferences, filters: Filters, catalog: str) -> Showroom:
+    """A showroom computed afresh, with no cache (``PURL_SHOWROOM_CACHE=0``): still real
+    work, so still counted against the client's limit."""
+    _count_miss()
+    return recommend_showroom(db.session, prefs, filters, catalog=catalog)
 
 
 @bp.get("/p/<token>/showroom")
@@ -97,16 +107,20 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
     # showroom URL, and signed over the quiz and answers alone), so shoppers with the same
     # answers share its rendered HTML.
     html_key = (key, trip.locale, trip.tone, trip.quiz.slug, trip.quiz.version)
-    products = _catalog_html.get(html_key)
+    cache = current_app.config["SHOWROOM_CACHE"]
+    products = _catalog_html.get(html_key) if cache else None
     if products is None:
-        room = cached_recommend(db.session, prefs, filters, key=key, on_miss=_count_miss,
-                                catalog=catalog)
-        products = _catalog_html.put(html_key, Markup(render_template(
+        room = (cached_recommend(db.session, prefs, filters, key=key, on_miss=_count_miss,
+                                 catalog=catalog) if cache
+                else _computed(prefs, filters, catalog))
+        products = Markup(render_template(
             "shopper/_products.html", room=room,
             labels=facet_labels(trip.quiz, trip.locale, trip.tone),
             first_question=trip.quiz.questions[0].id,
             click_signature=_click_signer(trip.quiz, prefs),
-        )))
+        ))
+        if cache:
+            _catalog_html.put(html_key, products)
     if wants_fragment():
         response = make_response(products)
     else:
@@ -114,7 +128,6 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
             "shopper/showroom.html", journey=trip, catalog=products,
             chips=answer_chips(trip.quiz, trip.answers, trip.locale, trip.tone),
             blocks=getattr(prefs, "content_blocks", None) or [],
-            message=trip.campaign.message if trip.campaign else None,
         ))
     response.vary.add("HX-Request")
     return response

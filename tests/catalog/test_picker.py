@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from purl.catalog import picker
 from purl.catalog.criteria import Alternative, Constraint
-from purl.catalog.recommend import _candidates
+from purl.catalog.recommend import _allowed, _load
 from purl.catalog.store import upsert_products
 from purl.extensions import db
 from purl.models import Product
@@ -74,8 +74,10 @@ def test_an_answer_counts_what_the_showroom_would_find(app, catalog) -> None:  #
     with app.app_context():
         for option in question.options:
             found = picker.option_matches(db.session, option.filter, option.exclude)
-            rows, _ = _candidates(db.session, "default", [Constraint(
+            allowed = _allowed(db.session, "default", [Constraint(
                 "q", (Alternative("", option.filter, option.exclude),))])
+            rows, _ = _load(db.session, allowed.where)
+            assert allowed.count == len(rows), option.value
             titles = sorted(row.title for row in rows)
             assert found.count == len(titles), option.value
             assert list(found.sample) == titles[:picker.SAMPLE], option.value

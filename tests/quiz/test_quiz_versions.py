@@ -241,5 +241,6 @@ def test_demo_load_imports_the_shipped_quizzes_once(app, runner):  # noqa: ANN00
     again = runner.invoke(args=["demo", "load"])
     assert again.exit_code == 0 and "version 1 published" not in again.output
     assert _counts(app) == stored
+    app.config["HOME_QUIZZES"] = "all"
     page = app.test_client().get("/")
     assert 'href="/q/roestwerk"' in page.get_data(as_text=True)

@@ -368,6 +368,22 @@ def test_showroom_misses_beyond_the_limit_answer_429_while_cached_pages_answer(
     assert client.get(page + "?tag=x99&type=futter").status_code == 200
 
 
+def test_without_the_cache_every_showroom_is_computed_and_counted(make_app, demo):
+    app = make_app(SHOWROOM_MISS_LIMIT="3 per minute", SHOWROOM_CACHE=False)
+    client = app.test_client()
+    _finish(client, demo.path("Anna"))
+    page = demo.path("Anna", "/showroom")
+    first = client.get(page).get_data(as_text=True)
+    # A product changed is in the next page at once, with nothing remembered between.
+    with app.app_context():
+        product = db.session.get(Product, min(_signed_links(first)))
+        product.title = "Frisch umbenannt"
+        db.session.commit()
+    assert "Frisch umbenannt" in client.get(page).get_data(as_text=True)
+    assert client.get(page).status_code == 200  # the third computed
+    assert client.get(page).status_code == 429  # the same page, computed again: counted
+
+
 # --------------------------------------------------------------- retention (finding 8)
 
 def _stored(name: str, size: int = 3000) -> int:

@@ -178,13 +178,28 @@ def test_anonymous_quiz_uses_a_first_party_cookie(app, client):
     assert r.status_code == 303 and r.location.endswith("/q/zoohandlung/quiz/tier")
 
 
-def test_anonymous_quiz_speaks_the_browser_language(client):
-    english = client.get("/q/zoohandlung/quiz/tier", headers={"Accept-Language": "en-US,en"})
-    assert "Which pet are you shopping for?" in english.get_data(as_text=True)
-    assert "Question 1 of 4" in english.get_data(as_text=True)
-    german = client.get("/q/zoohandlung/quiz/tier", headers={"Accept-Language": "de-DE"})
-    assert "Für welches Tier suchst du etwas?" in german.get_data(as_text=True)
-    assert "Frage 1 von 4" in german.get_data(as_text=True)
+def test_a_visitor_quiz_speaks_its_shops_language_until_the_shopper_switches(client, demo):
+    english_browser = {"Accept-Language": "en-US,en"}
+    page = client.get("/q/zoohandlung/quiz/tier", headers=english_browser)
+    html = page.get_data(as_text=True)
+    # The shop is German (its visitor campaign's language), whatever the browser prefers.
+    assert "Für welches Tier suchst du etwas?" in html and "Frage 1 von 4" in html
+    assert 'href="?lang=en"' in html  # the switch, on every visitor page
+    switched = client.get("/q/zoohandlung/quiz/tier?lang=en", headers=english_browser)
+    assert "Which pet are you shopping for?" in switched.get_data(as_text=True)
+    assert "Question 1 of 4" in switched.get_data(as_text=True)
+    # The choice is kept: the next page (no ?lang=) is English too, and back is one click.
+    kept = client.get("/q/zoohandlung", headers={"Accept-Language": "de"})
+    assert "Find the right things for your pet" in kept.get_data(as_text=True)
+    back = client.get("/q/zoohandlung/quiz/tier?lang=de").get_data(as_text=True)
+    assert "Für welches Tier suchst du etwas?" in back
+    assert client.get("/q/zoohandlung/quiz/tier?lang=xx").status_code == 200
+
+
+def test_a_personal_link_keeps_its_campaigns_language(client, demo):
+    html = client.get(demo.path("Anna") + "?lang=en",
+                      headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "?lang=" not in html and 'lang="de"' in html
 
 
 def test_unknown_quiz_is_a_404(client):

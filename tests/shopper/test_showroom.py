@@ -11,12 +11,13 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from sqlalchemy import func, select
 
 from purl.catalog.recommend import Filters, recommend, recommend_showroom, with_utm
+from purl.catalog.store import upsert_products
 from purl.extensions import db
 from purl.models import Campaign, Event, Product, Recipient
 from purl.quiz.flow import preferences
 from purl.quiz.format import load_quiz_file
 from purl.shopper import showroom as showroom_views
-from tests.conftest import answer
+from tests.conftest import HX, answer
 
 QUIZ = load_quiz_file(Path(__file__).resolve().parents[2] / "quizzes" / "zoohandlung.yaml")
 
@@ -197,6 +198,30 @@ def test_an_over_narrow_answer_set_is_relaxed_with_a_note(app, demo, client):
     answer(client, base + "wichtig", "premium")
     html = client.get(demo.path("Anna", "/showroom")).get_data(as_text=True)
     assert "Wir haben „bis 20 €“ gelockert." in html
+    # Honest: what is shown after relaxing comes closest; it does not "match".
+    assert f"{room.total} Produkte kommen deinen Antworten am nächsten." in html
+    assert "passen zu deinen Antworten" not in html
+
+
+def test_the_showroom_does_not_repeat_the_landings_invitation(client, demo):
+    invitation = "Beantworte uns ein paar kurze Fragen"
+    assert invitation in client.get(demo.path("Anna")).get_data(as_text=True)
+    _finish(client, demo)
+    html = client.get(demo.path("Anna", "/showroom")).get_data(as_text=True)
+    assert "Für dich ausgesucht" in html and invitation not in html
+
+
+def test_the_start_page_lists_no_shops_and_no_console_unless_configured(make_app, demo):
+    plain = make_app().test_client().get("/").get_data(as_text=True)
+    assert "/q/" not in plain and "/console" not in plain
+    assert "persönlicher Link" in plain
+    listed = make_app(HOME_QUIZZES="all", HOME_CONSOLE_LINK=True).test_client().get("/")
+    html = listed.get_data(as_text=True)
+    assert 'href="/q/zoohandlung"' in html and 'href="/q/roestwerk"' in html
+    assert 'href="/console/"' in html
+    one = make_app(HOME_QUIZZES="roestwerk").test_client().get("/").get_data(as_text=True)
+    assert 'href="/q/roestwerk"' in one and "/q/zoohandlung" not in one
+    assert "/console" not in one
 
 
 def test_catalog_filters_refine_the_personal_set(app, demo):
@@ -258,14 +283,14 @@ def test_the_showroom_page_filters_in_the_url_full_page_or_fragment(client, demo
     assert "Zu diesen Filtern passt kein Produkt." in empty.get_data(as_text=True)
 
 
-def test_the_showroom_shows_the_campaign_message_offer_and_prices_per_locale(
+def test_the_showroom_shows_the_campaign_offer_but_not_its_invitation_again(
     app, client, demo
 ):
     with app.app_context():
         message = db.session.get(Campaign, demo.campaign_id).message
     _finish(client, demo)
     html = client.get(demo.path("Anna", "/showroom")).get_data(as_text=True)
-    assert message and message in html  # the campaign's message
+    assert message and message not in html  # the landing's invitation, done with
     assert "WINTER15" in html
     assert "Filtern & sortieren" in html
     assert "Tipps für dich" not in html  # no content blocks: no empty section
@@ -341,3 +366,35 @@ def test_a_product_url_that_is_not_http_is_never_followed(app, client, demo):
         r = client.get(demo.path("Anna", f"/go/{product_id}"))
         assert r.status_code == 404, bad
         assert "Location" not in r.headers
+
+
+def test_show_more_adds_a_page_with_and_without_javascript(app, client, demo):
+    with app.app_context():
+        upsert_products(db.session, [
+            {"sku": f"extra-{n}", "title": f"Hundefutter Nr. {n}", "category": "hund",
+             "product_type": "futter", "price": "9.99", "url": f"https://shop.example/x{n}",
+             "tags": ["natur"]} for n in range(60)])
+        db.session.commit()
+    _finish(client, demo)
+    page = demo.path("Anna", "/showroom")
+    first = client.get(page).get_data(as_text=True)
+    assert first.count('class="product-link"') == 24
+    assert 'href="showroom?show=48"' in first and "Mehr anzeigen" in first
+    # Without JavaScript the link is a page of its own: 48 products, and more to come.
+    more = client.get(page + "?show=48")
+    html = more.get_data(as_text=True)
+    assert html.count('class="product-link"') == 48 and "</html>" in html
+    assert 'href="showroom?show=72"' in html
+    # With htmx: the catalog part alone, swapped in place.
+    fragment = client.get(page + "?show=48", headers=HX)
+    assert "</html>" not in fragment.get_data(as_text=True)
+    assert fragment.get_data(as_text=True).count('class="product-link"') == 48
+    assert "HX-Request" in fragment.headers["Vary"]
+    # The filters stay in the link; odd values read as whole pages, up to ten.
+    typed = client.get(page + "?type=futter&sort=price-asc").get_data(as_text=True)
+    assert 'href="showroom?type=futter&amp;sort=price-asc&amp;show=48"' in typed
+    assert client.get(page + "?show=30").get_data(as_text=True).count(
+        'class="product-link"') == 48
+    assert client.get(page + "?show=abc").get_data(as_text=True).count(
+        'class="product-link"') == 24
+    assert "Mehr anzeigen" not in client.get(page + "?show=99999").get_data(as_text=True)
