@@ -344,6 +344,9 @@ class QuizTextsForm(FlaskForm):
 
     title_de, title_de_sie, title_en = _text_fields(_l("Title"))
     intro_de, intro_de_sie, intro_en = _text_fields(_l("Introduction"))
+    # Choices: the install's catalogs (the view's).
+    catalog = SelectField(_l("Catalog"), validate_choice=False, description=_l(
+        "The products its showroom draws from: one shop's catalog."))
 
 
 class QuestionAddForm(FlaskForm):

@@ -14,13 +14,14 @@ import logging
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
 from purl.campaigns import access
-from purl.catalog import picker
+from purl.catalog import catalogs, picker
 from purl.console import bp
 from purl.console.forms import (
     QUESTION_TYPE_CHOICES,
@@ -159,12 +160,16 @@ def quiz_create():  # noqa: ANN201
 
 def _texts_form(data: drafts.Data) -> QuizTextsForm:
     form = QuizTextsForm()
+    form.catalog.choices = [
+        (name, _("%(title)s (%(count)s products)", title=title, count=format_decimal(available)))
+        for name, title, available, _total in catalogs.overview(db.session)]
     if request.method == "GET":
         for name in ("title", "intro"):
             fields = drafts.text_value(data.get(name))
             getattr(form, f"{name}_de").data = fields["de"]
             getattr(form, f"{name}_de_sie").data = fields["de:sie"]
             getattr(form, f"{name}_en").data = fields["en"]
+        form.catalog.data = drafts.catalog_of(data)
     return form
 
 
@@ -216,7 +221,7 @@ def _save(stored: StoredQuiz, data: drafts.Data, done: str,
 def quiz_save_texts(quiz_slug: str):  # noqa: ANN201
     stored = quiz_or_404(quiz_slug)
     data = drafts.working_data(db.session, stored)
-    form = QuizTextsForm()
+    form = _texts_form(data)
     if not form.validate_on_submit():
         return _page(stored, data, texts=form, status=422)
     try:
@@ -227,7 +232,13 @@ def quiz_save_texts(quiz_slug: str):  # noqa: ANN201
     except drafts.DraftError as exc:
         form.title_de.errors = [*form.title_de.errors, *refused_lines(exc)]
         return _page(stored, data, texts=form, status=422)
-    return _save(stored, data, _("Title and introduction saved in the draft."), texts=form)
+    chosen = form.catalog.data or drafts.catalog_of(data)  # not sent: kept as it is
+    if chosen not in dict(form.catalog.choices):
+        form.catalog.errors = [_("There is no catalog of that name.")]
+        return _page(stored, data, texts=form, status=422)
+    drafts.set_catalog(data, chosen)
+    return _save(stored, data, _("Title, introduction and catalog saved in the draft."),
+                 texts=form)
 
 
 @bp.post("/quizzes/<quiz_slug>/questions")

@@ -130,6 +130,14 @@ def catalog_of(data: Data) -> str:
     return data.get("catalog") or DEFAULT_CATALOG
 
 
+def set_catalog(data: Data, name: str) -> None:
+    """Draw the quiz's showroom from the named catalog (the default one: no ``catalog:``)."""
+    if name == DEFAULT_CATALOG:
+        data.pop("catalog", None)
+    else:
+        data["catalog"] = name
+
+
 def working_data(session: Session, stored: StoredQuiz) -> Data:
     """What the console edits: the draft, else the version shoppers get (else the newest)."""
     base = draft(session, stored) or versions.current_version(session, stored) \

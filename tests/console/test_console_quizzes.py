@@ -606,3 +606,25 @@ def test_an_answers_reason_and_advice_in_du_sie_and_english(console) -> None:  #
                "sie": "Tipps für Ihre ersten Wochen mit Welpe"},
         "en": "Tips for the first weeks with a puppy"}
     assert option["content"]["body"]["de"]["sie"] == "Welpen brauchen kleine Kroketten."
+
+
+def test_a_quiz_draws_from_the_catalog_chosen_in_the_console(console) -> None:  # noqa: ANN001
+    app = console.application
+    page = "/console/quizzes/zoohandlung"
+    html = console.get(page).get_data(as_text=True)
+    assert '<option selected value="default">' in html and "Röstwerk (" in html
+    texts = {"title_de": "Finde das Richtige", "title_de_sie": "", "title_en": "",
+             "intro_de": "", "intro_de_sie": "", "intro_en": ""}
+    refused = _post(console, f"{page}/texts", {**texts, "catalog": "teeladen"}, page=page)
+    assert refused.status_code == 422
+    assert "Einen Katalog dieses Namens gibt es nicht." in refused.get_data(as_text=True)
+    saved = _post(console, f"{page}/texts", {**texts, "catalog": "roestwerk"}, page=page)
+    assert saved.status_code == 303
+    assert yaml.safe_load(_versions(app, "zoohandlung")[-1].content)["catalog"] == "roestwerk"
+    # The builder now counts the roaster's products for each answer: no pet food is left.
+    counts = console.get(f"{page}/questions/tier").get_data(as_text=True)
+    assert '<option selected value="roestwerk">' in console.get(page).get_data(as_text=True)
+    assert "Hundefutter" not in counts
+    back = _post(console, f"{page}/texts", {**texts, "catalog": "default"}, page=page)
+    assert back.status_code == 303
+    assert "catalog" not in yaml.safe_load(_versions(app, "zoohandlung")[-1].content)
