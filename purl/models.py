@@ -343,6 +343,9 @@ class Catalog(db.Model):
     # What the CLI's ``--catalog`` and a quiz file's ``catalog:`` name it by.
     name: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200), default="")
+    # How the shop's files write its categories, product types and tags, by key ({"tags":
+    # {"ip44": "IP44"}}): the showroom's filters show these, not the stored keys.
+    labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -23,12 +23,13 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=64), nullable=False),
     sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('labels', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_catalog')),
     sa.UniqueConstraint('name', name=op.f('uq_catalog_name'))
     )
     # The default catalog: the CLI's and quiz files' choice when they name none.
-    op.bulk_insert(catalog, [{'id': 1, 'name': 'default', 'title': 'Standard',
+    op.bulk_insert(catalog, [{'id': 1, 'name': 'default', 'title': 'Standard', 'labels': {},
                               'created_at': dt.datetime.now(dt.UTC)}])
     if op.get_bind().dialect.name == 'postgresql':
         op.execute("SELECT setval(pg_get_serial_sequence('catalog', 'id'), 1)")

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from purl.catalog.catalogs import DEFAULT, id_of
 from purl.catalog.criteria import Alternative, Constraint, Preferences, values
-from purl.models import Product, ProductTag
+from purl.models import Catalog, Product, ProductTag
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +201,8 @@ class CatalogTerms:
     price_max: Decimal | None
     # How many available products have each tag: what summing a tag's weights costs.
     tag_counts: Mapping[str, int] = field(default_factory=dict)
+    # How the catalog's files write its keys ({"tags": {"ip44": "IP44"}}): filter labels.
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def catalog_terms(session: Session, version: Any = None, catalog: str = DEFAULT
@@ -222,6 +224,7 @@ def catalog_terms(session: Session, version: Any = None, catalog: str = DEFAULT
         categories=frozenset(c for c, _t in kinds),
         product_types=frozenset(t for _c, t in kinds),
         tags=frozenset(tag_counts), tag_counts=tag_counts,
+        labels=session.scalar(select(Catalog.labels).where(Catalog.name == catalog)) or {},
         price_max=session.scalar(select(func.max(Product.price)).where(available)),
     ))
 

@@ -152,6 +152,17 @@ def mark_missing_unavailable(session: Session, keep_skus: set[str],
     return len(gone)
 
 
+def keep_labels(catalog: Catalog, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Remember how the rows write their categories, types and tags (the newest spelling
+    of a key wins), for the showroom's filters."""
+    labels = {kind: dict(found) for kind, found in (catalog.labels or {}).items()}
+    for row in rows:
+        for kind, found in (row.get("labels") or {}).items():
+            labels.setdefault(kind, {}).update(found)
+    if labels != (catalog.labels or {}):
+        catalog.labels = labels  # a new dict: the JSON column sees the change
+
+
 def import_catalog(
     session: Session,
     path: str | Path,
@@ -182,7 +193,9 @@ def import_catalog(
             continue
         seen[product["sku"]] = product
     catalog = catalog or catalogs.named(session, None)
+    catalog = catalog or catalogs.named(session, None)
     created, updated = upsert_products(session, seen.values(), catalog)
+    keep_labels(catalog, seen.values())
     report.created, report.updated = created, updated
     report.unchanged = len(seen) - created - updated
     if full and seen:

@@ -151,7 +151,7 @@ def quiz_try_showroom(quiz_slug: str):  # noqa: ANN201
                                   catalog=quiz.catalog)
         shown = render_template(
             "shopper/_products.html", **template_context(), room=room,
-            labels=logic.facet_labels(quiz, locale, tone),
+            labels=logic.facet_labels(quiz, locale, tone, terms.labels),
             first_question=quiz.questions[0].id, click_signature=lambda product_id: "")
         if wants_fragment():  # the shopper's filters, swapped in place
             response = make_response(shown)

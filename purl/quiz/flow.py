@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -385,14 +386,22 @@ def visitor_link(session: Session, campaign: Campaign, profile: ShopperProfile) 
     ))
 
 
-def facet_labels(quiz: Quiz, locale: str, tone: str = "du") -> dict[str, dict[str, str]]:
-    """Shopper-facing names for category and product-type keys, taken from the quiz's own
-    answer labels (``filter: {category: hund}`` on the option "Hund")."""
-    labels: dict[str, dict[str, str]] = {"category": {}, "product_type": {}}
+def facet_labels(quiz: Quiz, locale: str, tone: str = "du",
+                 catalog: Mapping[str, Mapping[str, str]] | None = None
+                 ) -> dict[str, dict[str, str]]:
+    """Shopper-facing names for category, product-type and tag keys: the quiz's own answer
+    labels (``filter: {category: hund}`` on the option "Hund") first, else the ``catalog``'s
+    own spelling (its files' "LED-Downlights Cube" for ``led-downlights-cube``)."""
+    labels: dict[str, dict[str, str]] = {
+        kind: dict((catalog or {}).get(kind) or {}) for kind in ("category", "product_type",
+                                                                 "tags")}
+    quiz_labels: dict[str, dict[str, str]] = {"category": {}, "product_type": {}}
     for question in quiz.questions:
         for option in question.options:
-            for key in labels:
+            for key in quiz_labels:
                 value = option.filter.get(key)
                 if isinstance(value, str):
-                    labels[key].setdefault(value, localize(option.label, locale, tone))
+                    quiz_labels[key].setdefault(value, localize(option.label, locale, tone))
+    for kind, named in quiz_labels.items():
+        labels[kind].update(named)
     return labels

@@ -101,7 +101,8 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
     catalog = trip.quiz.catalog
     version = catalog_version(db.session, catalog)
     # Only what the catalog has, in one spelling: junk parameters share the plain page's key.
-    filters = Filters.from_query(request.args, catalog_terms(db.session, version, catalog))
+    terms = catalog_terms(db.session, version, catalog)
+    filters = Filters.from_query(request.args, terms)
     key = showroom_key(db.session, prefs, filters, version=version, catalog=catalog)
     # The catalog part holds no personal data (its links are relative to the shopper's own
     # showroom URL, and signed over the quiz and answers alone), so shoppers with the same
@@ -115,7 +116,7 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
                 else _computed(prefs, filters, catalog))
         products = Markup(render_template(
             "shopper/_products.html", room=room,
-            labels=facet_labels(trip.quiz, trip.locale, trip.tone),
+            labels=facet_labels(trip.quiz, trip.locale, trip.tone, terms.labels),
             first_question=trip.quiz.questions[0].id,
             click_signature=_click_signer(trip.quiz, prefs),
         ))

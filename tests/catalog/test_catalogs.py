@@ -17,7 +17,7 @@ from purl.models import Catalog, Product
 from purl.quiz import versions
 from purl.quiz.flow import preferences
 from purl.quiz.format import QuizError, parse_quiz
-from tests.conftest import finish_coffee
+from tests.conftest import answer, finish_coffee
 
 QUIZ = """
 slug: kaffee-b
@@ -127,3 +127,41 @@ def test_catalog_import_names_its_catalog_and_list_shows_each(app, runner,  # no
     bad = runner.invoke(args=["catalog", "import", str(feed), "--catalog", "Tee Laden"])
     assert bad.exit_code != 0 and "Tee Laden" in bad.output
     assert set(_by_catalog(app)) == {"teeladen"}
+
+
+LIGHT_QUIZ = """
+slug: licht
+catalog: licht
+public: true
+title: Licht
+questions:
+  - id: raum
+    text: Für welchen Raum?
+    options:
+      - {value: bad, label: Bad}
+      - {value: wohnen, label: Wohnzimmer}
+"""
+
+
+def test_the_showroom_names_types_and_tags_as_the_shops_file_writes_them(
+        app, client, runner, tmp_path: Path) -> None:  # noqa: ANN001
+    feed = tmp_path / "licht.csv"
+    rows = ["sku,title,price,url,Produktart,Tags"]
+    rows += [f'L-{n},Leuchte {n},{20 + n},https://licht.example/{n},'
+             f'{"LED-Downlights Cube" if n % 2 else "Wand & Decke"},"IP44, Dimmbar"'
+             for n in range(8)]
+    feed.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["catalog", "import", str(feed), "--catalog", "licht"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        labels = catalogs.named(db.session, "licht").labels
+        versions.import_quiz(db.session, LIGHT_QUIZ, "licht.yaml", publish=True)
+        db.session.commit()
+    assert labels["product_type"] == {"led-downlights-cube": "LED-Downlights Cube",
+                                      "wand-decke": "Wand & Decke"}
+    assert labels["tags"] == {"ip44": "IP44", "dimmbar": "Dimmbar"}
+    assert answer(client, "/q/licht/quiz/raum", "bad").status_code == 303
+    html = client.get("/q/licht/showroom").get_data(as_text=True)
+    assert "LED-Downlights Cube" in html and "Wand &amp; Decke" in html
+    assert "IP44" in html and "Dimmbar" in html
+    assert "Led downlights cube" not in html and "Ip44" not in html

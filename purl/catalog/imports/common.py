@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -203,6 +203,26 @@ def slug(text: str) -> str:
 
 def split_tags(text: str | None) -> list[str]:
     return sorted({t.strip().lower()[:64] for t in re.split(r"[,;|]", text or "") if t.strip()})
+
+
+def labels_of(category: str | None, product_type: str | None, tags: list[str],
+              tag_key: Callable[[str], str] | None = None) -> dict[str, dict[str, str]]:
+    """How a row writes its category, product type and tags, by the keys they are stored
+    under (``slug``; tags: lower case, or ``tag_key``), for the showroom's filter labels."""
+    key = tag_key or (lambda tag: tag.strip().lower()[:64])
+    found: dict[str, dict[str, str]] = {"category": {}, "product_type": {}, "tags": {}}
+    for kind, label in (("category", category), ("product_type", product_type)):
+        if label and label.strip() and slug(label):
+            found[kind][slug(label)] = label.strip()
+    for tag in tags:
+        if tag.strip() and key(tag):
+            found["tags"][key(tag)] = tag.strip()
+    return found
+
+
+def tag_labels(text: str | None) -> list[str]:
+    """A tag field's tags as written (``split_tags`` keys them)."""
+    return [t for t in re.split(r"[,;|]", text or "") if t.strip()]
 
 
 def levels(path: str | None) -> list[str]:

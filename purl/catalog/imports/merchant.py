@@ -11,6 +11,7 @@ from purl.catalog.imports.common import (
     FeedError,
     RowError,
     finish,
+    labels_of,
     levels,
     parse_price,
     product_url,
@@ -81,6 +82,7 @@ def _merchant_row(item: dict[str, Any]) -> dict[str, Any]:
         # Custom labels are the shop's own segments ("bestseller", "sale"): good tags.
         "tags": sorted({slug(v) for v in labels if v and slug(v)}),
         "attributes": attributes,
+        "labels": labels_of(category_label, type_label, [v for v in labels if v], slug),
     }
 
 

@@ -19,12 +19,14 @@ from purl.catalog.imports.common import (
     built_url,
     decimal_comma,
     finish,
+    labels_of,
     number,
     parse_price,
     product_url,
     records,
     slug,
     split_tags,
+    tag_labels,
     truthy,
     web_url,
 )
@@ -140,6 +142,7 @@ def read_plain(table: Table, mapping: Mapping[str, str] | None = None, *,
                 "available": _available(get.get("available", ""), comma),
                 "tags": split_tags(get.get("tags")),
                 "attributes": attributes,
+                "labels": labels_of(category, kind, tag_labels(get.get("tags"))),
             }, line))
         except RowError as exc:
             feed.skipped.append((line, str(exc)))

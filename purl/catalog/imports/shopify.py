@@ -10,12 +10,14 @@ from purl.catalog.imports.common import (
     FeedError,
     RowError,
     finish,
+    labels_of,
     levels,
     parse_price,
     product_url,
     records,
     slug,
     split_tags,
+    tag_labels,
     truthy,
     url_problem,
     web_url,
@@ -116,6 +118,7 @@ def _shopify_product(line: int, rec: dict[str, str], base: str) -> dict[str, Any
         "url": product_url(f"{base.rstrip('/')}/products/{handle}", "Handle"),
         "tags": split_tags(rec.get("Tags")),
         "attributes": attributes,
+        "labels": labels_of(category_label, kind, tag_labels(rec.get("Tags"))),
     }
 
 
