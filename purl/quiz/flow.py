@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel import numbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -228,7 +229,9 @@ def save_answer(
 def _range_label(question: Question, value: Decimal, locale: str) -> str:
     spec = question.range
     assert spec is not None
-    amount = f"{_number(value)}{' ' + spec.unit if spec.unit else ''}"
+    # German 7,5 W and 1.000 g; English 7.5 W and 1,000 g.
+    amount = (numbers.format_decimal(value, locale=locale)
+              + (" " + spec.unit if spec.unit else ""))
     if spec.bound == "max" and spec.attribute:
         return ("up to " if locale.startswith("en") else "bis ") + amount
     if spec.bound == "min" and spec.attribute:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -39,6 +41,15 @@ class NumberField(DecimalField):
     def __init__(self, *args, unreadable: str = "", **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         self.unreadable = unreadable
+
+    def _value(self) -> str:
+        # What the field shows again: 50, not the stored 50.0; 7.5 as a number input wants
+        # it (the browser writes it the shopper's way, 7,5 in German).
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return format(Decimal(str(self.data)).normalize(), "f")
 
     def process_formdata(self, valuelist: list) -> None:
         if valuelist and valuelist[0].strip():

@@ -249,3 +249,34 @@ def test_a_quiz_that_names_its_shop_shows_that_name(client, demo):
     assert "· Röstwerk</title>" in question.get_data(as_text=True)
     pets = client.get("/q/zoohandlung").get_data(as_text=True)
     assert '<span>Zoohandlung</span>' in pets and "img/logo.svg" in pets
+
+
+WATT_QUIZ = """
+slug: watt
+title: Licht
+questions:
+  - id: watt
+    type: range
+    min: 1
+    max: 2000
+    step: 0.5
+    unit: W
+    maps_to: {attribute: leistung, bound: min}
+    text: Wie viel Watt mindestens?
+"""
+
+
+def test_numbers_are_written_the_shoppers_way(app) -> None:  # noqa: ANN001
+    from purl.quiz.flow import answer_chips
+    from purl.quiz.format import parse_quiz
+    from purl.shopper.forms import answer_form
+
+    quiz = parse_quiz(WATT_QUIZ, "watt.yaml")
+    assert [c.label for c in answer_chips(quiz, {"watt": 7.5}, "de")] == ["ab 7,5 W"]
+    assert [c.label for c in answer_chips(quiz, {"watt": 1500}, "de")] == ["ab 1.500 W"]
+    assert [c.label for c in answer_chips(quiz, {"watt": 7.5}, "en")] == ["from 7.5 W"]
+    # Back on the question, the field holds the answer as given, not the stored 50.0 (a
+    # number field takes 7.5, and the browser shows it as 7,5 in German).
+    with app.test_request_context():
+        assert answer_form(quiz.questions[0], "de", current=50.0).answer._value() == "50"
+        assert answer_form(quiz.questions[0], "de", current=7.5).answer._value() == "7.5"
