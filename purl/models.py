@@ -108,6 +108,10 @@ class Campaign(db.Model):
     # Landing variants for A/B tests: [{"key": "a", "headline": "…", "message": "…"}, …].
     # Empty means one landing page (headline and message above).
     variants: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    # The showroom as the marketer curates it (purl.catalog.curation): heading, intro,
+    # pinned and excluded products (SKU and id), products per page.
+    # (A server default: rows written by older code, and their tests, need not name it.)
+    showroom: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # The period the campaign runs (mail-out to last expected response), for the funnel.
     starts_on: Mapped[dt.date | None] = mapped_column(Date)

@@ -39,6 +39,8 @@ from sqlalchemy.orm import Session
 
 from purl.catalog.catalogs import DEFAULT, id_of
 from purl.catalog.criteria import Alternative, Constraint, Preferences, values
+from purl.catalog.curation import NONE as NO_CURATION
+from purl.catalog.curation import Curation
 from purl.models import Catalog, Product, ProductTag
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,7 @@ BUDGET_STEPS = (Decimal("1.5"), Decimal("2"), Decimal("3"))
 # only this many values of a repeated parameter are looked at.
 MAX_TAGS = 10
 MAX_VALUES = 50
-PAGE = 24  # products a showroom shows at first, and each "show more" adds
-MAX_SHOWN = 240
+MAX_PAGES = 10  # "show more" adds a page of products (a campaign's size, 24 by default)
 CENT = Decimal("0.01")
 MAX_PRICE = Decimal("99999999.99")  # Product.price is Numeric(10, 2)
 
@@ -94,7 +95,7 @@ class Filters:
     price_max: Decimal | None = None
     tags: tuple[str, ...] = ()
     sort: str = "match"
-    show: int = PAGE  # how many products the page shows ("show more" adds a page's worth)
+    pages: int = 1  # how many pages of products are shown ("show more" adds one)
 
     @classmethod
     def from_query(cls, args: Mapping[str, Any], terms: CatalogTerms | None = None) -> Filters:
@@ -139,17 +140,15 @@ class Filters:
             low, high = high, low  # typed the wrong way round
         sort = one("sort") or "match"
         try:
-            asked = int(one("show") or PAGE)
+            pages = min(max(int(one("pages") or 1), 1), MAX_PAGES)
         except ValueError:
-            asked = PAGE
-        # Whole pages only, up to MAX_SHOWN: every spelling of "more" shares one cache key.
-        show = min(max(-(-asked // PAGE) * PAGE, PAGE), MAX_SHOWN)
+            pages = 1
         return cls(
             category=known(one("category"), terms and terms.categories),
             product_type=known(one("type"), terms and terms.product_types),
             price_min=low, price_max=high,
             tags=tuple(sorted(wanted))[:MAX_TAGS],
-            sort=sort if sort in SORTS else "match", show=show,
+            sort=sort if sort in SORTS else "match", pages=pages,
         )
 
     def query(self, **changes: Any) -> dict[str, Any]:
@@ -168,8 +167,8 @@ class Filters:
             args["tag"] = list(f.tags)
         if f.sort != "match":
             args["sort"] = f.sort
-        if f.show != PAGE:
-            args["show"] = f.show
+        if f.pages != 1:
+            args["pages"] = f.pages
         return args
 
     def link(self, **changes: Any) -> str:
@@ -178,12 +177,12 @@ class Filters:
 
     @property
     def more(self) -> int | None:
-        """How many the "show more" link asks for; None once the page shows the most."""
-        return self.show + PAGE if self.show < MAX_SHOWN else None
+        """How many pages the "show more" link asks for; None once the page shows the most."""
+        return self.pages + 1 if self.pages < MAX_PAGES else None
 
     @property
     def active(self) -> bool:
-        return bool(self.query(sort="match", show=PAGE))
+        return bool(self.query(sort="match", pages=1))
 
 
 def _plain(value: Decimal) -> str:
@@ -339,7 +338,8 @@ class _Allowed:
     count: int
 
 
-def _allowed(session: Session, catalog: str, constraints: list[Constraint]) -> _Allowed:
+def _allowed(session: Session, catalog: str, constraints: list[Constraint],
+             excluded: tuple[int, ...] = ()) -> _Allowed:
     """The catalog's available products meeting every constraint, counted by the database.
 
     Everything but product attributes is tested in SQL. Attributes (JSON, written as feeds
@@ -347,8 +347,8 @@ def _allowed(session: Session, catalog: str, constraints: list[Constraint]) -> _
     left, and the condition then names those products by id.
     """
     active = [c for c in constraints if c.active]
-    where = and_(_in_catalog(catalog),
-                 *(_constraint_sql(c) for c in active))
+    where = and_(_in_catalog(catalog), *(_constraint_sql(c) for c in active),
+                 *([Product.id.not_in(excluded)] if excluded else []))
     in_python = [c for c in active if c.uses_attributes]
     if not in_python:
         return _Allowed(where, session.scalar(select(func.count(Product.id)).where(where)) or 0)
@@ -403,12 +403,12 @@ def _loosen(constraint: Constraint, fields: tuple[str, ...] | None,
 
 
 def _personal_set(
-    session: Session, catalog: str, prefs: Preferences
+    session: Session, catalog: str, prefs: Preferences, excluded: tuple[int, ...] = ()
 ) -> tuple[_Allowed, tuple[str, ...]]:
     """The products the answers allow, relaxing the weakest constraints while too few match;
     with the labels of the answers that gave way."""
     constraints = list(prefs.constraints)
-    allowed = _allowed(session, catalog, constraints)
+    allowed = _allowed(session, catalog, constraints, excluded)
     relaxed: list[str] = []
     for step in _relax_steps(constraints):
         if allowed.count >= MIN_PICKS:
@@ -424,21 +424,22 @@ def _personal_set(
             for factor in BUDGET_STEPS if any(
                     "price_max" in a.filter for a in original.alternatives) else ():
                 constraints[step.index] = _loosen(original, None, factor)
-                allowed = _allowed(session, catalog, constraints)
+                allowed = _allowed(session, catalog, constraints, excluded)
                 if allowed.count >= MIN_PICKS:
                     break
             if allowed.count >= MIN_PICKS:
                 continue
         constraints[step.index] = _loosen(original, step.fields)
-        allowed = _allowed(session, catalog, constraints)
+        allowed = _allowed(session, catalog, constraints, excluded)
     return allowed, tuple(relaxed)
 
 
 def _ranked(session: Session, where: ColumnElement[bool], prefs: Preferences, sort: str,
-            limit: int, candidates: int, tag_counts: Mapping[str, int]
-            ) -> list[tuple[int, float]]:
+            limit: int, candidates: int, tag_counts: Mapping[str, int],
+            pinned: tuple[int, ...] = ()) -> list[tuple[int, float]]:
     """The ids and scores of the best ``limit`` of the ``candidates`` products ``where``
-    selects, by the database (``tag_counts``: the catalog's, to choose how to score).
+    selects, by the database (``tag_counts``: the catalog's, to choose how to score);
+    ``pinned`` ones first, in their order, when sorted by match.
 
     A product's score is the weights of the preferred tags it has, summed. By match: best
     score first, each further product of a type counting DIVERSITY less than the one before
@@ -451,8 +452,10 @@ def _ranked(session: Session, where: ColumnElement[bool], prefs: Preferences, so
         # By code point, as SQLite and Python compare, and several times quicker to sort
         # than the database's language rules (the type only groups, so any order does).
         sku, product_type = sku.collate("C"), product_type.collate("C")
+    pin = (case({pid: n for n, pid in enumerate(pinned)}, value=Product.id,
+                else_=len(pinned)) if pinned else literal(0))
     query = select(Product.id, product_type.label("product_type"), Product.price,
-                   sku.label("sku"),
+                   sku.label("sku"), pin.label("pin"),
                    case((Product.price.is_(None), 1), else_=0).label("unpriced"))
     if prefs.tag_weights:
         weights = sorted(prefs.tag_weights.items())
@@ -486,7 +489,8 @@ def _ranked(session: Session, where: ColumnElement[bool], prefs: Preferences, so
         # Only a type's first ``limit`` can make the page: the rest are not sorted again.
         ranked = (select(standing.c.id, standing.c.score)
                   .where(standing.c.rank <= limit)
-                  .order_by((standing.c.score - DIVERSITY * (standing.c.rank - 1)).desc(),
+                  .order_by(standing.c.pin,
+                            (standing.c.score - DIVERSITY * (standing.c.rank - 1)).desc(),
                             standing.c.unpriced, standing.c.price, standing.c.sku)
                   .limit(limit))
     return [(product_id, float(value)) for product_id, value in session.execute(ranked)]
@@ -494,15 +498,15 @@ def _ranked(session: Session, where: ColumnElement[bool], prefs: Preferences, so
 
 def recommend_showroom(
     session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24,
-    catalog: str = DEFAULT,
+    catalog: str = DEFAULT, curation: Curation = NO_CURATION,
 ) -> Showroom:
-    """The shopper's showroom for these answers and filters, from the named catalog (a plain
-    function, no request): counted, faceted and ranked by the database, so only the page's
-    products come back as rows."""
+    """The shopper's showroom for these answers and filters, from the named catalog, as the
+    campaign's ``curation`` pins and excludes products (a plain function, no request):
+    counted, faceted and ranked by the database, so only the page's products come back as
+    rows."""
     filters = filters or Filters()
-    if filters.show != PAGE:
-        limit = filters.show  # the shopper asked to see more
-    personal, relaxed = _personal_set(session, catalog, prefs)
+    limit *= filters.pages  # ``limit``: one page's worth; the shopper may ask for more
+    personal, relaxed = _personal_set(session, catalog, prefs, curation.excluded)
     # The shopper's own price range wants a price: products without one stay out (NULL).
     narrowing = []
     if filters.price_min is not None:
@@ -538,10 +542,21 @@ def recommend_showroom(
         prices = [(low, high) for *_kind, _n, low, high in groups if low is not None]
         floor = min(low for low, _high in prices) if prices else None
         ceiling = max(high for _low, high in prices) if prices else None
-    shown = and_(personal.where, *narrowing,
-                 *([Product.category == filters.category] if filters.category else []),
-                 *([Product.product_type == filters.product_type]
-                   if filters.product_type else []))
+    own = [*narrowing, *([Product.category == filters.category] if filters.category else []),
+           *([Product.product_type == filters.product_type] if filters.product_type else [])]
+    shown = and_(personal.where, *own)
+    # Pinned "always": first whatever the answers were (the shopper's own filters still
+    # apply), and counted with the rest.
+    front: list[int] = []
+    if curation.pinned and curation.pin_always and filters.sort == "match":
+        present = set(session.scalars(select(Product.id).where(
+            _in_catalog(catalog), Product.id.in_(curation.pinned), *own,
+            *([Product.id.not_in(curation.excluded)] if curation.excluded else []))))
+        front = [pid for pid in curation.pinned if pid in present]
+        if front:
+            total += len(front) - (session.scalar(select(func.count(Product.id)).where(
+                shown, Product.id.in_(front))) or 0)
+            shown = and_(shown, Product.id.not_in(front))
     tag_counts: Counter[str] = Counter()
     if total:
         tag_counts.update(dict(session.execute(
@@ -551,8 +566,11 @@ def recommend_showroom(
     for tag in filters.tags:
         tag_counts.setdefault(tag, 0)
 
-    ranked = _ranked(session, shown, prefs, filters.sort, limit, total,
-                     catalog_terms(session, catalog=catalog).tag_counts) if total else []
+    ranked = [(pid, 0.0) for pid in front[:limit]]
+    if total > len(front) and limit > len(front):
+        ranked += _ranked(session, shown, prefs, filters.sort, limit - len(front),
+                          total - len(front), catalog_terms(session, catalog=catalog).tag_counts,
+                          curation.pinned if filters.sort == "match" else ())
     attributes_needed = any(c.uses_attributes for c in prefs.criteria)
     rows, attributes = _load(session, true(), attributes_needed,
                              ids=[product_id for product_id, _score in ranked])
@@ -652,22 +670,22 @@ def selection_key(prefs: Preferences) -> str:
 
 def showroom_key(
     session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24,
-    version: Any = None, catalog: str = DEFAULT,
+    version: Any = None, catalog: str = DEFAULT, curation: Curation = NO_CURATION,
 ) -> tuple:
     """What a showroom depends on: the answers' meaning, the filters, the catalog and its
-    version (pass ``version`` when it was just asked for).
+    version (pass ``version`` when it was just asked for), the campaign's curation.
 
     Holds no personal data, so anything derived from the key alone may be shared between
     shoppers who gave the same answers.
     """
     version = catalog_version(session, catalog) if version is None else version
-    return (_prefs_key(prefs), filters or Filters(), limit, catalog, version)
+    return (_prefs_key(prefs), filters or Filters(), limit, catalog, version, curation.key())
 
 
 def cached_recommend(
     session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24,
     key: tuple | None = None, on_miss: Callable[[], None] | None = None,
-    catalog: str = DEFAULT,
+    catalog: str = DEFAULT, curation: Curation = NO_CURATION,
 ) -> Showroom:
     """:func:`recommend_showroom`, remembered per :func:`showroom_key`.
 
@@ -676,13 +694,15 @@ def cached_recommend(
     import or edit bumps ``updated_at``) simply misses. ``on_miss`` is called before a
     showroom is computed (the expensive case; a caller may refuse it by raising).
     """
-    key = key or showroom_key(session, prefs, filters, limit, catalog=catalog)
+    key = key or showroom_key(session, prefs, filters, limit, catalog=catalog,
+                              curation=curation)
     hit = _showrooms.get(key)
     if hit is not None:
         return hit
     if on_miss is not None:
         on_miss()
-    return _showrooms.put(key, recommend_showroom(session, prefs, filters, limit, catalog))
+    return _showrooms.put(key, recommend_showroom(session, prefs, filters, limit, catalog,
+                                                  curation))
 
 
 def with_utm(url: str, campaign: object | None, channel: str | None = None) -> str:

@@ -9,6 +9,7 @@ from flask import (
     abort,
     flash,
     g,
+    redirect,
     render_template,
     request,
     url_for,
@@ -24,8 +25,10 @@ from purl.analytics import link_tally
 from purl.campaigns import access
 from purl.campaigns import records as logic
 from purl.campaigns.defaults import campaign_defaults
+from purl.catalog import curation
+from purl.catalog.catalogs import DEFAULT as DEFAULT_CATALOG
 from purl.console import bp
-from purl.console.forms import CampaignForm, slug_from
+from purl.console.forms import CampaignForm, ShowroomForm, slug_from
 from purl.extensions import db
 from purl.links.batch import uploads
 from purl.models import Campaign
@@ -137,6 +140,66 @@ def edit_campaign(slug: str):  # noqa: ANN201
         return leave_to(url_for("console.campaign", slug=camp.slug))
     status = 422 if form.errors else 200
     return render_template("console/campaign_form.html", form=form, campaign=camp), status
+
+
+def _showroom_form(camp: Campaign) -> ShowroomForm:
+    form = ShowroomForm()
+    if request.method == "GET":
+        settings = camp.showroom or {}
+        for name in ("heading", "intro"):
+            text = settings.get(name) or {}
+            german = text.get("de") if isinstance(text, dict) else text
+            du, sie = ((german.get("du"), german.get("sie")) if isinstance(german, dict)
+                       else (german, None))
+            getattr(form, f"{name}_de").data = du or ""
+            getattr(form, f"{name}_de_sie").data = sie or ""
+            getattr(form, f"{name}_en").data = (text.get("en") or "") if isinstance(
+                text, dict) else ""
+        form.pinned.data = "\n".join(p["sku"] for p in settings.get("pinned") or ())
+        form.excluded.data = "\n".join(p["sku"] for p in settings.get("excluded") or ())
+        form.pin_mode.data = settings.get("pin_mode") or "fit"
+        form.per_page.data = settings.get("per_page") or 24
+    return form
+
+
+def _refused(exc: curation.CurationError, catalog: str) -> str:
+    if exc.too_many:
+        return _("At most %(num)s products.", num=curation.MAX_PRODUCTS)
+    if exc.field == "both":
+        return _("Pinned and excluded at once: %(skus)s", skus=", ".join(exc.unknown))
+    return _("The catalog %(catalog)s has no product with the SKU %(skus)s.",
+             catalog=catalog, skus=", ".join(exc.unknown))
+
+
+@bp.route("/campaigns/<slug>/showroom", methods=["GET", "POST"])
+def campaign_showroom(slug: str):  # noqa: ANN201
+    """The campaign's showroom as its marketer curates it: heading and introduction in du,
+    Sie and English, pinned and excluded products, products per page."""
+    camp = campaign_or_404(slug, access.EDIT)
+    quiz = versions.campaign_quiz(db.session, camp)
+    catalog = quiz.catalog if quiz is not None else DEFAULT_CATALOG
+    form = _showroom_form(camp)
+    if form.validate_on_submit():
+        def text(name: str) -> dict[str, str]:
+            return {"de": getattr(form, f"{name}_de").data,
+                    "de:sie": getattr(form, f"{name}_de_sie").data,
+                    "en": getattr(form, f"{name}_en").data}
+        try:
+            curation.curate(
+                db.session, camp, catalog, heading=text("heading"), intro=text("intro"),
+                pinned=curation.skus(form.pinned.data), pin_mode=form.pin_mode.data,
+                excluded=curation.skus(form.excluded.data), per_page=form.per_page.data)
+        except curation.CurationError as exc:
+            db.session.rollback()
+            target = form.pinned if exc.field == "pinned" else form.excluded
+            target.errors = [*target.errors, _refused(exc, catalog)]
+        else:
+            db.session.commit()
+            flash(_("Showroom saved: shoppers see it on their next visit."), "success")
+            return redirect(url_for("console.campaign_showroom", slug=camp.slug), 303)
+    status = 422 if form.errors else 200
+    return render_template("console/campaign_showroom.html", form=form, campaign=camp,
+                           catalog=catalog), status
 
 
 @bp.route("/campaigns/<slug>/archive", methods=["GET", "POST"])

@@ -18,6 +18,7 @@ from wtforms import (
     FormField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -436,3 +437,20 @@ class QuizImportForm(FlaskForm):
 
     file = FileField(_l("Quiz file (.yaml)"), validators=[
         FileRequired(_l("Please choose a quiz file."))])
+
+
+class ShowroomForm(FlaskForm):
+    """A campaign's showroom as its marketer curates it."""
+
+    heading_de, heading_de_sie, heading_en = _text_fields(_l("Heading"))
+    intro_de, intro_de_sie, intro_en = _text_fields(_l("Introduction"))
+    pinned = TextAreaField(_l("Pinned products"), validators=[Length(max=20_000)],
+                           description=_l("SKUs, one a line, in the order shown: first in "
+                                          "this campaign's showroom."))
+    pin_mode = RadioField(_l("Pinned products come first"), default="fit", choices=[
+        ("fit", _l("when they fit the shopper's answers")), ("always", _l("always"))])
+    excluded = TextAreaField(_l("Excluded products"), validators=[Length(max=20_000)],
+                             description=_l("SKUs, one a line: never shown in this "
+                                            "campaign."))
+    per_page = SelectField(_l("Products per page"), coerce=int, default=24,
+                           choices=[(12, "12"), (24, "24"), (48, "48")])

@@ -11,6 +11,7 @@ from markupsafe import Markup
 from purl.analytics import events
 from purl.catalog import catalogs
 from purl.catalog.criteria import Preferences
+from purl.catalog.curation import Curation, curation_of
 from purl.catalog.imports import web_url
 from purl.catalog.recommend import (
     LRU,
@@ -26,9 +27,9 @@ from purl.catalog.recommend import (
 )
 from purl.extensions import db, limiter
 from purl.links import tokens
-from purl.models import Product
+from purl.models import Campaign, Product
 from purl.quiz.flow import answer_chips, facet_labels, preferences
-from purl.quiz.schema import Quiz
+from purl.quiz.schema import Quiz, localize
 from purl.shopper import bp, journey
 from purl.web import wants_fragment
 
@@ -84,11 +85,19 @@ def _showed(trip: journey.Journey, product_id: int, signature: str | None) -> bo
                          CLICK_SALT) == subject
 
 
-def _computed(prefs: Preferences, filters: Filters, catalog: str) -> Showroom:
+def _showroom_text(campaign: Campaign | None, name: str, locale: str, tone: str) -> str | None:
+    """The campaign's showroom ``heading`` or ``intro`` in the shopper's language and tone
+    (the du text where there is no Sie one); None: the showroom's own words."""
+    text = ((campaign.showroom if campaign is not None else None) or {}).get(name)
+    return (localize(text, locale, tone) or None) if text else None
+
+
+def _computed(prefs: Preferences, filters: Filters, limit: int, catalog: str,
+              curation: Curation) -> Showroom:
     """A showroom computed afresh, with no cache (``PURL_SHOWROOM_CACHE=0``): still real
     work, so still counted against the client's limit."""
     _count_miss()
-    return recommend_showroom(db.session, prefs, filters, catalog=catalog)
+    return recommend_showroom(db.session, prefs, filters, limit, catalog, curation)
 
 
 @bp.get("/p/<token>/showroom")
@@ -103,7 +112,10 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
     # Only what the catalog has, in one spelling: junk parameters share the plain page's key.
     terms = catalog_terms(db.session, version, catalog)
     filters = Filters.from_query(request.args, terms)
-    key = showroom_key(db.session, prefs, filters, version=version, catalog=catalog)
+    curation = curation_of(trip.campaign)
+    limit = curation.per_page
+    key = showroom_key(db.session, prefs, filters, limit, version=version, catalog=catalog,
+                       curation=curation)
     # The catalog part holds no personal data (its links are relative to the shopper's own
     # showroom URL, and signed over the quiz and answers alone), so shoppers with the same
     # answers share its rendered HTML.
@@ -111,9 +123,9 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
     cache = current_app.config["SHOWROOM_CACHE"]
     products = _catalog_html.get(html_key) if cache else None
     if products is None:
-        room = (cached_recommend(db.session, prefs, filters, key=key, on_miss=_count_miss,
-                                 catalog=catalog) if cache
-                else _computed(prefs, filters, catalog))
+        room = (cached_recommend(db.session, prefs, filters, limit, key=key,
+                                 on_miss=_count_miss, catalog=catalog, curation=curation)
+                if cache else _computed(prefs, filters, limit, catalog, curation))
         products = Markup(render_template(
             "shopper/_products.html", room=room,
             labels=facet_labels(trip.quiz, trip.locale, trip.tone, terms.labels),
@@ -129,6 +141,8 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
             "shopper/showroom.html", journey=trip, catalog=products,
             chips=answer_chips(trip.quiz, trip.answers, trip.locale, trip.tone),
             blocks=getattr(prefs, "content_blocks", None) or [],
+            heading=_showroom_text(trip.campaign, "heading", trip.locale, trip.tone),
+            intro=_showroom_text(trip.campaign, "intro", trip.locale, trip.tone),
         ))
     response.vary.add("HX-Request")
     return response

@@ -32,6 +32,7 @@ RIGHTS: dict[str, dict[str, str]] = {
     "console.campaign": {"GET": "view"},
     "console.edit_campaign": {"GET": "edit", "POST": "edit"},
     "console.archive_campaign": {"GET": "edit", "POST": "edit"},
+    "console.campaign_showroom": {"GET": "edit", "POST": "edit"},
     "console.links": {"GET": "view"},
     "console.preview": {"GET": "view"},
     "console.revoke_link": {"GET": "edit", "POST": "edit"},
