@@ -82,16 +82,13 @@ def _products(session: Session, catalog: str, field: str, wanted: list[str]
     return [{"sku": sku, "id": found[sku]} for sku in wanted]
 
 
-def text_of(fields: Mapping[str, str]) -> dict[str, Any] | None:
-    """A text from its form fields (``de``, ``de:sie``, ``en``) as quiz files keep texts:
-    ``{"de": {"du": …, "sie": …}, "en": …}``; None when all are empty."""
+def text_of(fields: Mapping[str, str]) -> dict[str, str] | None:
+    """A text from its form fields, as the shopper pages localize texts: ``de`` (du),
+    ``de:sie`` and ``en``, empty ones left out (a Sie text alone stands for du too); None
+    when all are empty."""
     du, sie, en = ((fields.get(k) or "").strip() for k in ("de", "de:sie", "en"))
-    text: dict[str, Any] = {}
-    if du or sie:
-        text["de"] = {"du": du or sie, "sie": sie} if sie else du
-    if en:
-        text["en"] = en
-    return text or None
+    text = {"de": du or sie, "de:sie": sie, "en": en}
+    return {k: v for k, v in text.items() if v} or None
 
 
 def curate(session: Session, campaign: Campaign, catalog: str, *,

@@ -148,13 +148,9 @@ def _showroom_form(camp: Campaign) -> ShowroomForm:
         settings = camp.showroom or {}
         for name in ("heading", "intro"):
             text = settings.get(name) or {}
-            german = text.get("de") if isinstance(text, dict) else text
-            du, sie = ((german.get("du"), german.get("sie")) if isinstance(german, dict)
-                       else (german, None))
-            getattr(form, f"{name}_de").data = du or ""
-            getattr(form, f"{name}_de_sie").data = sie or ""
-            getattr(form, f"{name}_en").data = (text.get("en") or "") if isinstance(
-                text, dict) else ""
+            getattr(form, f"{name}_de").data = text.get("de", "")
+            getattr(form, f"{name}_de_sie").data = text.get("de:sie", "")
+            getattr(form, f"{name}_en").data = text.get("en", "")
         form.pinned.data = "\n".join(p["sku"] for p in settings.get("pinned") or ())
         form.excluded.data = "\n".join(p["sku"] for p in settings.get("excluded") or ())
         form.pin_mode.data = settings.get("pin_mode") or "fit"

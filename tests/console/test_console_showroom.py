@@ -70,7 +70,8 @@ def test_pins_exclusions_heading_and_page_size_reach_the_shopper(console, demo) 
     page = shopper.get(showroom).get_data(as_text=True)
     after = _shown(app, page)
     assert after[:3] == pins and gone not in after and len(after) == 12
-    assert "Dein Winter-Vorrat" in page and "Drei Lieblinge zuerst." in page
+    assert '<h1 id="showroom-title">Dein Winter-Vorrat</h1>' in page
+    assert '<p class="lead">Drei Lieblinge zuerst.</p>' in page
     assert "Für dich ausgesucht" not in page
     # "Show more" pages by the campaign's size, and the excluded product never comes.
     more = _shown(app, shopper.get(showroom + "?pages=2").get_data(as_text=True))
@@ -79,7 +80,12 @@ def test_pins_exclusions_heading_and_page_size_reach_the_shopper(console, demo) 
     with app.app_context():
         db.session.scalar(select(Campaign).where(Campaign.slug == "winter-2026")).tone = "sie"
         db.session.commit()
-    assert "Ihr Winter-Vorrat" in shopper.get(showroom).get_data(as_text=True)
+    sie = shopper.get(showroom).get_data(as_text=True)
+    assert '<h1 id="showroom-title">Ihr Winter-Vorrat</h1>' in sie
+    # The form shows what was saved, each text in its field.
+    form = console.get(PAGE).get_data(as_text=True)
+    assert "\nIhr Winter-Vorrat</textarea>" in form
+    assert "\nDein Winter-Vorrat</textarea>" in form
 
 
 def test_a_pin_that_does_not_fit_comes_first_only_when_pinned_always(console, demo) -> None:  # noqa: ANN001
