@@ -499,11 +499,12 @@ def _ranked(session: Session, where: ColumnElement[bool], prefs: Preferences, so
 def recommend_showroom(
     session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24,
     catalog: str = DEFAULT, curation: Curation = NO_CURATION,
+    terms: CatalogTerms | None = None,
 ) -> Showroom:
     """The shopper's showroom for these answers and filters, from the named catalog, as the
     campaign's ``curation`` pins and excludes products (a plain function, no request):
     counted, faceted and ranked by the database, so only the page's products come back as
-    rows."""
+    rows. ``terms``: the catalog's, when the caller has them already."""
     filters = filters or Filters()
     limit *= filters.pages  # ``limit``: one page's worth; the shopper may ask for more
     personal, relaxed = _personal_set(session, catalog, prefs, curation.excluded)
@@ -569,7 +570,8 @@ def recommend_showroom(
     ranked = [(pid, 0.0) for pid in front[:limit]]
     if total > len(front) and limit > len(front):
         ranked += _ranked(session, shown, prefs, filters.sort, limit - len(front),
-                          total - len(front), catalog_terms(session, catalog=catalog).tag_counts,
+                          total - len(front),
+                          (terms or catalog_terms(session, catalog=catalog)).tag_counts,
                           curation.pinned if filters.sort == "match" else ())
     attributes_needed = any(c.uses_attributes for c in prefs.criteria)
     rows, attributes = _load(session, true(), attributes_needed,
@@ -686,6 +688,7 @@ def cached_recommend(
     session: Session, prefs: Preferences, filters: Filters | None = None, limit: int = 24,
     key: tuple | None = None, on_miss: Callable[[], None] | None = None,
     catalog: str = DEFAULT, curation: Curation = NO_CURATION,
+    terms: CatalogTerms | None = None,
 ) -> Showroom:
     """:func:`recommend_showroom`, remembered per :func:`showroom_key`.
 
@@ -702,7 +705,7 @@ def cached_recommend(
     if on_miss is not None:
         on_miss()
     return _showrooms.put(key, recommend_showroom(session, prefs, filters, limit, catalog,
-                                                  curation))
+                                                  curation, terms))
 
 
 def with_utm(url: str, campaign: object | None, channel: str | None = None) -> str:

@@ -148,7 +148,7 @@ def quiz_try_showroom(quiz_slug: str):  # noqa: ANN201
         prefs = logic.preferences(quiz, answers, locale, tone)
         terms = catalog_terms(db.session, catalog=quiz.catalog)
         room = recommend_showroom(db.session, prefs, Filters.from_query(request.args, terms),
-                                  catalog=quiz.catalog)
+                                  catalog=quiz.catalog, terms=terms)
         shown = render_template(
             "shopper/_products.html", **template_context(), room=room,
             labels=logic.facet_labels(quiz, locale, tone, terms.labels),

@@ -15,6 +15,7 @@ from purl.catalog.curation import Curation, curation_of
 from purl.catalog.imports import web_url
 from purl.catalog.recommend import (
     LRU,
+    CatalogTerms,
     Filters,
     Showroom,
     cached_recommend,
@@ -93,11 +94,11 @@ def _showroom_text(campaign: Campaign | None, name: str, locale: str, tone: str)
 
 
 def _computed(prefs: Preferences, filters: Filters, limit: int, catalog: str,
-              curation: Curation) -> Showroom:
+              curation: Curation, terms: CatalogTerms) -> Showroom:
     """A showroom computed afresh, with no cache (``PURL_SHOWROOM_CACHE=0``): still real
     work, so still counted against the client's limit."""
     _count_miss()
-    return recommend_showroom(db.session, prefs, filters, limit, catalog, curation)
+    return recommend_showroom(db.session, prefs, filters, limit, catalog, curation, terms)
 
 
 @bp.get("/p/<token>/showroom")
@@ -114,18 +115,21 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
     filters = Filters.from_query(request.args, terms)
     curation = curation_of(trip.campaign)
     limit = curation.per_page
-    key = showroom_key(db.session, prefs, filters, limit, version=version, catalog=catalog,
-                       curation=curation)
-    # The catalog part holds no personal data (its links are relative to the shopper's own
-    # showroom URL, and signed over the quiz and answers alone), so shoppers with the same
-    # answers share its rendered HTML.
-    html_key = (key, trip.locale, trip.tone, trip.quiz.slug, trip.quiz.version)
     cache = current_app.config["SHOWROOM_CACHE"]
-    products = _catalog_html.get(html_key) if cache else None
+    products = key = html_key = None
+    if cache:
+        key = showroom_key(db.session, prefs, filters, limit, version=version,
+                           catalog=catalog, curation=curation)
+        # The catalog part holds no personal data (its links are relative to the shopper's
+        # own showroom URL, and signed over the quiz and answers alone), so shoppers with
+        # the same answers share its rendered HTML.
+        html_key = (key, trip.locale, trip.tone, trip.quiz.slug, trip.quiz.version)
+        products = _catalog_html.get(html_key)
     if products is None:
         room = (cached_recommend(db.session, prefs, filters, limit, key=key,
-                                 on_miss=_count_miss, catalog=catalog, curation=curation)
-                if cache else _computed(prefs, filters, limit, catalog, curation))
+                                 on_miss=_count_miss, catalog=catalog, curation=curation,
+                                 terms=terms)
+                if cache else _computed(prefs, filters, limit, catalog, curation, terms))
         products = Markup(render_template(
             "shopper/_products.html", room=room,
             labels=facet_labels(trip.quiz, trip.locale, trip.tone, terms.labels),
