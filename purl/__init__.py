@@ -114,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
         apikeys,
         batches,
         campaigns,
+        catalogs,
         funnel,
         links,
         quizzes,

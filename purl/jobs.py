@@ -39,12 +39,14 @@ from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy.orm import Session
 
 from purl import apikeys, privacy
+from purl.catalog import importing
 from purl.extensions import db
 from purl.links.batch import lease, uploads
 from purl.links.batch.job import run_batch, run_check
 from purl.webhooks import delivery, outbox
 
-__all__ = ["AppStorage", "consumer", "deliver_webhooks", "enqueue_batch", "enqueue_check",
+__all__ = ["AppStorage", "consumer", "deliver_webhooks", "enqueue_batch",
+           "enqueue_catalog_import", "enqueue_check", "run_catalog_import_here",
            "enqueue_webhooks", "huey", "init_app", "purge_events", "purge_files",
            "purge_webhooks", "requeue_stale", "run_batch_here", "run_check_here"]
 
@@ -192,11 +194,41 @@ def enqueue_check(batch_id: int, check_id: str) -> bool:
     return True
 
 
+@huey.task(name="purl.catalog_import")
+def catalog_import_task(import_id: int) -> None:
+    app = _app()
+    with app.app_context():
+        try:
+            importing.run(db.session, import_id, _seconds(app.config, "JOBS_LEASE_SECONDS"))
+        finally:
+            db.session.remove()
+
+
+def run_catalog_import_here(import_id: int) -> str:
+    """Run a queued catalog import in this process, as a worker would (tests)."""
+    return importing.run(db.session, import_id,
+                         _seconds(current_app.config, "JOBS_LEASE_SECONDS"))
+
+
+def enqueue_catalog_import(import_id: int) -> bool:
+    """Queue a catalog import for a worker (commit it first). False when the queue cannot be
+    reached: a worker queues it again once its lease ran out."""
+    try:
+        catalog_import_task(import_id)
+    except Exception as exc:  # noqa: BLE001 - the lease catches up; the request must not fail
+        log.warning("catalog import %s: could not reach the job queue (%s)", import_id, exc)
+        return False
+    return True
+
+
 def requeue_stale(session: Session, lease_seconds: float) -> list[int]:
-    """Queue again every batch whose lease ran out (see ``lease.requeue_stale``)."""
+    """Queue again every batch and catalog import whose lease ran out (see
+    ``lease.requeue_stale``); returns the batches'."""
     batch_ids = lease.requeue_stale(session, lease_seconds)
     for batch_id in batch_ids:
         enqueue_batch(batch_id)
+    for import_id in importing.requeue_stale(session, lease_seconds):
+        enqueue_catalog_import(import_id)
     return batch_ids
 
 

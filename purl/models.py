@@ -353,6 +353,44 @@ class Catalog(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class CatalogImport(db.Model):
+    """A catalog file uploaded in the console and imported by a job (``purl.catalog.jobs``):
+    what to import and how, its progress and its outcome, so any worker can run it and any
+    web process can show it."""
+
+    __tablename__ = "catalog_import"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The catalog to import into, by name: made when the import runs if it is new.
+    catalog_name: Mapped[str] = mapped_column(String(64))
+    catalog_title: Mapped[str] = mapped_column(String(200), default="")
+    filename: Mapped[str] = mapped_column(String(255))
+    input_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
+    # uploaded -> queued -> running -> done | failed
+    status: Mapped[str] = mapped_column(String(16), default="uploaded")
+    # What the marketer chose: format, mapping, currency, shop_url, url_pattern, sheet, full.
+    options: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    format: Mapped[str] = mapped_column(String(16), default="")
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    products_total: Mapped[int] = mapped_column(Integer, default=0)
+    products_done: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    marked_unavailable: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    # Every skipped row with its reason, as a stored CSV (row, reason, msgid, params).
+    skipped_file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_file.id"))
+    # Why it failed: {"msgid", "params"} (purl.catalog.imports.Reason.stored).
+    error: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                    index=True)
+    # A run's last sign of life (its lease): set when it starts and at every chunk it commits.
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Product(db.Model):
     """A catalog product; prices are exact decimals in ``currency``."""
 

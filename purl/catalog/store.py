@@ -9,7 +9,7 @@ file changes nothing, not even ``updated_at``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,8 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from purl.catalog import catalogs
-from purl.catalog.imports import read_feed
+from purl.catalog.imports import Feed, read_feed
+from purl.catalog.imports.common import N_, Reason
 from purl.models import Catalog, Product, ProductTag, utcnow
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,14 @@ class ImportReport:
 
 
 def upsert_products(session: Session, rows: Iterable[Mapping[str, Any]],
-                    catalog: Catalog | None = None) -> tuple[int, int]:
+                    catalog: Catalog | None = None,
+                    on_chunk: Callable[[int, int, int], None] | None = None) -> tuple[int, int]:
     """Insert new products and update changed ones by sku, in ``catalog`` (None: the default
     one); returns (created, updated).
 
     Only the fields a row carries are compared and written; tags are replaced by the row's
-    tags when they differ. Only flushes; the caller commits.
+    tags when they differ. Only flushes; the caller commits (``on_chunk(created, updated,
+    rows done)`` hears of each chunk written, and may commit it: a job does).
     """
     catalog = catalog or catalogs.named(session, None)
     created = updated = 0
@@ -70,6 +73,9 @@ def upsert_products(session: Session, rows: Iterable[Mapping[str, Any]],
         if created >= planned_at:
             _refresh_statistics(session)
             planned_at = created * 2
+        if on_chunk is not None:
+            session.flush()
+            on_chunk(created, updated, min(start + CHUNK, len(rows)))
     session.flush()
     return created, updated
 
@@ -163,6 +169,71 @@ def keep_labels(catalog: Catalog, rows: Iterable[Mapping[str, Any]]) -> None:
         catalog.labels = labels  # a new dict: the JSON column sees the change
 
 
+def read_catalog(
+    path: str | Path,
+    fmt: str = "auto",
+    *,
+    shop_url: str | None = None,
+    sheet: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    url_pattern: str | None = None,
+    currency: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Feed:
+    """A catalog file's products, each sku once (in the file's order: a product listed again
+    is skipped, naming the row it first appeared in); FeedError if the file is unreadable.
+    ``progress`` hears how many rows were read, now and then."""
+    feed = read_feed(path, fmt, shop_url, sheet, mapping=mapping, url_pattern=url_pattern,
+                     currency=currency, progress=progress)
+    seen: dict[str, Mapping[str, Any]] = {}
+    for product in feed.products:
+        if product["sku"] in seen:
+            first = seen[product["sku"]].get("_line", 0)
+            feed.skipped.append((product.get("_line", 0), Reason(
+                N_("product id %(sku)r already in row %(row)s"), sku=product["sku"],
+                row=int(first))))
+            continue
+        seen[product["sku"]] = product
+    feed.products = list(seen.values())
+    feed.skipped.sort(key=lambda skip: skip[0])
+    return feed
+
+
+def store_catalog(
+    session: Session,
+    feed: Feed,
+    catalog: Catalog | None = None,
+    *,
+    full: bool = False,
+    start: int = 0,
+    checkpoint: Callable[[ImportReport, int], None] | None = None,
+) -> ImportReport:
+    """Upsert a read catalog's products into ``catalog`` (None: the default one). Only
+    flushes, so a caller that commits once leaves the stored catalog untouched on failure
+    (the CLI). A job passes ``checkpoint(report so far, products done)``, called after every
+    chunk, to commit as it goes and show its progress, and ``start`` to go on after the
+    products an earlier attempt committed (the report then counts from there)."""
+    catalog = catalog or catalogs.named(session, None)
+    report = ImportReport(format=feed.format, skipped=list(feed.skipped))
+    todo = feed.products[start:]
+
+    def chunk_done(created: int, updated: int, done: int) -> None:
+        report.created, report.updated = created, updated
+        report.unchanged = done - created - updated
+        if checkpoint is not None:
+            checkpoint(report, start + done)
+
+    created, updated = upsert_products(session, todo, catalog, chunk_done)
+    report.created, report.updated = created, updated
+    report.unchanged = len(todo) - created - updated
+    keep_labels(catalog, feed.products)
+    if full and feed.products:
+        report.marked_unavailable = mark_missing_unavailable(
+            session, {p["sku"] for p in feed.products}, catalog)
+    session.flush()
+    return report
+
+
 def import_catalog(
     session: Session,
     path: str | Path,
@@ -181,26 +252,8 @@ def import_catalog(
 
     Only flushes: the caller commits, so a failure leaves the stored catalog untouched.
     """
-    feed = read_feed(path, fmt, shop_url, sheet, mapping=mapping, url_pattern=url_pattern,
-                     currency=currency)
-    report = ImportReport(format=feed.format, skipped=list(feed.skipped))
-    seen: dict[str, Mapping[str, Any]] = {}
-    for product in feed.products:
-        if product["sku"] in seen:
-            first = seen[product["sku"]].get("_line", 0)
-            report.skipped.append((product.get("_line", 0),
-                                   f"product id {product['sku']!r} already in row {first}"))
-            continue
-        seen[product["sku"]] = product
-    catalog = catalog or catalogs.named(session, None)
-    catalog = catalog or catalogs.named(session, None)
-    created, updated = upsert_products(session, seen.values(), catalog)
-    keep_labels(catalog, seen.values())
-    report.created, report.updated = created, updated
-    report.unchanged = len(seen) - created - updated
-    if full and seen:
-        report.marked_unavailable = mark_missing_unavailable(session, set(seen), catalog)
-    report.skipped.sort()
-    session.flush()
+    feed = read_catalog(path, fmt, shop_url=shop_url, sheet=sheet, mapping=mapping,
+                        url_pattern=url_pattern, currency=currency)
+    report = store_catalog(session, feed, catalog, full=full)
     log.info("catalog import %s: %s", path, report.summary())
     return report

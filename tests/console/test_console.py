@@ -37,7 +37,8 @@ def _example_url(rule) -> str:  # noqa: ANN001
     values = {"slug": "winter-2026", "quiz_slug": "zoohandlung", "qid": "tier", "number": 1,
               "product_id": 1,
               "recipient_id": 1, "user_id": 1, "batch_id": 1,
-              "team_id": 1, "member_id": 1, "key_id": 1, "endpoint_id": 1, "delivery_id": 1}
+              "team_id": 1, "member_id": 1, "key_id": 1, "endpoint_id": 1, "delivery_id": 1,
+              "import_id": 1}
     # Any converter: <slug>, <int:batch_id>, <bigint:recipient_id>.
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
 

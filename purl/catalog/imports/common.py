@@ -25,12 +25,83 @@ LIMITS = {"sku": 255,  # Shopify allows handles of 255 characters
            "title": 300, "brand": 120, "url": 1000}
 
 
-class FeedError(ValueError):
+def N_(message: str) -> str:
+    """Marks a msgid for extraction; the text is translated where it is shown."""
+    return message
+
+
+class Reason(str):
+    """Why a row or a file was refused: ``str`` is the English text (the CLI's), and
+    ``msgid``/``params`` let a surface say it in the user's language (:meth:`translated`),
+    also after it was stored (:meth:`stored`, :meth:`restored`)."""
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> Reason:
+        self = super().__new__(cls, msgid % params if params else msgid)
+        self.msgid, self.params = msgid, params
+        return self
+
+    def __mod__(self, params: Any) -> Reason:
+        # The spreadsheet reader fills its own msgids with ``%``: they stay translatable.
+        return Reason(self.msgid, **params) if isinstance(params, dict) else Reason(str(self))
+
+    def __reduce__(self) -> tuple:  # str subclasses pickle by value otherwise
+        return (_restore, (self.stored(),))
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        values = {k: v.translated(gettext) if isinstance(v, Reason) else v
+                  for k, v in self.params.items()}
+        text = gettext(self.msgid)
+        try:
+            return text % values if values else text
+        except (KeyError, TypeError, ValueError):  # a translation that does not fit its values
+            return str(self)
+
+    def stored(self) -> dict[str, Any]:
+        return {"msgid": self.msgid, "params": {
+            k: v.stored() if isinstance(v, Reason) else v for k, v in self.params.items()}}
+
+    @classmethod
+    def restored(cls, data: Any) -> Reason:
+        """A reason from :meth:`stored` (or plain text, kept as it is)."""
+        if not isinstance(data, dict):
+            return cls(str(data))
+        params = {k: cls.restored(v) if isinstance(v, dict) else v
+                  for k, v in (data.get("params") or {}).items()}
+        return cls(str(data.get("msgid") or ""), **params)
+
+
+def _restore(data: dict[str, Any]) -> Reason:
+    return Reason.restored(data)
+
+
+# The field names a reason may name, to be said in the user's words ("Preis", not "price");
+# a column of the file is named as the file writes it.
+FIELD_WORDS = (N_("price"), N_("compare_at_price"), N_("sku"), N_("title"), N_("link"),
+               N_("url"), N_("brand"), N_("--url-pattern"), N_("--shop-url"))
+
+
+def _field(name: str) -> Reason:
+    return Reason(name)
+
+
+class _Refusal(ValueError):
+    def __init__(self, message: str, **params: Any) -> None:
+        self.reason = Reason(message, **params)
+        super().__init__(str(self.reason))
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        return self.reason.translated(gettext)
+
+
+class FeedError(_Refusal):
     """The file as a whole cannot be read (wrong format, no header, bad XML)."""
 
 
-class RowError(ValueError):
-    """One row cannot be imported; the message says why."""
+class RowError(_Refusal):
+    """One row cannot be imported; ``reason`` says why."""
 
 
 @dataclass
@@ -57,11 +128,12 @@ def parse_price(text: str, field_name: str = "price") -> tuple[Decimal, str | No
     than guessed (``"1.299"`` could be either).
     """
     raw = (text or "").strip()
+    name = _field(field_name)
     if not raw:
-        raise RowError(f"no {field_name}")
+        raise RowError(N_("no %(field)s"), field=name)
     match = _PRICE.match(raw)
     if not match:
-        raise RowError(f"{field_name} {raw!r} is not a price")
+        raise RowError(N_("%(field)s %(value)r is not a price"), field=name, value=raw)
     sign = match["pre"] or match["post"]
     currency = _CURRENCY_SIGNS.get(sign, sign.upper()) if sign else None
     num = re.sub(r"[' \u00a0\u202f]", "", match["num"])
@@ -75,20 +147,21 @@ def parse_price(text: str, field_name: str = "price") -> tuple[Decimal, str | No
         elif re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+", num):
             num = num.replace(",", "")
         else:
-            raise RowError(f"{field_name} {raw!r} is not a price")
+            raise RowError(N_("%(field)s %(value)r is not a price"), field=name, value=raw)
     elif num.count(".") > 1 and re.fullmatch(r"[-+]?\d{1,3}(\.\d{3})+", num):
         num = num.replace(".", "")  # German thousands: "1.299.000"
     try:
         value = Decimal(num)
     except InvalidOperation:
-        raise RowError(f"{field_name} {raw!r} is not a price") from None
+        raise RowError(N_("%(field)s %(value)r is not a price"), field=name,
+                       value=raw) from None
     if value != value.quantize(CENT):
-        raise RowError(f"{field_name} {raw!r} is ambiguous: more than two decimals "
-                       "(write 1299 or 1.299,00)")
+        raise RowError(N_("%(field)s %(value)r is ambiguous: more than two decimals "
+                          "(write 1299 or 1.299,00)"), field=name, value=raw)
     if value < 0:
-        raise RowError(f"{field_name} {raw!r} is negative")
+        raise RowError(N_("%(field)s %(value)r is negative"), field=name, value=raw)
     if value > MAX_PRICE:
-        raise RowError(f"{field_name} {raw!r} is too large")
+        raise RowError(N_("%(field)s %(value)r is too large"), field=name, value=raw)
     return value.quantize(CENT), currency
 
 
@@ -102,20 +175,20 @@ def url_problem(value: str | None) -> str | None:
     """
     value = value or ""
     if not value.strip():
-        return "is empty"
+        return N_("is empty")
     if any(ch.isspace() or not ch.isprintable() for ch in value):
-        return "contains whitespace or control characters"
+        return N_("contains whitespace or control characters")
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
-        return "is not a valid URL"
+        return N_("is not a valid URL")
     if parts.scheme.lower() not in ("http", "https"):
-        return "must start with http:// or https://"
+        return N_("must start with http:// or https://")
     if "@" in parts.netloc:
-        return "must not contain a user name or password (user@host)"
+        return N_("must not contain a user name or password (user@host)")
     if "\\" in parts.netloc or not parts.hostname:
-        return "has no valid host name"
+        return N_("has no valid host name")
     return None
 
 
@@ -129,10 +202,13 @@ def product_url(value: str | None, field_name: str = "link") -> str:
     """A row's product link, or RowError naming the field and what is wrong with it."""
     value = (value or "").strip()
     problem = url_problem(value)
+    name = _field(field_name)
     if problem is not None:
         shown = value if len(value) <= 80 else value[:77] + "..."
-        raise RowError(f"{field_name} {shown!r} {problem}" if value
-                       else f"no {field_name}: it must be an absolute http(s) URL")
+        if value:
+            raise RowError(N_("%(field)s %(value)r %(problem)s"), field=name, value=shown,
+                           problem=Reason(problem))
+        raise RowError(N_("no %(field)s: it must be an absolute http(s) URL"), field=name)
     return value
 
 
@@ -150,7 +226,8 @@ def currency_code(value: str | None) -> str | None:
         return None
     code = value.strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", code):
-        raise FeedError(f"--currency {value!r} is not a three-letter currency code (EUR, USD)")
+        raise FeedError(N_("--currency %(value)r is not a three-letter currency code (EUR, USD)"),
+                        value=value)
     return code
 
 
@@ -188,8 +265,8 @@ def built_url(sku: str, url_pattern: str | None, shop_url: str | None) -> str:
     if shop_url:
         return product_url(f"{shop_url.strip().rstrip('/')}/search?q={quote(sku, safe='')}",
                            "--shop-url")
-    raise RowError("no url: pass --url-pattern 'https://shop.example/artikel/{sku}' "
-                   "or --shop-url")
+    raise RowError(N_("no url: pass --url-pattern 'https://shop.example/artikel/{sku}' "
+                      "or --shop-url"))
 
 
 def slug(text: str) -> str:
@@ -242,11 +319,12 @@ def finish(row: dict[str, Any], line: int) -> dict[str, Any]:
     for key, limit in LIMITS.items():
         value = row.get(key)
         if value and len(value) > limit:
-            raise RowError(f"{key} is longer than {limit} characters")
+            raise RowError(N_("%(field)s is longer than %(limit)d characters"), field=_field(key),
+                           limit=limit)
     if not row.get("sku"):
-        raise RowError("no product id")
+        raise RowError(N_("no product id"))
     if not row.get("title"):
-        raise RowError("no title")
+        raise RowError(N_("no title"))
     row["url"] = product_url(row.get("url"))  # each reader checked it; this keeps any new one
     if not row.get("category"):
         row["category"] = "sonstiges"
@@ -277,6 +355,7 @@ def records(table: Table) -> Iterator[tuple[int, dict[str, str]]]:
         if not any(v.strip() for v in values):
             continue
         if len(values) > len(header) and any(v.strip() for v in values[len(header):]):
-            yield row, {"__error__": f"{len(values)} cells but the header has {len(header)}"}
+            yield row, {"__error__": Reason(N_("%(cells)d cells but the header has %(columns)d"),
+                                            cells=len(values), columns=len(header))}
             continue
         yield row, dict(zip(header, values + [""] * (len(header) - len(values)), strict=False))

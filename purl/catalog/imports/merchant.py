@@ -7,6 +7,7 @@ from typing import Any
 from xml.parsers import expat
 
 from purl.catalog.imports.common import (
+    N_,
     Feed,
     FeedError,
     RowError,
@@ -110,7 +111,7 @@ def _collapse_groups(feed: Feed, rows: list[tuple[int, dict[str, Any]]]) -> None
         try:
             feed.products.append(finish(product, line))
         except RowError as exc:
-            feed.skipped.append((line, str(exc)))
+            feed.skipped.append((line, exc.reason))
 
 
 def read_merchant_text(table: Table) -> Feed:
@@ -122,11 +123,11 @@ def read_merchant_text(table: Table) -> Feed:
             continue
         item = {merchant_key(k): v for k, v in rec.items() if k}
         if "id" not in item or "price" not in item:
-            raise FeedError("not a Merchant Center feed (needs id and price columns)")
+            raise FeedError(N_("not a Merchant Center feed (needs id and price columns)"))
         try:
             rows.append((line, _merchant_row(item)))
         except RowError as exc:
-            feed.skipped.append((line, str(exc)))
+            feed.skipped.append((line, exc.reason))
     _collapse_groups(feed, rows)
     return feed
 
@@ -165,7 +166,7 @@ def read_merchant_xml(data: bytes) -> Feed:
             try:
                 rows.append((state["line"], _merchant_row(item)))
             except RowError as exc:
-                feed.skipped.append((state["line"], str(exc)))
+                feed.skipped.append((state["line"], exc.reason))
             state["item"] = None
             return
         if state["depth"] == 1:  # nested g:shipping/g:tax children are not product fields
@@ -188,7 +189,7 @@ def read_merchant_xml(data: bytes) -> Feed:
     try:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
-        raise FeedError(f"line {exc.lineno}: not well-formed XML ({expat.ErrorString(exc.code)})"
-                        ) from None
+        raise FeedError(N_("line %(line)d: not well-formed XML (%(problem)s)"),
+                        line=exc.lineno, problem=expat.ErrorString(exc.code)) from None
     _collapse_groups(feed, rows)
     return feed

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from purl.catalog.imports.common import (
+    N_,
     Feed,
     FeedError,
     RowError,
@@ -37,6 +38,7 @@ PLAIN_COLUMNS = (
     "compare_at_price", "currency", "image_url", "url", "available", "tags",
 )
 FIELDS = PLAIN_COLUMNS
+ATTRIBUTE = "attribute"  # --map COLUMN=attribute: the column stays an attribute
 
 # Header names recognised per field (compared case-insensitively, spaces/underscores alike).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -67,16 +69,23 @@ def column_map(header: list[str], mapping: Mapping[str, str] | None = None) -> d
     FeedError names a mapped column the file lacks or an unknown field."""
     mapping = dict(mapping or {})
     columns: dict[str, str] = {}
+    taken: set[str] = set()
     by_key = {_key(h): h for h in header if h.strip()}
     for column, target in mapping.items():
+        if target == ATTRIBUTE:  # kept as an attribute, even if its name says a field
+            found = column if column in header else by_key.get(_key(column))
+            taken.add(found or column)
+            continue
         if target not in FIELDS:
-            raise FeedError(f"--map {column}={target}: unknown field {target!r} "
-                            f"(choose from {' '.join(FIELDS)})")
+            raise FeedError(N_("--map %(column)s=%(field)s: unknown field %(unknown)r "
+                               "(choose from %(fields)s)"), column=column, field=target,
+                            unknown=target, fields=" ".join(FIELDS))
         found = column if column in header else by_key.get(_key(column))
         if found is None:
-            raise FeedError(f"--map {column}={target}: the file has no column {column!r}")
+            raise FeedError(N_("--map %(column)s=%(field)s: the file has no column %(missing)r"),
+                            column=column, field=target, missing=column)
         columns[target] = found
-    taken = set(columns.values())
+    taken |= set(columns.values())
     for h in header:
         target = _BY_ALIAS.get(_key(h))
         if target and target not in columns and h not in taken:
@@ -99,8 +108,8 @@ def read_plain(table: Table, mapping: Mapping[str, str] | None = None, *,
     columns = column_map(table.header, mapping)
     missing = [c for c in ("sku", "title") if c not in columns]
     if missing:
-        raise FeedError(f"the header lacks {', '.join(missing)} (name the columns with "
-                        "--map COLUMN=FIELD)")
+        raise FeedError(N_("the header lacks %(fields)s (name the columns with "
+                           "--map COLUMN=FIELD)"), fields=", ".join(missing))
     comma = decimal_comma(table)
     known = set(columns.values())
     for line, rec in records(table):
@@ -145,5 +154,5 @@ def read_plain(table: Table, mapping: Mapping[str, str] | None = None, *,
                 "labels": labels_of(category, kind, tag_labels(get.get("tags"))),
             }, line))
         except RowError as exc:
-            feed.skipped.append((line, str(exc)))
+            feed.skipped.append((line, exc.reason))
     return feed

@@ -6,8 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from purl.catalog.imports.common import (
+    N_,
     Feed,
     FeedError,
+    Reason,
     RowError,
     finish,
     labels_of,
@@ -34,10 +36,11 @@ def read_shopify(table: Table, shop_url: str | None, currency: str | None = None
     """
     feed = Feed("shopify")
     if not shop_url:
-        raise FeedError("a Shopify export has no product links: pass --shop-url https://…")
+        raise FeedError(N_("a Shopify export has no product links: pass --shop-url https://…"))
     problem = url_problem(shop_url.strip())
     if problem is not None:
-        raise FeedError(f"--shop-url {shop_url.strip()!r} {problem}")
+        raise FeedError(N_("--shop-url %(value)r %(problem)s"), value=shop_url.strip(),
+                        problem=Reason(problem))
     base = shop_url.strip()
     products: dict[str, dict[str, Any]] = {}
     for line, rec in records(table):
@@ -45,24 +48,25 @@ def read_shopify(table: Table, shop_url: str | None, currency: str | None = None
             feed.skipped.append((line, rec["__error__"]))
             continue
         if "Handle" not in rec or "Variant Price" not in rec:
-            raise FeedError("not a Shopify product export (needs Handle and Variant Price)")
+            raise FeedError(N_("not a Shopify product export (needs Handle and Variant Price)"))
         handle = rec["Handle"].strip()
         try:
             if not handle:
-                raise RowError("no Handle")
+                raise RowError(N_("no Handle"))
             product = products.get(handle)
             if product is None:
                 product = products[handle] = _shopify_product(line, rec, base)
             elif rec.get("Title", "").strip():
-                raise RowError(f"handle {handle!r} appears again with another title")
+                raise RowError(N_("handle %(handle)r appears again with another title"),
+                               handle=handle)
             _shopify_variant(product, rec)
         except RowError as exc:
-            feed.skipped.append((line, str(exc)))
+            feed.skipped.append((line, exc.reason))
     for product in products.values():
         line = product.pop("_line")
         variants = product["attributes"]["variants"]
         if not variants:
-            feed.skipped.append((line, "no variant with a valid price"))
+            feed.skipped.append((line, Reason(N_("no variant with a valid price"))))
             continue
         orderable = [v for v in variants if v["available"]] or variants
         cheapest = min(orderable, key=lambda v: Decimal(v["price"]))
@@ -76,7 +80,7 @@ def read_shopify(table: Table, shop_url: str | None, currency: str | None = None
         try:
             feed.products.append(finish(product, line))
         except RowError as exc:
-            feed.skipped.append((line, str(exc)))
+            feed.skipped.append((line, exc.reason))
     return feed
 
 
