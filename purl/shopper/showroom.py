@@ -86,7 +86,7 @@ def _showed(trip: journey.Journey, product_id: int, signature: str | None) -> bo
                          CLICK_SALT) == subject
 
 
-def _showroom_text(campaign: Campaign | None, name: str, locale: str, tone: str) -> str | None:
+def showroom_text(campaign: Campaign | None, name: str, locale: str, tone: str) -> str | None:
     """The campaign's showroom ``heading`` or ``intro`` in the shopper's language and tone
     (the du text where there is no Sie one); None: the showroom's own words."""
     text = ((campaign.showroom if campaign is not None else None) or {}).get(name)
@@ -145,8 +145,8 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
             "shopper/showroom.html", journey=trip, catalog=products,
             chips=answer_chips(trip.quiz, trip.answers, trip.locale, trip.tone),
             blocks=getattr(prefs, "content_blocks", None) or [],
-            heading=_showroom_text(trip.campaign, "heading", trip.locale, trip.tone),
-            intro=_showroom_text(trip.campaign, "intro", trip.locale, trip.tone),
+            heading=showroom_text(trip.campaign, "heading", trip.locale, trip.tone),
+            intro=showroom_text(trip.campaign, "intro", trip.locale, trip.tone),
         ))
     response.vary.add("HX-Request")
     return response

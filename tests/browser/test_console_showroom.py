@@ -1,14 +1,19 @@
 """The showroom builder in a real browser, JavaScript on and off: a marketer pins three
-products, excludes one and gives the showroom a heading in Sie; a shopper of that (Sie)
+products, excludes one and gives the showroom a heading in Sie, previews the whole journey as
+a sample recipient (landing, quiz, showroom; nothing counted); a shopper of that (Sie)
 campaign then sees the pins first, never the excluded product, and the Sie heading."""
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
-from sqlalchemy import select
+from playwright.sync_api import Error as PlaywrightError
+from sqlalchemy import func, select
 
 from purl.extensions import db
-from purl.models import Campaign, Product
+from purl.models import Campaign, Event, Product, QuizResponse, ShopperProfile
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import answer
 
@@ -24,6 +29,56 @@ def _finish(client, demo) -> None:  # noqa: ANN001
 
 def _titles(page) -> list[str]:  # noqa: ANN001
     return page.locator(".product-title").all_inner_texts()
+
+
+def _until(page, done, seconds: float = 10) -> None:  # noqa: ANN001
+    # Polled from Python: the page's CSP forbids the eval that wait_for_function uses.
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if done():
+                break
+        except PlaywrightError:  # the page is navigating: ask again once it is there
+            pass
+        assert time.monotonic() < deadline, "the page did not get there"
+        page.wait_for_timeout(50)
+    page.wait_for_load_state()
+
+
+def _counted(app) -> tuple[int, ...]:  # noqa: ANN001
+    with app.app_context():
+        return tuple(db.session.scalar(select(func.count()).select_from(model))
+                     for model in (Event, QuizResponse, ShopperProfile))
+
+
+def _preview(app, marketer, javascript: bool) -> list[str]:  # noqa: ANN001
+    """The campaign's whole journey in the console's preview, as its sample recipient: the
+    product titles its showroom shows."""
+    before = _counted(app)
+    marketer.get_by_role("link", name="Vorschau", exact=True).click()
+    marketer.wait_for_url(re.compile(r"/preview$"))
+    phone = marketer.locator(".phone-preview")
+    assert phone.get_by_role("heading", level=1).inner_text() == "Sehr geehrte Frau Beispiel,"
+    assert phone.get_by_text("Ihre Antworten nutzen wir nur").is_visible()
+    screenshot(marketer, f"campaign-preview-landing-{'js' if javascript else 'no-js'}.png")
+    phone.get_by_role("link", name="Los geht’s").click()
+    marketer.wait_for_url(re.compile(r"/preview/quiz/tier$"))
+    assert phone.get_by_text("Für welches Tier suchen Sie etwas?").is_visible()
+    for labels in (["Hund"], ["Erwachsen"], ["Futter", "Snacks"], ["bis 50 €"],
+                   ["Bio & nachhaltig"]):
+        asked = "".join(phone.locator("h1.question").all_inner_texts())
+        for label in labels:
+            phone.locator("label.choice", has_text=label).click()
+        phone.get_by_role("button", name=re.compile("Weiter|Auswahl")).click()
+        # The next question swapped in (htmx) or loaded, or the showroom's page.
+        _until(marketer, lambda asked=asked: "/showroom" in marketer.url
+               or "".join(phone.locator("h1.question").all_inner_texts()) != asked)
+    marketer.wait_for_url(re.compile(r"/preview/showroom$"))
+    assert phone.locator("#showroom-title").inner_text() == "Ihre Auswahl für den Winter"
+    assert phone.locator(".greeting").inner_text() == "Sehr geehrte Frau Beispiel,"
+    screenshot(marketer, f"campaign-preview-showroom-{'js' if javascript else 'no-js'}.png")
+    assert _counted(app) == before  # no visit, response, profile or click
+    return _titles(phone)
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
@@ -55,6 +110,9 @@ def test_pins_an_exclusion_and_a_sie_heading_reach_the_shopper(
     with app.app_context():  # the campaign addresses its shoppers as Sie
         db.session.scalar(select(Campaign).where(Campaign.slug == "winter-2026")).tone = "sie"
         db.session.commit()
+
+    previewed = _preview(app, marketer, javascript)
+    assert previewed[:3] == pins and gone not in previewed
 
     shopper.goto(showroom)
     shown = _titles(shopper)

@@ -19,7 +19,16 @@ from purl.accounts import create_user, set_active
 from purl.campaigns import access
 from purl.demo.load import DEMO_CAMPAIGN, DEMO_PASSWORD, DEMO_USER
 from purl.extensions import db
-from purl.models import Batch, Campaign, CampaignMember, Recipient, Team, User
+from purl.models import (
+    Batch,
+    Campaign,
+    CampaignMember,
+    Catalog,
+    Product,
+    Recipient,
+    Team,
+    User,
+)
 from tests.conftest import MARKETER, MARKETER_PASSWORD, csrf_token, excel_export, login
 
 PASSWORD = "a long enough password"
@@ -35,6 +44,11 @@ RIGHTS: dict[str, dict[str, str]] = {
     "console.campaign_showroom": {"GET": "edit", "POST": "edit"},
     "console.links": {"GET": "view"},
     "console.preview": {"GET": "view"},
+    "console.campaign_preview": {"GET": "view"},
+    "console.campaign_preview_start": {"GET": "view"},
+    "console.campaign_preview_question": {"GET": "view", "POST": "view"},
+    "console.campaign_preview_showroom": {"GET": "view"},
+    "console.campaign_preview_product": {"GET": "view"},
     "console.revoke_link": {"GET": "edit", "POST": "edit"},
     "console.revoke_all": {"GET": "edit", "POST": "edit"},
     "console.erase_recipient": {"GET": "edit", "POST": "edit"},
@@ -55,6 +69,13 @@ RIGHTS: dict[str, dict[str, str]] = {
     "console.change_member": {"POST": "manage"},
     "console.unshare_member": {"POST": "manage"},
 }
+# What a route a viewer may use answers in the walk when not 200: the preview's steps lead on
+# (the start to the first question, the showroom to the quiz not taken yet, a product to the
+# shop), and an answer posted without a value is refused.
+WALK_ANSWERS = {("console.campaign_preview_start", "GET"): 303,
+                ("console.campaign_preview_showroom", "GET"): 303,
+                ("console.campaign_preview_product", "GET"): 303,
+                ("console.campaign_preview_question", "POST"): 422}
 # Arguments that name a campaign or an object under one.
 CAMPAIGN_ARGS = {"slug", "batch_id", "recipient_id", "member_id"}
 
@@ -67,6 +88,7 @@ class World:
     uploaded_batch_id: int  # columns not checked yet
     recipient_id: int
     member_id: int  # the viewer's membership
+    product_id: int = 0  # one of the campaign's quiz's catalog
 
     def client(self, email: str, password: str = PASSWORD) -> FlaskClient:
         client = self.app.test_client()
@@ -110,6 +132,8 @@ def world(make_app, tmp_path) -> World:  # noqa: ANN001
         campaign_id, member_id = camp.id, member.id
         recipient_id = db.session.scalar(select(Recipient.id).where(
             Recipient.campaign_id == campaign_id, Recipient.first_name == "Anna"))
+        product_id = db.session.scalar(select(Product.id).join(Catalog).where(
+            Catalog.name == "default").order_by(Product.id).limit(1))
 
     admin = app.test_client()
     assert login(admin, DEMO_USER, DEMO_PASSWORD).status_code == 303
@@ -124,12 +148,13 @@ def world(make_app, tmp_path) -> World:  # noqa: ANN001
         done = db.session.get(Batch, int(minted.rsplit("/", 1)[1]))
         assert done.status == "done" and done.qr_file_id is not None
     return World(app, campaign_id, done.id, int(waiting.rsplit("/", 1)[1]), recipient_id,
-                 member_id)
+                 member_id, product_id)
 
 
 def _url(world: World, rule) -> str:  # noqa: ANN001
     values = {"slug": DEMO_CAMPAIGN, "batch_id": world.batch_id,
-              "recipient_id": world.recipient_id, "member_id": world.member_id}
+              "recipient_id": world.recipient_id, "member_id": world.member_id,
+              "qid": "tier", "product_id": world.product_id}
     return rule.build(values)[1]
 
 
@@ -189,7 +214,7 @@ def test_a_viewer_reads_everything_and_gets_403_on_every_change(world):
     before = _state(world)
     seen = walk(world, world.client(VIEWER))
     for endpoint, method, right in campaign_routes(world.app):
-        expected = 200 if right == "view" else 403
+        expected = WALK_ANSWERS.get((endpoint, method), 200) if right == "view" else 403
         assert seen[endpoint, method] == expected, (endpoint, method, seen[endpoint, method])
     assert _state(world) == before
 
