@@ -117,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
         catalogs,
         funnel,
         links,
+        offers,
         preview,
         quizzes,
         sharing,

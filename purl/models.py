@@ -112,6 +112,9 @@ class Campaign(db.Model):
     # pinned and excluded products (SKU and id), products per page.
     # (A server default: rows written by older code, and their tests, need not name it.)
     showroom: Mapped[dict[str, Any]] = mapped_column(JSON, server_default=text("'{}'"))
+    # Offers by rule (purl.campaigns.offers): codes and texts for shoppers whose answers or
+    # CRM attributes match, tried in order before the campaign's own offer.
+    offers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, server_default=text("'[]'"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # The period the campaign runs (mail-out to last expected response), for the funnel.
     starts_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -466,6 +469,8 @@ class Event(db.Model):
     # An answer event's value as given then, as text (several options joined by "|"): the
     # export reads it here, not from the response, which holds only the latest (0019).
     answer: Mapped[str | None] = mapped_column(Text)
+    # The offer code the shopper was shown at this step (an offer rule's, or the campaign's).
+    offer: Mapped[str | None] = mapped_column(String(64))
 
 
 class Setting(db.Model):
@@ -525,6 +530,17 @@ class FunnelTally(db.Model):
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     channel: Mapped[str] = mapped_column(BytewiseString(16), primary_key=True)
     variant: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" without variants
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class OfferTally(db.Model):
+    """Recipients (seeds never) who reached a step for the first time while shown an offer,
+    per offer code: the funnel per offer."""
+
+    __tablename__ = "offer_tally"
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(BytewiseString(32), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from purl.analytics import link_tally
-from purl.models import FunnelTally, Product, ProductTally, QuizTally
+from purl.models import FunnelTally, OfferTally, Product, ProductTally, QuizTally
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,19 @@ def split_funnels(session: Session, campaign_id: int) -> dict[str, dict[str, Fun
         add(channel, variant, kind, count)
     result[""].setdefault("", Funnel())
     return {by: dict(sorted(groups.items())) for by, groups in result.items()}
+
+
+def offer_funnels(session: Session, campaign_id: int) -> dict[str, Funnel]:
+    """Distinct recipients per step under each offer code they were shown at that step (the
+    funnel per offer; ``minted`` stays 0: a link is minted before any offer is shown)."""
+    found: dict[str, Funnel] = {}
+    for offer, kind, count in session.execute(
+        select(OfferTally.offer, OfferTally.kind, OfferTally.count)
+        .where(OfferTally.campaign_id == campaign_id).order_by(OfferTally.offer)
+    ):
+        if kind in _EVENT_STEPS:
+            found.setdefault(offer, Funnel()).counts[kind] += int(count)
+    return found
 
 
 def funnels(session: Session, campaign_id: int, by: str | None = None) -> dict[str, Funnel]:

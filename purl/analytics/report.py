@@ -23,6 +23,8 @@ class CampaignReport:
     reach: figures.QuizReach
     answers: list[figures.AnswerCounts]
     products: list[figures.ProductClicks]
+    # Per offer code shown (offers by rule and the campaign's own), from the offer tallies.
+    by_offer: dict[str, figures.Funnel]
 
 
 def campaign_report(session: Session, campaign: Campaign,
@@ -41,4 +43,5 @@ def campaign_report(session: Session, campaign: Campaign,
         reach=figures.quiz_reach(session, list(options), campaign_id=campaign.id),
         answers=figures.answer_counts(session, options, campaign_id=campaign.id),
         products=figures.top_products(session, campaign.id),
+        by_offer=figures.offer_funnels(session, campaign.id),
     )

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from purl.models import (
     FunnelReach,
     FunnelTally,
+    OfferTally,
     ProductTally,
     QuizAnswered,
     QuizChoice,
@@ -75,6 +76,7 @@ def _statements(conn: Connection) -> dict[str, Any]:
         "funnel": bump(FunnelTally, ("campaign_id", "kind", "day", "channel", "variant"),
                        ("count",)),
         "product": bump(ProductTally, ("campaign_id", "product_id"), ("clicks", "shoppers")),
+        "offer": bump(OfferTally, ("campaign_id", "offer", "kind"), ("count",)),
         # A no-op update on conflict, so the row comes back (and is locked) either way.
         "progress": upsert.on_conflict_do_update(
             index_elements=list(progress_key),
@@ -129,6 +131,9 @@ def count_funnel(conn: Connection, row: dict[str, Any]) -> bool:
         sql["funnel"].run(conn, {
             "campaign_id": row["campaign_id"], "kind": kind, "day": _day(row.get("created_at")),
             "channel": row["channel"] or "", "variant": row["variant"] or "", "count": 1})
+        if row.get("offer"):
+            sql["offer"].run(conn, {"campaign_id": row["campaign_id"], "offer": row["offer"],
+                                    "kind": kind, "count": 1})
     if kind == "product_click" and product_id is not None:
         first_click = _inserted(conn, sql["reach"], {
             "recipient_id": row["recipient_id"], "kind": kind, "product_id": product_id})

@@ -38,6 +38,7 @@ def get_funnel(slug: str):  # noqa: ANN201
         campaign=camp.slug, steps=_steps(figures.funnel),
         by_channel=[s.FunnelGroup(key=k, steps=_steps(f)) for k, f in figures.by_channel.items()],
         by_variant=[s.FunnelGroup(key=k, steps=_steps(f)) for k, f in figures.by_variant.items()],
+        by_offer=[s.FunnelGroup(key=k, steps=_steps(f)) for k, f in figures.by_offer.items()],
         ab_test=[s.VariantComparison(
             control=c.control, challenger=c.challenger, control_visitors=c.control_trials,
             control_completed=c.control_successes, control_rate=c.control_rate,

@@ -441,6 +441,7 @@ class CampaignFunnel(BaseModel):
     steps: list[FunnelStep]
     by_channel: list[FunnelGroup]
     by_variant: list[FunnelGroup]
+    by_offer: list[FunnelGroup]
     ab_test: list[VariantComparison]
     quiz: QuizFigures
     answers: list[AnswerFigures]

@@ -70,7 +70,7 @@ def funnel(slug: str):  # noqa: ANN201
         "console/funnel.html", campaign=camp, funnel=figures.funnel,
         bars=funnel_bars(figures.funnel), bar_width=FUNNEL_WIDTH,
         by_channel=figures.by_channel, by_variant=figures.by_variant,
-        comparisons=figures.comparisons,
+        by_offer=figures.by_offer, comparisons=figures.comparisons,
         chart=time_chart(days) if days else None, days=days,
         reach=figures.reach, dropoff=figures.reach.questions if questions else [],
         questions=questions, option_labels=labels, answers=figures.answers,

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from purl.analytics import events
+from purl.campaigns import offers
 from purl.catalog.criteria import Alternative, Constraint, ContentBlock, Criterion, Preferences
 from purl.links import recipients as links
 from purl.links.identity import visitor_external_id
@@ -179,15 +180,25 @@ def start(
         session.flush()
         events.record(
             session, "quiz_start", recipient=recipient, profile=profile,
-            quiz_slug=quiz.slug, quiz_version=quiz.version,
+            quiz_slug=quiz.slug, quiz_version=quiz.version, offer=_offer_code(recipient, answers),
         )
         if next_question(quiz, answers) is None:  # the profile answered everything
             response.completed_at = utcnow()
             events.record(
                 session, "quiz_complete", recipient=recipient, profile=profile,
                 quiz_slug=quiz.slug, quiz_version=quiz.version,
+                offer=_offer_code(recipient, answers),
             )
     return response
+
+
+def _offer_code(recipient: Recipient | None, answers: Answers) -> str | None:
+    """The offer a recipient is shown with these answers (the funnel counts per offer); the
+    campaign is the one the journey loaded, so this asks the database nothing."""
+    if recipient is None:
+        return None
+    offer = offers.offer_for(recipient.campaign, recipient.attributes, answers)
+    return offer.code if offer is not None else None
 
 
 def with_answer(quiz: Quiz, answers: Answers, question: Question, value: Any) -> dict:
@@ -221,6 +232,7 @@ def save_answer(
         events.record(
             session, "quiz_complete", recipient=recipient, profile=response.profile,
             quiz_slug=quiz.slug, quiz_version=quiz.version,
+            offer=_offer_code(recipient, answers),
         )
     session.flush()
     return upcoming

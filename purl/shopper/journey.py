@@ -17,6 +17,7 @@ from flask import abort, after_this_request, current_app, g, request, url_for
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
+from purl.campaigns import offers
 from purl.extensions import db
 from purl.links import recipients as links
 from purl.links import tokens
@@ -58,6 +59,19 @@ class Journey:
         r = self.recipient
         return salutation_line(r.first_name, r.last_name, r.gender, r.title,
                                locale=self.campaign.locale, tone=self.tone)
+
+    @property
+    def offer(self) -> offers.Offer | None:
+        """The offer this shopper is shown now: the first offer rule their CRM attributes or
+        answers match, else the campaign's own."""
+        attributes = getattr(self.recipient, "attributes", None)
+        return offers.offer_for(self.campaign, attributes, self.answers)
+
+    @property
+    def offer_code(self) -> str | None:
+        """The code an event of this step is counted under (the funnel per offer)."""
+        offer = self.offer
+        return offer.code if offer is not None else None
 
     def url(self, endpoint: str, **values: str) -> str:
         return url_for(endpoint, **self.url_args, **values)

@@ -67,7 +67,7 @@ def landing(token: str):  # noqa: ANN201
     # Recorded after rendering: a commit expires the loaded rows, and reloading them would
     # double this hot page's queries.
     if request.method == "GET":
-        events.record(db.session, "visit", recipient=trip.recipient)
+        events.record(db.session, "visit", recipient=trip.recipient, offer=trip.offer_code)
         db.session.commit()
     return response
 

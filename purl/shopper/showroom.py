@@ -176,7 +176,7 @@ def click(product_id: int, token: str | None = None, quiz_slug: str | None = Non
     if _showed(trip, product.id, request.args.get("s")):
         events.record(
             db.session, "product_click", recipient=trip.recipient, profile=trip.profile,
-            product_id=product.id,
+            product_id=product.id, offer=trip.offer_code,
         )
         db.session.commit()
     else:

@@ -42,6 +42,7 @@ RIGHTS: dict[str, dict[str, str]] = {
     "console.edit_campaign": {"GET": "edit", "POST": "edit"},
     "console.archive_campaign": {"GET": "edit", "POST": "edit"},
     "console.campaign_showroom": {"GET": "edit", "POST": "edit"},
+    "console.campaign_offers": {"GET": "edit", "POST": "edit"},
     "console.links": {"GET": "view"},
     "console.preview": {"GET": "view"},
     "console.campaign_preview": {"GET": "view"},

@@ -23,6 +23,7 @@ from typing import IO
 from sqlalchemy import Engine
 
 from purl import files
+from purl.campaigns.offers import OFFER_COLUMNS
 from purl.links.batch.columns import OUTPUT_COLUMNS, QR_COLUMN
 from purl.links.batch.rows import N_, reasons_in
 
@@ -39,13 +40,15 @@ COLUMN_LABELS = {
     "purl_code": N_("Code"),
     "salutation_line": N_("Salutation line"),
     QR_COLUMN: N_("QR file"),
+    "offer_code": N_("Discount code"),
+    "offer_text": N_("Offer text"),
 }
 ERROR_LABELS = {"line": N_("Row"), "reason": N_("Reason")}
 # How many characters the converter gathers before it hands a piece of the body out.
 _PIECE = 64 * 1024
 SHOWN_REJECTIONS = 200
 
-assert set(COLUMN_LABELS) == {*OUTPUT_COLUMNS, QR_COLUMN}
+assert set(COLUMN_LABELS) == {*OUTPUT_COLUMNS, *OFFER_COLUMNS, QR_COLUMN}
 
 
 class _ChunkStream(io.RawIOBase):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from babel.support import NullTranslations, Translations
 
+from purl.campaigns import offers
 from purl.links import codes
 from purl.links.identity import IDENTITY_LIMIT, identity_for
 from purl.links.salutation import parse_salutation, salutation_line
@@ -149,6 +150,10 @@ class Plan:
     # COPY's CSV here, so the main process streams a block into the table in one call.
     copy_shared: tuple | None = None
     header: tuple[str, ...] = ()  # column names, for reasons
+    # Offers by rule: the campaign's rules and own offer; each row's (attribute rules only,
+    # nobody has answered yet) goes into offer_code and offer_text.
+    offer_rules: tuple[offers.Rule, ...] = ()
+    own_offer: offers.Offer | None = None
 
 
 @dataclass
@@ -312,6 +317,12 @@ def prepare(plan: Plan, sign: Callable[[str], str], block: bytes, first_line: in
         extra = [link_base + sign(code),
                  codes.display(code),
                  salutation_line(first, last, gender, title, locale, tone)]
+        if plan.offer_rules:
+            offer = offers.choose(plan.offer_rules, plan.own_offer, {
+                name: cells[i] for name, i in plan.attribute_columns if cells[i]}, None,
+                with_answers=False)
+            # The marketer's text goes into a spreadsheet: guarded as the list's own cells.
+            extra += safe_row([offer.code, offer.text]) if offer else ["", ""]
         if qr:
             extra.append(QR_MARK + code)
         line = safe_row(cells)

@@ -45,6 +45,7 @@ from typing import IO, Any
 from sqlalchemy.orm import Session, scoped_session
 
 from purl.analytics import link_tally
+from purl.campaigns import offers
 from purl.campaigns.records import link_base as campaign_link_base
 from purl.campaigns.variants import pick_variant, variant_keys
 from purl.links import codes, tokens
@@ -256,15 +257,18 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
     result.ignored = [header[i] for i in ignored]
     mapped = set(mapping.values()) | set(ignored) | {
         i for i, name in enumerate(header) if options.mapping.get(name) == "ignore"}
+    ours = OUTPUT_COLUMNS + offers.OFFER_COLUMNS + (QR_COLUMN,)
     attribute_columns = [(header[i], i) for i in range(width)
-                         if i not in mapped and header[i] not in OUTPUT_COLUMNS + (QR_COLUMN,)]
+                         if i not in mapped and header[i] not in ours]
     result.attributes = [name for name, _ in attribute_columns]
     # Excel wrote it (BOM, its ANSI code page, UTF-16, a workbook), or will open it: UTF-8
     # with a BOM.
     bom = scanned.encoding != "utf-8" or options.excel
     out_encoding = "utf-8-sig" if bom else "utf-8"
     # A re-run on our own output replaces our columns instead of adding them twice.
-    extra_columns = list(OUTPUT_COLUMNS) + ([QR_COLUMN] if options.qr_dir else [])
+    offer_rules = tuple(offers.rules_of(campaign))
+    extra_columns = (list(OUTPUT_COLUMNS) + (list(offers.OFFER_COLUMNS) if offer_rules else [])
+                     + ([QR_COLUMN] if options.qr_dir else []))
     replaced = [c for c in extra_columns if c in header]
     appended = [c for c in extra_columns if c not in header]
     out_header = header + appended
@@ -281,6 +285,7 @@ def _generate(session: Session, campaign: Campaign, scanned: Input, out: Path,
         keys=tuple(keys), link_base=link_base, locale=campaign.locale, tone=campaign.tone,
         out_width=len(out_header), targets=tuple(targets) if replaced else (),
         qr=bool(options.qr_dir) and not options.dry_run, mint=not options.dry_run,
+        offer_rules=offer_rules, own_offer=offers.own_offer(campaign),
     )
 
     batch_id = None
