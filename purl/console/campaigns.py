@@ -194,8 +194,10 @@ def campaign_showroom(slug: str):  # noqa: ANN201
             flash(_("Showroom saved: shoppers see it on their next visit."), "success")
             return redirect(url_for("console.campaign_showroom", slug=camp.slug), 303)
     status = 422 if form.errors else 200
+    # A quiz's visitor campaign: its showroom is the public quiz's too.
+    public_quiz = quiz.slug if quiz is not None and quiz.visitor_campaign == camp.slug else None
     return render_template("console/campaign_showroom.html", form=form, campaign=camp,
-                           catalog=catalog), status
+                           catalog=catalog, public_quiz=public_quiz), status
 
 
 @bp.route("/campaigns/<slug>/archive", methods=["GET", "POST"])

@@ -43,6 +43,14 @@ class Journey:
     response: QuizResponse | None = None
     visitor_key: str | None = field(default=None, repr=False)
     tone: str = "du"  # du or Sie, for every text on the journey's pages (see speak_in)
+    # A visitor's shop: the quiz's visitor campaign, whose showroom and offers they get
+    # (a personal link's journey has its own campaign).
+    shop: Campaign | None = None
+
+    @property
+    def showroom_campaign(self) -> Campaign | None:
+        """The campaign whose curated showroom and offers this journey shows."""
+        return self.campaign if self.campaign is not None else self.shop
 
     @property
     def answers(self) -> dict[str, Any]:
@@ -65,7 +73,7 @@ class Journey:
         """The offer this shopper is shown now: the first offer rule their CRM attributes or
         answers match, else the campaign's own."""
         attributes = getattr(self.recipient, "attributes", None)
-        return offers.offer_for(self.campaign, attributes, self.answers)
+        return offers.offer_for(self.showroom_campaign, attributes, self.answers)
 
     @property
     def offer_code(self) -> str | None:
@@ -167,9 +175,8 @@ def from_visitor(quiz_slug: str) -> Journey:
         abort(404)
     # A visitor is spoken to in the language and tone of the campaign their link would be
     # minted into (the shop's), not the browser's, unless they switch (?lang=).
-    shop = quiz.visitor_campaign and db.session.execute(
-        select(Campaign.tone, Campaign.locale).where(Campaign.slug == quiz.visitor_campaign)
-    ).first()
+    shop = quiz.visitor_campaign and db.session.scalar(
+        select(Campaign).where(Campaign.slug == quiz.visitor_campaign)) or None
     locale = visitor_locale(shop.locale if shop else None)
     g.locale = locale
     key = request.cookies.get(VISITOR_COOKIE)
@@ -192,7 +199,7 @@ def from_visitor(quiz_slug: str) -> Journey:
 
     journey = Journey(
         quiz=quiz, url_args={"quiz_slug": quiz_slug}, locale=locale,
-        profile=profile, visitor_key=key,
+        profile=profile, visitor_key=key, shop=shop,
     )
     journey.response = _response(profile, quiz)
     journey.quiz = _quiz_or_404(_answered_under(quiz, journey.response))

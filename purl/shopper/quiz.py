@@ -7,7 +7,6 @@ import logging
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 
 from purl import files
 from purl.extensions import db, limiter
@@ -66,7 +65,7 @@ def _visitor_campaign(trip: journey.Journey) -> Campaign | None:
     slug = trip.quiz.visitor_campaign
     if not slug:
         return None
-    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    campaign = trip.shop  # the journey loaded it (journey.from_visitor)
     if campaign is None or campaign.revoked_at or campaign.archived_at:
         log.warning("quiz %s: visitor_campaign %r missing or closed, link step skipped",
                     trip.quiz.slug, slug)

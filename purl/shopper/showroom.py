@@ -113,7 +113,7 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
     # Only what the catalog has, in one spelling: junk parameters share the plain page's key.
     terms = catalog_terms(db.session, version, catalog)
     filters = Filters.from_query(request.args, terms)
-    curation = curation_of(trip.campaign)
+    curation = curation_of(trip.showroom_campaign)
     limit = curation.per_page
     cache = current_app.config["SHOWROOM_CACHE"]
     products = key = html_key = None
@@ -145,8 +145,8 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
             "shopper/showroom.html", journey=trip, catalog=products,
             chips=answer_chips(trip.quiz, trip.answers, trip.locale, trip.tone),
             blocks=getattr(prefs, "content_blocks", None) or [],
-            heading=showroom_text(trip.campaign, "heading", trip.locale, trip.tone),
-            intro=showroom_text(trip.campaign, "intro", trip.locale, trip.tone),
+            heading=showroom_text(trip.showroom_campaign, "heading", trip.locale, trip.tone),
+            intro=showroom_text(trip.showroom_campaign, "intro", trip.locale, trip.tone),
         ))
     response.vary.add("HX-Request")
     return response

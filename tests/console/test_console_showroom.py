@@ -120,3 +120,35 @@ def test_skus_the_catalog_lacks_are_refused_by_name_and_nothing_changes(console,
     too_many = _save(console, pinned="\n".join(f"X-{n}" for n in range(60)))
     assert too_many.status_code == 422 and "Höchstens 50 Produkte." in too_many.get_data(
         as_text=True)
+
+
+def test_a_public_quizs_showroom_is_its_visitor_campaigns(console, demo) -> None:  # noqa: ANN001
+    """The showroom builder of a public quiz: the quiz's visitor campaign's Showroom tab,
+    which says so; a shopper without a link then gets its pins, heading and offer."""
+    app = console.application
+    page = "/console/campaigns/zoohandlung-web/showroom"
+    visitor = app.test_client()
+    _finish(visitor, "/q/zoohandlung")
+    before = _shown(app, visitor.get("/q/zoohandlung/showroom").get_data(as_text=True))
+    pinned = before[4]
+    html = console.get(page).get_data(as_text=True)
+    assert "öffentlichen Quiz /q/zoohandlung" in html
+    token = csrf_token(html)
+    saved = console.post(page, data={
+        "csrf_token": token, "heading_de": "Für Hundefreunde ohne Link", "heading_de_sie": "",
+        "heading_en": "", "intro_de": "", "intro_de_sie": "", "intro_en": "",
+        "pinned": pinned, "pin_mode": "fit", "excluded": before[0], "per_page": "12"})
+    assert saved.status_code == 303
+    with app.app_context():
+        db.session.scalar(select(Campaign).where(Campaign.slug == "zoohandlung-web")
+                          ).offer_code = "WEB5"
+        db.session.commit()
+    room = visitor.get("/q/zoohandlung/showroom").get_data(as_text=True)
+    shown = _shown(app, room)
+    assert shown[0] == pinned and before[0] not in shown and len(shown) == len(before) - 1
+    assert '<h1 id="showroom-title">Für Hundefreunde ohne Link</h1>' in room
+    assert "<strong>WEB5</strong>" in room
+    # A personal link of another campaign keeps its own showroom.
+    _finish(visitor, demo.path("Anna"))
+    anna = visitor.get(demo.path("Anna", "/showroom")).get_data(as_text=True)
+    assert "Für Hundefreunde ohne Link" not in anna and "WEB5" not in anna
