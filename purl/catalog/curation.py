@@ -91,9 +91,25 @@ def text_of(fields: Mapping[str, str]) -> dict[str, str] | None:
     return {k: v for k, v in text.items() if v} or None
 
 
+MAX_BLOCKS = 2
+
+
+def block_of(title: Mapping[str, str], body: Mapping[str, str], question: str | None,
+             values: Iterable[str]) -> dict[str, Any] | None:
+    """A campaign content block as kept: its title and text (as ``text_of``), shown to every
+    shopper or only to those whose answer to ``question`` is one of ``values``; None when it
+    has no words."""
+    title_text, body_text = text_of(title), text_of(body)
+    if title_text is None and body_text is None:
+        return None
+    return {"title": title_text or {}, "body": body_text or {}, "question": question or "",
+            "values": [v for v in values if v] if question else []}
+
+
 def curate(session: Session, campaign: Campaign, catalog: str, *,
            heading: Mapping[str, str], intro: Mapping[str, str], pinned: Iterable[str],
-           pin_mode: str, excluded: Iterable[str], per_page: int) -> None:
+           pin_mode: str, excluded: Iterable[str], per_page: int,
+           blocks: Iterable[Mapping[str, Any]] = ()) -> None:
     """Store the campaign's showroom settings, every SKU checked against ``catalog`` (the
     campaign's quiz's); CurationError names the SKUs it does not have. Only flushes."""
     pinned, excluded = list(pinned), list(excluded)
@@ -110,6 +126,9 @@ def curate(session: Session, campaign: Campaign, catalog: str, *,
         text = text_of(fields)
         if text is not None:
             settings[name] = text
+    kept = [dict(block) for block in blocks][:MAX_BLOCKS]
+    if kept:
+        settings["blocks"] = kept
     campaign.showroom = settings
     session.flush()
     log.info("campaign %s: showroom curated (%s pinned, %s excluded)", campaign.slug,

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
+from typing import Any
 
 from flask import (
     abort,
@@ -33,7 +36,7 @@ from purl.extensions import db
 from purl.links.batch import uploads
 from purl.models import Campaign
 from purl.quiz import versions
-from purl.quiz.schema import localize
+from purl.quiz.schema import Quiz, localize
 from purl.web import leave_to
 
 log = logging.getLogger(__name__)
@@ -142,9 +145,26 @@ def edit_campaign(slug: str):  # noqa: ANN201
     return render_template("console/campaign_form.html", form=form, campaign=camp), status
 
 
-def _showroom_form(camp: Campaign) -> ShowroomForm:
+BLOCKS = (1, 2)
+
+
+def _showroom_form(camp: Campaign, quiz: Quiz | None) -> ShowroomForm:
     form = ShowroomForm()
+    locale = str(camp.locale)
+    choices = [("", _("to every shopper"))] + [
+        (q.id, _("after the question “%(question)s”", question=localize(q.text, locale)))
+        for q in (quiz.questions if quiz is not None else ())]
+    for n in BLOCKS:
+        getattr(form, f"block{n}_question").choices = choices
     if request.method == "GET":
+        for n, block in zip(BLOCKS, (camp.showroom or {}).get("blocks") or (), strict=False):
+            for part in ("title", "body"):
+                text = block.get(part) or {}
+                getattr(form, f"block{n}_{part}_de").data = text.get("de", "")
+                getattr(form, f"block{n}_{part}_de_sie").data = text.get("de:sie", "")
+                getattr(form, f"block{n}_{part}_en").data = text.get("en", "")
+            getattr(form, f"block{n}_question").data = block.get("question") or ""
+            getattr(form, f"block{n}_values").data = ", ".join(block.get("values") or ())
         settings = camp.showroom or {}
         for name in ("heading", "intro"):
             text = settings.get(name) or {}
@@ -156,6 +176,34 @@ def _showroom_form(camp: Campaign) -> ShowroomForm:
         form.pin_mode.data = settings.get("pin_mode") or "fit"
         form.per_page.data = settings.get("per_page") or 24
     return form
+
+
+def _blocks(form: ShowroomForm, quiz: Quiz | None, text: Callable[[str], dict[str, str]]
+            ) -> list[dict[str, Any]]:
+    """The form's content blocks as kept; an answer the block's question does not have is
+    marked on its field (``form.errors``)."""
+    questions = {q.id: q for q in (quiz.questions if quiz is not None else ())}
+    blocks = []
+    for n in BLOCKS:
+        question = getattr(form, f"block{n}_question").data or ""
+        field = getattr(form, f"block{n}_values")
+        values = [v.strip() for v in re.split(r"[,;]", field.data or "") if v.strip()]
+        asked = questions.get(question)
+        if asked is not None and asked.has_options:
+            unknown = [v for v in values if asked.option(v) is None]
+            if unknown:
+                field.errors = [*field.errors, _(
+                    "The question has no answer “%(value)s”; its answers are %(known)s.",
+                    value=unknown[0], known=", ".join(o.value for o in asked.options))]
+                continue
+        if question and not values:
+            field.errors = [*field.errors, _("Please name the answers it is shown for.")]
+            continue
+        block = curation.block_of(text(f"block{n}_title"), text(f"block{n}_body"), question,
+                                  values)
+        if block is not None:
+            blocks.append(block)
+    return blocks
 
 
 def _refused(exc: curation.CurationError, catalog: str) -> str:
@@ -174,17 +222,22 @@ def campaign_showroom(slug: str):  # noqa: ANN201
     camp = campaign_or_404(slug, access.EDIT)
     quiz = versions.campaign_quiz(db.session, camp)
     catalog = quiz.catalog if quiz is not None else DEFAULT_CATALOG
-    form = _showroom_form(camp)
+    form = _showroom_form(camp, quiz)
     if form.validate_on_submit():
         def text(name: str) -> dict[str, str]:
             return {"de": getattr(form, f"{name}_de").data,
                     "de:sie": getattr(form, f"{name}_de_sie").data,
                     "en": getattr(form, f"{name}_en").data}
+        blocks = _blocks(form, quiz, text)
+        if form.errors:
+            return render_template("console/campaign_showroom.html", form=form,
+                                   campaign=camp, catalog=catalog, public_quiz=None), 422
         try:
             curation.curate(
                 db.session, camp, catalog, heading=text("heading"), intro=text("intro"),
                 pinned=curation.skus(form.pinned.data), pin_mode=form.pin_mode.data,
-                excluded=curation.skus(form.excluded.data), per_page=form.per_page.data)
+                excluded=curation.skus(form.excluded.data), per_page=form.per_page.data,
+                blocks=blocks)
         except curation.CurationError as exc:
             db.session.rollback()
             target = form.pinned if exc.field == "pinned" else form.excluded

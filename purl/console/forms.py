@@ -454,3 +454,15 @@ class ShowroomForm(FlaskForm):
                                             "campaign."))
     per_page = SelectField(_l("Products per page"), coerce=int, default=24,
                            choices=[(12, "12"), (24, "24"), (48, "48")])
+    # Content blocks of the campaign's own (MAX_BLOCKS), above the quiz's advice; each for
+    # every shopper or for those who gave one of some answers to a question.
+    block1_title_de, block1_title_de_sie, block1_title_en = _text_fields(_l("Block 1, title"))
+    block1_body_de, block1_body_de_sie, block1_body_en = _text_fields(_l("Block 1, text"))
+    block1_question = SelectField(_l("Block 1 is shown"), default="", choices=[("", "")])
+    block1_values = StringField(_l("… when the answer is one of (separated by commas)"),
+                                validators=[Length(max=500)])
+    block2_title_de, block2_title_de_sie, block2_title_en = _text_fields(_l("Block 2, title"))
+    block2_body_de, block2_body_de_sie, block2_body_en = _text_fields(_l("Block 2, text"))
+    block2_question = SelectField(_l("Block 2 is shown"), default="", choices=[("", "")])
+    block2_values = StringField(_l("… when the answer is one of (separated by commas)"),
+                                validators=[Length(max=500)])

@@ -39,7 +39,7 @@ from purl.quiz import flow as logic
 from purl.quiz import versions
 from purl.quiz.schema import Quiz
 from purl.shopper.journey import Journey
-from purl.shopper.showroom import showroom_text
+from purl.shopper.showroom import showroom_blocks, showroom_text
 from purl.shopper.tone import speaking, template_context
 from purl.web import render_page, wants_fragment
 
@@ -186,7 +186,7 @@ def campaign_preview_showroom(slug: str):  # noqa: ANN201
             heading=showroom_text(camp, "heading", run.locale, run.tone),
             intro=showroom_text(camp, "intro", run.locale, run.tone),
             chips=logic.answer_chips(run.quiz, run.answers, run.locale, run.tone),
-            blocks=prefs.content_blocks)
+            blocks=showroom_blocks(camp, prefs, run.answers, run.locale, run.tone))
     return _frame(camp, trip, "showroom", Markup(head) + products)
 
 

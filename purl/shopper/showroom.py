@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from flask import abort, current_app, make_response, redirect, render_template, request
 from markupsafe import Markup
 
 from purl.analytics import events
 from purl.catalog import catalogs
-from purl.catalog.criteria import Preferences
+from purl.catalog.criteria import ContentBlock, Preferences
 from purl.catalog.curation import Curation, curation_of
 from purl.catalog.imports import web_url
 from purl.catalog.recommend import (
@@ -93,6 +94,25 @@ def showroom_text(campaign: Campaign | None, name: str, locale: str, tone: str) 
     return (localize(text, locale, tone) or None) if text else None
 
 
+def showroom_blocks(campaign: Campaign | None, prefs: Preferences, answers: Mapping[str, Any],
+                    locale: str, tone: str) -> list[ContentBlock]:
+    """The content blocks a showroom shows: the campaign's own first (those for everyone, and
+    those whose answer condition the shopper's answers meet), then the quiz's advice."""
+    own = []
+    for block in ((campaign.showroom if campaign is not None else None) or {}).get("blocks", ()):
+        question = block.get("question")
+        if question:
+            given = answers.get(question)
+            chosen = given if isinstance(given, list | tuple) else [given]
+            if not set(map(str, chosen)) & set(block.get("values") or ()):
+                continue
+        title = localize(block.get("title") or {}, locale, tone) if block.get("title") else ""
+        body = localize(block.get("body") or {}, locale, tone) if block.get("body") else ""
+        if title or body:
+            own.append(ContentBlock(question or "", title, body))
+    return own + list(getattr(prefs, "content_blocks", None) or [])
+
+
 def _computed(prefs: Preferences, filters: Filters, limit: int, catalog: str,
               curation: Curation, terms: CatalogTerms) -> Showroom:
     """A showroom computed afresh, with no cache (``PURL_SHOWROOM_CACHE=0``): still real
@@ -144,7 +164,8 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
         response = make_response(render_template(
             "shopper/showroom.html", journey=trip, catalog=products,
             chips=answer_chips(trip.quiz, trip.answers, trip.locale, trip.tone),
-            blocks=getattr(prefs, "content_blocks", None) or [],
+            blocks=showroom_blocks(trip.showroom_campaign, prefs, trip.answers, trip.locale,
+                                   trip.tone),
             heading=showroom_text(trip.showroom_campaign, "heading", trip.locale, trip.tone),
             intro=showroom_text(trip.showroom_campaign, "intro", trip.locale, trip.tone),
         ))

@@ -152,3 +152,32 @@ def test_a_public_quizs_showroom_is_its_visitor_campaigns(console, demo) -> None
     _finish(visitor, demo.path("Anna"))
     anna = visitor.get(demo.path("Anna", "/showroom")).get_data(as_text=True)
     assert "Für Hundefreunde ohne Link" not in anna and "WEB5" not in anna
+
+
+def test_content_blocks_of_the_campaign_for_everyone_or_after_an_answer(console, demo) -> None:  # noqa: ANN001
+    app = console.application
+    refused = _save(console, block1_title_de="Hundeschule", block1_question="tier",
+                    block1_values="hamster")
+    assert refused.status_code == 422
+    assert "Die Frage hat keine Antwort „hamster“" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Campaign.showroom).where(
+            Campaign.slug == "winter-2026")) in ({}, None)
+    saved = _save(console, block1_title_de="Versand frei", block1_body_de="Ab 30 € liefern "
+                  "wir kostenlos.", block2_title_de="Unsere Hundeschule",
+                  block2_body_de="Jeden Samstag im Laden.", block2_question="tier",
+                  block2_values="hund")
+    assert saved.status_code == 303
+    page = console.get(PAGE).get_data(as_text=True)
+    assert "Unsere Hundeschule" in page and 'value="hund"' in page
+
+    dog, cat = app.test_client(), app.test_client()
+    _finish(dog, demo.path("Anna"))
+    room = dog.get(demo.path("Anna", "/showroom")).get_data(as_text=True)
+    titles = re.findall(r'<article class="card content-block">\s*<h2>([^<]+)</h2>', room)
+    assert titles[:2] == ["Versand frei", "Unsere Hundeschule"]
+    answer(cat, demo.path("Jürgen", "/quiz/tier"), "katze")
+    for question, value in (("bedarf", "futter"), ("budget", "bis-50"), ("wichtig", "natur")):
+        answer(cat, demo.path("Jürgen", f"/quiz/{question}"), value)
+    room = cat.get(demo.path("Jürgen", "/showroom")).get_data(as_text=True)
+    assert "Versand frei" in room and "Unsere Hundeschule" not in room
