@@ -98,8 +98,10 @@ def test_pins_an_exclusion_and_a_sie_heading_reach_the_shopper(
     marketer = new_page(javascript=javascript, width=1200, height=900)
     sign_in(marketer, live_server)
     marketer.goto(live_server + "/console/campaigns/winter-2026/showroom")
-    marketer.get_by_label("Überschrift, Deutsch (Sie)").fill("Ihre Auswahl für den Winter")
-    marketer.get_by_label("Überschrift, Deutsch (du)").fill("Deine Auswahl für den Winter")
+    marketer.get_by_label("Überschrift, Deutsch (Sie)", exact=True).fill(
+        "Ihre Auswahl für den Winter")
+    marketer.get_by_label("Überschrift, Deutsch (du)", exact=True).fill(
+        "Deine Auswahl für den Winter")
     marketer.get_by_label("Angeheftete Produkte").fill("\n".join(by_title[t] for t in pins))
     marketer.get_by_label("Ausgeschlossene Produkte").fill(by_title[gone])
     marketer.get_by_role("button", name="Showroom speichern").click()
