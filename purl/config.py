@@ -101,6 +101,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Each worker keeps finished showrooms per answers and filters; 0 computes every one
         # afresh (the database counts and ranks, so it stays fast: bench/showroom.py).
         "SHOWROOM_CACHE": os.environ.get("PURL_SHOWROOM_CACHE", "1") != "0",
+        # How long a worker trusts the catalog version it last asked for (the showroom cache's
+        # key): an import shows within this many seconds; 0 asks on every request.
+        "CATALOG_VERSION_SECONDS": float(os.environ.get("PURL_CATALOG_VERSION_SECONDS", "1")),
         # Calls one API key may make (Flask-Limiter's notation), counted in the shared storage.
         "API_RATE_LIMIT": os.environ.get("PURL_API_RATE_LIMIT", "600 per minute"),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -88,6 +88,8 @@ def _config(database_url: str, **extra: object) -> dict:
         "SECRET_KEYS": TEST_KEYS,
         "PURL_BASE_URL": "http://localhost",
         "RATELIMIT_STORAGE_URI": "memory://",
+        # An import shows on the next request (the default trusts a version for a second).
+        "CATALOG_VERSION_SECONDS": 0,
         **extra,
     }
 
@@ -379,6 +381,7 @@ def server_env(database_url: str, folder: Path, **settings: str) -> dict[str, st
            "SECRET_KEYS": ",".join(TEST_KEYS), "PURL_BASE_URL": "http://localhost",
            "PURL_JOBS_SQLITE_PATH": str(folder / "jobs.sqlite3"),
            "PURL_LIMITS_SQLITE_PATH": str(folder / "gunicorn-limits.sqlite3"),
+           "PURL_CATALOG_VERSION_SECONDS": "0",
            "PYTHONPATH": str(ROOT)}
     env.update(settings)
     return env

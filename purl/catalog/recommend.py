@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -641,14 +642,26 @@ _VERSION = select(func.max(Product.updated_at)).where(
     Product.catalog_id == id_of(bindparam("catalog")))  # type: ignore[arg-type]
 
 
-def catalog_version(session: Session, catalog: str = DEFAULT) -> Any:
+_versions: dict[str, tuple[Any, float]] = {}  # per worker: catalog -> (version, asked at)
+
+
+def catalog_version(session: Session, catalog: str = DEFAULT, max_age: float = 0.0,
+                    clock: Callable[[], float] = time.monotonic) -> Any:
     """Changes whenever a product of the catalog is added or changed (an index lookup, not a
     scan).
 
     Asked on every showroom request, so it goes straight to the connection (Core), skipping
-    the ORM's per-query work.
+    the ORM's per-query work; with ``max_age`` (seconds) a worker asks at most that often
+    and answers from what it last heard in between, so an import shows within ``max_age``.
     """
-    return session.connection().scalar(_VERSION, {"catalog": catalog})
+    if max_age > 0:
+        heard = _versions.get(catalog)
+        if heard is not None and clock() - heard[1] < max_age:
+            return heard[0]
+    version = session.connection().scalar(_VERSION, {"catalog": catalog})
+    if max_age > 0:
+        _versions[catalog] = (version, clock())
+    return version
 
 
 def _selection(prefs: Preferences, labels: bool) -> str:

@@ -129,7 +129,8 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
         return redirect(trip.url("shopper.start"), 303)
     prefs = preferences(trip.quiz, trip.answers, trip.locale, trip.tone)
     catalog = trip.quiz.catalog
-    version = catalog_version(db.session, catalog)
+    version = catalog_version(db.session, catalog,
+                              current_app.config["CATALOG_VERSION_SECONDS"])
     # Only what the catalog has, in one spelling: junk parameters share the plain page's key.
     terms = catalog_terms(db.session, version, catalog)
     filters = Filters.from_query(request.args, terms)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import g
-from flask_babel import LazyString, force_locale, get_translations
+from flask_babel import LazyString, force_locale, get_locale, get_translations
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -38,8 +38,18 @@ def current() -> str:
     return g.get("tone", "du")
 
 
+def _translations() -> Any:
+    """The request's translations, looked up once per locale and request: a shopper's page
+    asks for a dozen texts, and Flask-Babel finds its context three times for each."""
+    locale = get_locale()
+    held = g.get("_tone_translations")
+    if held is None or held[0] is not locale:
+        held = g._tone_translations = (locale, get_translations())
+    return held[1]
+
+
 def _text(string: str) -> str:
-    translations = get_translations()
+    translations = _translations()
     if current() == "sie":
         formal = translations.pgettext(FORMAL, string)
         if formal != string:
@@ -48,7 +58,7 @@ def _text(string: str) -> str:
 
 
 def _plural(singular: str, plural: str, num: int) -> str:
-    translations = get_translations()
+    translations = _translations()
     if current() == "sie":
         formal = translations.npgettext(FORMAL, singular, plural, num)
         if formal not in (singular, plural):

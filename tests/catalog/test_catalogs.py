@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from purl.catalog import catalogs
+from purl.catalog import catalogs, recommend
 from purl.catalog.picker import catalog_facts
-from purl.catalog.recommend import recommend_showroom
+from purl.catalog.recommend import catalog_version, recommend_showroom
 from purl.catalog.store import upsert_products
 from purl.extensions import db
 from purl.models import Catalog, Product
@@ -165,3 +165,23 @@ def test_the_showroom_names_types_and_tags_as_the_shops_file_writes_them(
     assert "LED-Downlights Cube" in html and "Wand &amp; Decke" in html
     assert "IP44" in html and "Dimmbar" in html
     assert "Led downlights cube" not in html and "Ip44" not in html
+
+
+def test_a_worker_trusts_the_catalog_version_it_heard_for_max_age_seconds(app):
+    """The showroom's cache key asks for the catalog version at most once a second per worker
+    (PURL_CATALOG_VERSION_SECONDS): an import shows within that, never later."""
+    recommend._versions.clear()
+    now = [1000.0]
+    with app.app_context():
+        heard = catalog_version(db.session, "default", 1.0, lambda: now[0])
+        upsert_products(db.session, [{"sku": "neu-1", "title": "Neu", "category": "hund",
+                                      "product_type": "futter", "price": "1.00",
+                                      "url": "https://shop.example/neu-1"}])
+        db.session.commit()
+        now[0] += 0.5  # within the second: what this worker heard
+        assert catalog_version(db.session, "default", 1.0, lambda: now[0]) == heard
+        assert catalog_version(db.session, "default") != heard  # max_age 0 always asks
+        now[0] += 0.6  # the second is over: asked again, the import shows
+        fresh = catalog_version(db.session, "default", 1.0, lambda: now[0])
+        assert fresh != heard and fresh == catalog_version(db.session, "default")
+    recommend._versions.clear()
