@@ -83,6 +83,40 @@ def _init_extensions(app: Flask) -> None:
     jobs.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _tune_sqlite(app)
+    else:
+        _ping_idle_connections(app)
+
+
+def _ping_idle_connections(app: Flask) -> None:
+    """Ping a pooled connection before use only when it sat idle a while
+    (``DATABASE_PING_IDLE_SECONDS``): a busy worker's connection is alive, and pinging it on
+    every request (``pool_pre_ping``) cost a shopper's page two round trips. A dead one (the
+    database restarted) is replaced before the request sees it."""
+    import time
+
+    from sqlalchemy import event, exc
+
+    idle = float(app.config.get("DATABASE_PING_IDLE_SECONDS", 5))
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn, record) -> None:  # noqa: ANN001
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_conn, record, _proxy) -> None:  # noqa: ANN001
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle:
+            return
+        try:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_conn.rollback()  # the ping's own transaction, not the request's
+        except Exception as error:  # noqa: BLE001 - any failure: the pool connects anew
+            log.warning("a pooled database connection was gone (%s); connecting anew", error)
+            raise exc.DisconnectionError() from error
 
 
 def _tune_sqlite(app: Flask) -> None:

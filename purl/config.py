@@ -71,7 +71,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SECRET_KEY_FALLBACKS": keys[1:],
         "SECRET_KEYS": keys,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping before every request (a round trip each, and on PostgreSQL a transaction
+        # too): a connection idle for this long is pinged when it is next taken (see
+        # purl._ping_idle_connections), so a database restart costs no request an error.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False},
+        "DATABASE_PING_IDLE_SECONDS": float(os.environ.get("PURL_DATABASE_PING_IDLE_SECONDS",
+                                                           "5")),
         "PURL_BASE_URL": base_url,
         "PORT": port,
         "SHOP_NAME": os.environ.get("PURL_SHOP_NAME", "Zoohandlung"),

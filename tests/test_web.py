@@ -123,3 +123,30 @@ def test_counts_follow_the_locale(app):
             assert number(200000) == "200.000"
         with force_locale("en"):
             assert number(200000) == "200,000"
+
+
+def test_a_connection_the_database_dropped_while_idle_is_replaced_unseen(make_app, database_url):
+    """No ping on every request (a round trip each); a pooled connection idle for
+    DATABASE_PING_IDLE_SECONDS is pinged when next taken, so a database that restarted (here:
+    the connection killed on the server) costs no shopper an error."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to drop a connection")
+    import time
+
+    import psycopg
+    from sqlalchemy import text
+
+    from purl.extensions import db
+
+    app = make_app(DATABASE_PING_IDLE_SECONDS=0.05)
+    with app.app_context():
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+        db.session.remove()  # back to the pool, as at the end of a request
+    raw = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(raw, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    time.sleep(0.1)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200 and response.get_json()["database"] == "ok"
+    with app.app_context():
+        assert db.session.execute(text("SELECT pg_backend_pid()")).scalar() != pid
