@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from werkzeug.serving import make_server
 
 from purl.demo.load import DEMO_PASSWORD, DEMO_USER
@@ -88,3 +90,18 @@ def sign_in(page, live_server: str) -> None:  # noqa: ANN001
     page.get_by_label("Passwort").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Anmelden").click()
     page.wait_for_url(re.compile(r"/console/$"))
+
+
+def until(page, done: Callable[[], bool], seconds: float = 10) -> None:  # noqa: ANN001
+    """Wait until ``done()`` holds, asked from Python: the pages' CSP forbids the eval that
+    Playwright's wait_for_function uses."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if done():
+                break
+        except PlaywrightError:  # the page is navigating: ask again once it is there
+            pass
+        assert time.monotonic() < deadline, "the page did not get there"
+        page.wait_for_timeout(50)
+    page.wait_for_load_state()

@@ -7,17 +7,15 @@ product, and the Sie heading."""
 from __future__ import annotations
 
 import re
-import time
 from html import unescape
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import func, select
 
 from purl.extensions import db
 from purl.links.tokens import sign
 from purl.models import Campaign, Event, Product, QuizResponse, Recipient
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import screenshot, sign_in, until
 from tests.conftest import TEST_KEYS, answer
 
 LIST = "E-Mail;Vorname;Nachname;Anrede\r\nerika@example.org;Erika;Muster;Frau\r\n"
@@ -30,20 +28,6 @@ def app(make_app, tmp_path):  # noqa: ANN001, ANN201
     return make_app(UPLOAD_FOLDER=str(tmp_path / "uploads"), CONSOLE_BATCH_WAIT=True)
 
 
-def _until(page, done, seconds: float = 10) -> None:  # noqa: ANN001
-    # Polled from Python: the page's CSP forbids the eval that wait_for_function uses.
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if done():
-                break
-        except PlaywrightError:  # navigating: ask again once it is there
-            pass
-        assert time.monotonic() < deadline, "the page did not get there"
-        page.wait_for_timeout(50)
-    page.wait_for_load_state()
-
-
 def _take_quiz(page, scope, done_url: str) -> None:  # noqa: ANN001
     """Answer the pet shop's quiz as a dog owner, each question in turn."""
     for labels in ANSWERS:
@@ -51,7 +35,7 @@ def _take_quiz(page, scope, done_url: str) -> None:  # noqa: ANN001
         for label in labels:
             scope.locator("label.choice", has_text=label).click()
         scope.get_by_role("button", name=re.compile("Weiter|Auswahl")).click()
-        _until(page, lambda asked=asked: done_url in page.url
+        until(page, lambda asked=asked: done_url in page.url
                or "".join(scope.locator("h1.question").all_inner_texts()) != asked)
     page.wait_for_url(re.compile(re.escape(done_url) + "$"))
 

@@ -5,15 +5,13 @@ on saving without), published; phone and desktop, and an accessibility check."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import func, select
 
 from purl.extensions import db
 from purl.models import Product
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import screenshot, sign_in, until
 
 
 def _dog_food(app) -> int:  # noqa: ANN001
@@ -104,20 +102,6 @@ def _answer_option(page, n: int, label: str, **picks: str) -> None:  # noqa: ANN
         pick.select_option(value)
 
 
-def _until(page, done, seconds: float = 10) -> None:  # noqa: ANN001
-    # Polled from Python: the page's CSP forbids the eval that wait_for_function uses.
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if done():
-                break
-        except PlaywrightError:  # the page is navigating: ask again once it is there
-            pass
-        assert time.monotonic() < deadline, "the page did not get there"
-        page.wait_for_timeout(50)
-    page.wait_for_load_state()
-
-
 def _question_text(page) -> str:  # noqa: ANN001
     return "".join(page.locator("h1.question").all_inner_texts())
 
@@ -165,7 +149,7 @@ def test_a_marketer_builds_publishes_and_changes_a_quiz_that_shoppers_take(
     _answer_option(page, 0, "Hund", **{"Nur diese Kategorien": "hund"})
     _answer_option(page, 1, "Katze", **{"Nur diese Kategorien": "katze"})
     if javascript:
-        _until(page, lambda: "".join(page.locator("#count-0").all_inner_texts()) != before)
+        until(page, lambda: "".join(page.locator("#count-0").all_inner_texts()) != before)
     _save(page, "frage-1")
     with app.app_context():
         dogs = db.session.scalar(select(func.count()).select_from(Product).where(
@@ -297,7 +281,7 @@ def test_the_draft_taken_as_a_test_shopper_counts_nothing(app, demo, live_server
     page.get_by_text("Bitte wählen Sie eine Antwort aus.").wait_for()
     page.get_by_text("Siebträger").click()
     page.get_by_role("button", name="Weiter").click()
-    _until(page, lambda: "Kaffee meistens" not in _question_text(page))
+    until(page, lambda: "Kaffee meistens" not in _question_text(page))
     for _ in range(10):  # the rest with the first answer each, to the showroom
         if "/showroom" in page.url:
             break
@@ -310,7 +294,7 @@ def test_the_draft_taken_as_a_test_shopper_counts_nothing(app, demo, live_server
         asked = _question_text(page)
         page.get_by_role("button", name=re.compile("Weiter|Auswahl")).click()
         # The next question swapped in (htmx) or loaded, or the showroom's page.
-        _until(page, lambda asked=asked: "/showroom" in page.url
+        until(page, lambda asked=asked: "/showroom" in page.url
                or _question_text(page) != asked)
     page.wait_for_url(re.compile(r"/try/showroom$"))
     assert page.get_by_text("Für Sie ausgesucht").is_visible()

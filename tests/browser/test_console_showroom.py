@@ -6,15 +6,13 @@ campaign then sees the pins first, never the excluded product, and the Sie headi
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import func, select
 
 from purl.extensions import db
 from purl.models import Campaign, Event, Product, QuizResponse, ShopperProfile
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import screenshot, sign_in, until
 from tests.conftest import answer
 
 
@@ -29,20 +27,6 @@ def _finish(client, demo) -> None:  # noqa: ANN001
 
 def _titles(page) -> list[str]:  # noqa: ANN001
     return page.locator(".product-title").all_inner_texts()
-
-
-def _until(page, done, seconds: float = 10) -> None:  # noqa: ANN001
-    # Polled from Python: the page's CSP forbids the eval that wait_for_function uses.
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if done():
-                break
-        except PlaywrightError:  # the page is navigating: ask again once it is there
-            pass
-        assert time.monotonic() < deadline, "the page did not get there"
-        page.wait_for_timeout(50)
-    page.wait_for_load_state()
 
 
 def _counted(app) -> tuple[int, ...]:  # noqa: ANN001
@@ -71,7 +55,7 @@ def _preview(app, marketer, javascript: bool) -> list[str]:  # noqa: ANN001
             phone.locator("label.choice", has_text=label).click()
         phone.get_by_role("button", name=re.compile("Weiter|Auswahl")).click()
         # The next question swapped in (htmx) or loaded, or the showroom's page.
-        _until(marketer, lambda asked=asked: "/showroom" in marketer.url
+        until(marketer, lambda asked=asked: "/showroom" in marketer.url
                or "".join(phone.locator("h1.question").all_inner_texts()) != asked)
     marketer.wait_for_url(re.compile(r"/preview/showroom$"))
     assert phone.locator("#showroom-title").inner_text() == "Ihre Auswahl für den Winter"
