@@ -19,6 +19,7 @@ from purl.catalog.imports import FeedError, Reason
 from purl.console import bp
 from purl.extensions import db
 from purl.models import CatalogImport
+from purl.spreadsheet import safe_row
 from purl.web import accepts_upload, leave_to, render_page
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,8 @@ def catalog_import_skipped(import_id: int):  # noqa: ANN201
     writer = csv.writer(out, delimiter=";")
     writer.writerow([_("Row"), _("Reason")])
     for row, reason in importing.skipped_rows(db.session, found):
-        writer.writerow([row, reason.translated(_)])
+        # A reason quotes the file's cells: never a formula when Excel opens it.
+        writer.writerow(safe_row([str(row), reason.translated(_)]))
     filename = f"catalog-import-{found.id}-skipped.csv"
     return Response(out.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

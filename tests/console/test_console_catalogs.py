@@ -287,3 +287,14 @@ def test_a_worker_killed_half_way_is_taken_over_and_goes_on_where_it_stopped(
             1200, 0, 1200, 1)
         assert db.session.scalar(select(func.count(Product.id)).where(
             Product.sku.like("K-%"))) == 1200
+
+
+def test_the_skipped_rows_download_never_hands_excel_a_formula(console):
+    data = ("Artikelnummer;Bezeichnung;=Notiz\n"
+            "C-1;Leuchte;gut\n"
+            "C-2;Leuchte;bö\x01se\n").encode()
+    url = upload(console, data, "liste.csv", catalog="default").location
+    start(console, url, url_pattern=PATTERN)
+    lines = console.get(url + "/skipped.csv").get_data().decode("utf-8-sig").splitlines()
+    assert len(lines) == 2 and lines[1].startswith("3;")
+    assert "Steuerzeichen" in lines[1] and "Notiz" in lines[1] and ";=" not in lines[1]
