@@ -170,6 +170,7 @@ def showroom(token: str | None = None, quiz_slug: str | None = None):  # noqa: A
             heading=showroom_text(trip.showroom_campaign, "heading", trip.locale, trip.tone),
             intro=showroom_text(trip.showroom_campaign, "intro", trip.locale, trip.tone),
         ))
+    journey.done_reading()  # after rendering: a commit expires the rows the page reads
     response.vary.add("HX-Request")
     return response
 
