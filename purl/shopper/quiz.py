@@ -132,7 +132,10 @@ def question(question_id: str, token: str | None = None, quiz_slug: str | None =
         # A shopper from a PURL who sees the first question has started the quiz.
         journey.ensure_started(trip)
         db.session.commit()
-    return _render_question(trip, current, form, status)
+    page = _render_question(trip, current, form, status)
+    if request.method == "GET":
+        journey.done_reading()
+    return page
 
 
 @bp.errorhandler(CSRFError)
